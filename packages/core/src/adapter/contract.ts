@@ -1,0 +1,118 @@
+import type { z } from 'zod';
+import type { ModelInfo } from '../metadata/schema.js';
+
+/** The version of the adapter contract this core speaks. Adapters declare it; register() checks it. */
+export const SPECIFICATION_VERSION = 'v1' as const;
+export type SpecificationVersion = typeof SPECIFICATION_VERSION;
+
+/** The three classes every base model predicts per nucleotide. Core's canonical order is this one. */
+export const OUTPUT_CLASSES = ['neither', 'acceptor', 'donor'] as const;
+export type OutputClass = (typeof OUTPUT_CLASSES)[number];
+
+export type Device = 'cpu' | 'gpu';
+
+/** Plain data the CLI and the conformance kit read instead of probing the adapter. */
+export interface AdapterCapabilities {
+  devices: readonly Device[];
+  /** Runtimes the adapter can run on, e.g. `['onnx', 'tfjs']`; the first is the default. */
+  backends: readonly string[];
+  /** Context windows (total flank, in nt) this family is known to come in. */
+  contexts: readonly number[];
+  /** The largest batch `predict` accepts in one call; core splits larger work. */
+  maxBatchSize: number;
+}
+
+/** What an adapter reads from a path alone, before opening the file. Only a hint. */
+export interface PathHints {
+  /** The model set (ensemble) the file belongs to, e.g. `spliceai`, `openspliceai-mane`. */
+  setName: string;
+  /** A context read from the name (`10000nt`, `10k`, `SpliceNet400_`), if any. */
+  context?: number;
+  /** The member's id inside its set, e.g. `rs10` or `spliceai3`. */
+  memberId: string;
+}
+
+/** What an adapter reads from the weights themselves, without loading a runtime. */
+export interface ModelFileInspection {
+  /** Total flank in nt (the model sees context/2 on each side of a position). */
+  context: number;
+  /** A short architecture label, e.g. `SpliceNet-10000 (16 residual units, 32 channels)`. */
+  architecture: string;
+  parameterCount: number;
+  /** The on-disk format, e.g. `keras-h5`, `pytorch-state-dict`, `onnx`. */
+  format: string;
+}
+
+/**
+ * A batch of tiles to predict: `batch` rows of `length` nucleotide codes each (0 = N, 1 = A, 2 = C,
+ * 3 = G, 4 = T; see `sequence/encoding.ts`). Codes rather than one-hot so each adapter builds the
+ * tensor layout its runtime wants without a transpose.
+ */
+export interface PredictBatch {
+  codes: Uint8Array;
+  batch: number;
+  length: number;
+}
+
+/**
+ * One loaded model. `predict` returns, for each tile, the probabilities of the `length - context`
+ * central positions, row-major `(batch, length - context, 3)`. An adapter's model answers in its
+ * `outputClasses` order; the ensemble the manager builds answers in `OUTPUT_CLASSES` order.
+ */
+export interface LoadedModel {
+  readonly context: number;
+  readonly backend: string;
+  readonly device: Device;
+  predict(batch: PredictBatch): Promise<Float32Array>;
+  dispose(): Promise<void>;
+}
+
+export interface LoadOptions {
+  /** Absolute path of one member file. */
+  file: string;
+  /** The context the manager resolved for it (from inspection). */
+  context: number;
+  /** One of `capabilities.backends`, or `auto`. */
+  backend?: string;
+  device?: Device;
+  /** Intra-op threads for CPU runtimes; default: all cores. */
+  threads?: number;
+}
+
+/** A set of files an adapter knows how to fetch from its public upstream (used by `models pull`). */
+export interface KnownModelSet {
+  setName: string;
+  context: number;
+  license: string;
+  sourceUrl: string;
+  citation?: string;
+  species?: string;
+  files: readonly { name: string; url: string; sha256: string; size: number }[];
+  /** Where under the models root the files go, e.g. `spliceai` or `openspliceai/openspliceai-mane/10000nt`. */
+  directory: string;
+}
+
+/**
+ * The contract every base-model family implements (specification v1). The pure parts (patterns,
+ * path hints, inspection, metadata schema) need no runtime; only `load` brings one in, lazily.
+ */
+export interface BaseModelAdapter {
+  readonly specificationVersion: SpecificationVersion;
+  /** Stable id used on the command line and in metadata, e.g. `spliceai`. */
+  readonly id: string;
+  readonly displayName: string;
+  readonly capabilities: AdapterCapabilities;
+  /** Tested against each file's path relative to the models root, with `/` separators. */
+  readonly filePatterns: readonly RegExp[];
+  /** The licence of the weights this family is published under, shown when they are listed or loaded. */
+  readonly defaultLicense?: string;
+  /** The order of the classes in the model's own output; core reorders to `OUTPUT_CLASSES`. */
+  readonly outputClasses: readonly OutputClass[];
+  /** Core's model_info schema, extended with this family's fields. */
+  readonly metadataSchema: z.ZodType<ModelInfo>;
+  /** Public sets this adapter can download. */
+  readonly catalogue?: readonly KnownModelSet[];
+  parsePath(relativePath: string): PathHints;
+  inspect(file: string): Promise<ModelFileInspection>;
+  load(options: LoadOptions): Promise<LoadedModel>;
+}
