@@ -1,4 +1,15 @@
 export * from './errors.js';
 export * from './adapter/contract.js';
+export * from './config/project.js';
+export * from './discovery/model-set.js';
+export { discoverModels, type DiscoverOptions } from './discovery/discover.js';
+export { walkFiles, type WalkedFile, type WalkProblem } from './discovery/walk.js';
 export * from './metadata/schema.js';
+export * from './metadata/model-info.js';
+export * from './manager/manager.js';
+export * from './manager/validation.js';
+export * from './manager/health.js';
+export { checkAdapter } from './manager/registration.js';
+export * from './inference/ensemble.js';
+export * from './inference/tiling.js';
 export * from './sequence/encoding.js';

@@ -113,6 +113,8 @@ export interface BaseModelAdapter {
   /** Public sets this adapter can download. */
   readonly catalogue?: readonly KnownModelSet[];
   parsePath(relativePath: string): PathHints;
+  /** This family's model_info.json fields for a set (species, seeds, ...), written by `index`. */
+  describeSet?(set: { name: string; context: number; memberIds: readonly string[] }): Record<string, unknown>;
   inspect(file: string): Promise<ModelFileInspection>;
   load(options: LoadOptions): Promise<LoadedModel>;
 }

@@ -1,0 +1,137 @@
+import { dirname, join, sep } from 'node:path';
+import type { BaseModelAdapter, PathHints } from '../adapter/contract.js';
+import { MetaSpliceAIError } from '../errors.js';
+import { readModelInfo } from '../metadata/model-info.js';
+import { matchMetaModel } from './meta-models.js';
+import type { DiscoveryProblem, DiscoveryResult, MetaModelResource, ModelSet, ModelSetMember } from './model-set.js';
+import { walkFiles } from './walk.js';
+
+export interface DiscoverOptions {
+  /** Read each matched file's weights for its context (default true). Without it, names decide. */
+  inspect?: boolean;
+}
+
+/** Files inspected at once: inspection is mostly small reads, so a few in flight hide latency. */
+const INSPECT_CONCURRENCY = 8;
+
+/**
+ * Walks `root`, matches every file against the registered adapters, inspects matches, and groups
+ * them into model sets, one per (adapter, set name, context). Never throws for a bad file: bad
+ * files become `problems`, or members with an `error` that validation reports.
+ */
+export async function discoverModels(
+  root: string,
+  adapters: readonly BaseModelAdapter[],
+  options: DiscoverOptions = {},
+): Promise<DiscoveryResult> {
+  const { files, problems: walkProblems } = await walkFiles(root);
+  const problems: DiscoveryProblem[] = [...walkProblems];
+  const metaModels: MetaModelResource[] = [];
+  const matched: { file: (typeof files)[number]; adapter: BaseModelAdapter; hints: PathHints }[] = [];
+
+  for (const file of files) {
+    if (file.relativePath.split('/').includes('metadata')) continue;
+    const meta = matchMetaModel(file);
+    if (meta) {
+      metaModels.push(meta);
+      continue;
+    }
+    const owners = adapters.filter((a) => a.filePatterns.some((re) => re.test(file.relativePath)));
+    if (owners.length === 0) continue;
+    if (owners.length > 1) {
+      problems.push({
+        path: file.path,
+        kind: 'ambiguous-adapter',
+        message: `${file.relativePath} matches the patterns of several adapters (${owners.map((a) => a.id).join(', ')}); using ${owners[0].id}`,
+      });
+    }
+    matched.push({ file, adapter: owners[0], hints: owners[0].parsePath(file.relativePath) });
+  }
+
+  const members: { adapter: string; setName: string; member: ModelSetMember; license?: string }[] = [];
+  await forEachLimited(matched, INSPECT_CONCURRENCY, async ({ file, adapter, hints }) => {
+    const member: ModelSetMember = {
+      memberId: hints.memberId,
+      path: file.path,
+      relativePath: file.relativePath,
+      size: file.size,
+      context: hints.context ?? 0,
+      contextHint: hints.context,
+    };
+    if (options.inspect !== false) {
+      try {
+        member.inspection = await adapter.inspect(file.path);
+        member.context = member.inspection.context;
+      } catch (error) {
+        member.error = MetaSpliceAIError.isInstance(error)
+          ? { code: error.code, message: error.message }
+          : { code: 'E_MODEL_FILE', message: `${file.path}: ${error instanceof Error ? error.message : String(error)}` };
+        problems.push({ path: file.path, kind: 'inspection-failed', message: member.error.message });
+      }
+    }
+    if (member.context === 0) {
+      problems.push({
+        path: file.path,
+        kind: 'no-context',
+        message: `${file.relativePath}: the context could not be read from the weights or the name; the file is left out`,
+      });
+      return;
+    }
+    members.push({ adapter: adapter.id, setName: hints.setName, member, license: adapter.defaultLicense });
+  });
+
+  const sets = new Map<string, ModelSet>();
+  for (const { adapter, setName, member, license } of members) {
+    const key = `${adapter}\u0000${setName}\u0000${member.context}`;
+    let set = sets.get(key);
+    if (!set) {
+      set = { adapter, name: setName, context: member.context, directory: '', files: [], members: [], license, metadataPath: '' };
+      sets.set(key, set);
+    }
+    set.members.push(member);
+  }
+  const modelSets = [...sets.values()];
+  for (const set of modelSets) {
+    set.members.sort((a, b) => compareStrings(a.path, b.path));
+    set.files = set.members.map((m) => m.path);
+    set.directory = commonDirectory(set.files);
+    set.metadataPath = join(set.directory, 'metadata', 'model_info.json');
+    const inspected = set.members.find((m) => m.inspection)?.inspection;
+    set.architecture = inspected?.architecture;
+    set.parameterCount = inspected?.parameterCount;
+    const info = await readModelInfo(set.metadataPath);
+    if (info.status === 'ok') {
+      set.metadata = info.info;
+      set.license = info.info.license ?? set.license;
+    } else if (info.status === 'invalid') {
+      set.metadataError = info.message;
+    }
+  }
+  modelSets.sort(
+    (a, b) => compareStrings(a.adapter, b.adapter) || compareStrings(a.name, b.name) || a.context - b.context,
+  );
+  return { root, modelSets, metaModels, problems, filesScanned: files.length };
+}
+
+function compareStrings(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function commonDirectory(paths: string[]): string {
+  let common = dirname(paths[0]).split(sep);
+  for (const p of paths.slice(1)) {
+    const parts = dirname(p).split(sep);
+    let i = 0;
+    while (i < common.length && i < parts.length && common[i] === parts[i]) i++;
+    common = common.slice(0, i);
+  }
+  return common.join(sep) || sep;
+}
+
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) await fn(items[next++]);
+  });
+  await Promise.all(workers);
+}

@@ -1,0 +1,57 @@
+import type { LoadedModel } from '../adapter/contract.js';
+import type { ModelInfo } from '../metadata/schema.js';
+import { encodeSequence } from '../sequence/encoding.js';
+import { predictCodes } from '../inference/tiling.js';
+
+/**
+ * A short canonical input: an exon end, a GT donor, an intron with a branch point and polypyrimidine
+ * tract, an AG acceptor and the next exon. Small enough to run in a blink at any context.
+ */
+export const CANONICAL_HEALTH_SEQUENCE =
+  'CAGGCTGCTGGAGAAGGTGAGTCCTGGGCTTCTCAACCTGTGTTTACTGACTTCTCCTTTCCCTTTCTCTTCCTCCAGGTTCTCAGCAAGCTGATGCTG';
+
+export interface HealthCheck {
+  name: 'load' | 'shape' | 'range' | 'normalised' | 'golden';
+  ok: boolean;
+  message: string;
+}
+
+/** Runs a loaded model on `sequence` and checks what any sane splice-site model must satisfy. */
+export async function checkModelHealth(model: LoadedModel, golden?: ModelInfo['golden']): Promise<HealthCheck[]> {
+  const sequence = golden?.sequence ?? CANONICAL_HEALTH_SEQUENCE;
+  const out = await predictCodes(model, encodeSequence(sequence));
+  const checks: HealthCheck[] = [];
+  const expected = sequence.length * 3;
+  checks.push({
+    name: 'shape',
+    ok: out.length === expected,
+    message: `${out.length / 3} positions x 3 classes for a ${sequence.length}-nt input`,
+  });
+  let worstRange = 0;
+  let worstSum = 0;
+  for (let p = 0; p < out.length; p += 3) {
+    for (let c = 0; c < 3; c++) {
+      const v = out[p + c];
+      const off = Number.isFinite(v) ? Math.max(-v, v - 1, 0) : Infinity;
+      worstRange = Math.max(worstRange, off);
+    }
+    worstSum = Math.max(worstSum, Math.abs(out[p] + out[p + 1] + out[p + 2] - 1));
+  }
+  checks.push({ name: 'range', ok: worstRange === 0, message: worstRange === 0 ? 'every probability is in [0, 1]' : `a probability is ${worstRange} outside [0, 1]` });
+  checks.push({ name: 'normalised', ok: worstSum < 1e-4, message: `each position sums to 1 within ${worstSum.toExponential(2)}` });
+  if (golden) {
+    let worst = 0;
+    golden.outputs.forEach((row, i) => {
+      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(row[c] - out[i * 3 + c]));
+    });
+    const ok = golden.outputs.length === sequence.length && worst <= golden.tolerance;
+    checks.push({
+      name: 'golden',
+      ok,
+      message: ok
+        ? `matches the golden outputs in model_info.json within ${worst.toExponential(2)}`
+        : `differs from the golden outputs in model_info.json by ${worst.toExponential(2)} (tolerance ${golden.tolerance})`,
+    });
+  }
+  return checks;
+}

@@ -1,0 +1,263 @@
+import { relative, sep } from 'node:path';
+import type { BaseModelAdapter, Device, LoadedModel } from '../adapter/contract.js';
+import { OUTPUT_CLASSES } from '../adapter/contract.js';
+import { resolveModelsDir } from '../config/project.js';
+import { type DiscoverOptions, discoverModels } from '../discovery/discover.js';
+import type { DiscoveryResult, ModelSet } from '../discovery/model-set.js';
+import { AmbiguousModelError, InvalidArgumentError, MetaSpliceAIError, ModelFileError, ModelNotFoundError } from '../errors.js';
+import { createEnsemble } from '../inference/ensemble.js';
+import { sha256File, writeModelInfo } from '../metadata/model-info.js';
+import { MODEL_INFO_SCHEMA_VERSION, type ModelInfo } from '../metadata/schema.js';
+import { predictCodes } from '../inference/tiling.js';
+import { encodeSequence } from '../sequence/encoding.js';
+import { CANONICAL_HEALTH_SEQUENCE, checkModelHealth, type HealthCheck } from './health.js';
+import { checkAdapter } from './registration.js';
+import { describeAvailable, describeMissing, type ValidateOptions, type ValidationReport, validateDiscovery } from './validation.js';
+
+export interface ModelManagerOptions {
+  /** The models root; see resolveModelsDir for the defaults. */
+  modelsDir?: string;
+  cwd?: string;
+}
+
+export interface ModelQuery {
+  adapter: string;
+  context?: number;
+  setName?: string;
+}
+
+export interface LoadModelOptions extends ModelQuery {
+  backend?: string;
+  device?: Device;
+  threads?: number;
+}
+
+/** A model set loaded as one ensemble. */
+export interface LoadedModelSet {
+  set: ModelSet;
+  model: LoadedModel;
+  license?: string;
+  dispose(): Promise<void>;
+}
+
+export interface HealthReport {
+  adapter: string;
+  setName: string;
+  context: number;
+  backend: string;
+  device: Device;
+  ok: boolean;
+  checks: HealthCheck[];
+  milliseconds: number;
+}
+
+export interface IndexOptions {
+  /** Only sets under this folder. */
+  directory?: string;
+  /** Also record golden outputs (loads each set and runs the canonical input). */
+  golden?: boolean;
+  backend?: string;
+}
+
+/**
+ * The base-model resource manager: adapters are registered explicitly, then the manager finds their
+ * files under the models root, groups them into sets, validates, resolves, loads and checks them.
+ */
+export class ModelManager {
+  readonly modelsDir: string;
+  private readonly registry = new Map<string, BaseModelAdapter>();
+  private discovery?: Promise<DiscoveryResult>;
+
+  constructor(options: ModelManagerOptions = {}) {
+    this.modelsDir = resolveModelsDir(options);
+  }
+
+  /** Adds an adapter after checking its shape, spec version and id. Returns the manager. */
+  register(adapter: BaseModelAdapter): this {
+    checkAdapter(adapter, this.registry);
+    this.registry.set(adapter.id, adapter);
+    this.discovery = undefined;
+    return this;
+  }
+
+  get adapters(): BaseModelAdapter[] {
+    return [...this.registry.values()];
+  }
+
+  adapter(id: string): BaseModelAdapter {
+    const adapter = this.registry.get(id);
+    if (!adapter) {
+      throw new ModelNotFoundError(`no adapter "${id}" is registered; registered: ${[...this.registry.keys()].join(', ') || 'none'}`, {
+        hint: 'install and register the adapter package (the CLI takes --adapter <package or path>)',
+      });
+    }
+    return adapter;
+  }
+
+  /** Walks the models root (once; `refresh` walks again). */
+  discover(options: DiscoverOptions & { refresh?: boolean } = {}): Promise<DiscoveryResult> {
+    if (!this.discovery || options.refresh || options.inspect === false) {
+      const run = discoverModels(this.modelsDir, this.adapters, options);
+      if (options.inspect === false) return run;
+      this.discovery = run;
+    }
+    return this.discovery;
+  }
+
+  async validate(options: ValidateOptions = {}): Promise<ValidationReport> {
+    if (options.adapter) this.adapter(options.adapter);
+    return validateDiscovery(await this.discover(), this.registry, options);
+  }
+
+  /**
+   * The set for a query. Without a context the largest available is taken (the most accurate
+   * model of a family); several set names at that context are ambiguous.
+   */
+  async resolve(query: ModelQuery): Promise<ModelSet> {
+    this.adapter(query.adapter);
+    const discovery = await this.discover();
+    const ofAdapter = discovery.modelSets.filter((s) => s.adapter === query.adapter);
+    let candidates = ofAdapter.filter((s) => !query.setName || s.name === query.setName);
+    if (query.context !== undefined) candidates = candidates.filter((s) => s.context === query.context);
+    else if (candidates.length > 0) {
+      const largest = Math.max(...candidates.map((s) => s.context));
+      candidates = candidates.filter((s) => s.context === largest);
+    }
+    if (candidates.length === 0) {
+      throw new ModelNotFoundError(describeMissing(discovery, query), {
+        hint: ofAdapter.length
+          ? 'pick one of the available sets with --set and --context'
+          : `put the files under ${this.modelsDir}, point --models-dir at them, or run: metaspliceai models pull ${query.adapter}`,
+      });
+    }
+    if (candidates.length > 1) {
+      throw new AmbiguousModelError(
+        `${candidates.length} ${query.adapter} sets match: ${describeAvailable(candidates)}`,
+        { hint: `choose one with --set (${candidates.map((s) => s.name).join(' or ')})` },
+      );
+    }
+    return candidates[0];
+  }
+
+  /** Loads a set as one ensemble (the mean of its members) through its adapter. */
+  async load(options: LoadModelOptions): Promise<LoadedModelSet> {
+    const set = await this.resolve(options);
+    const adapter = this.adapter(set.adapter);
+    const broken = set.members.find((m) => m.error);
+    if (broken) throw new ModelFileError(broken.path, `cannot load: ${broken.error!.message}`, { hint: 'run: metaspliceai models validate' });
+    if (options.device && !adapter.capabilities.devices.includes(options.device)) {
+      throw new InvalidArgumentError(`${adapter.displayName} does not run on ${options.device}; it runs on ${adapter.capabilities.devices.join(', ')}`);
+    }
+    if (options.backend && options.backend !== 'auto' && !adapter.capabilities.backends.includes(options.backend)) {
+      throw new InvalidArgumentError(`${adapter.displayName} has no backend "${options.backend}"; choose one of ${['auto', ...adapter.capabilities.backends].join(', ')}`);
+    }
+    const members: LoadedModel[] = [];
+    try {
+      for (const m of set.members) {
+        members.push(await adapter.load({ file: m.path, context: set.context, backend: options.backend, device: options.device, threads: options.threads }));
+      }
+    } catch (error) {
+      await Promise.all(members.map((m) => m.dispose()));
+      throw error;
+    }
+    const model = createEnsemble(members, adapter.outputClasses);
+    return { set, model, license: set.license, dispose: () => model.dispose() };
+  }
+
+  /** Loads a set, runs the canonical input, and reports shape, range, normalisation and golden checks. */
+  async health(options: LoadModelOptions): Promise<HealthReport> {
+    const started = performance.now();
+    const set = await this.resolve(options);
+    const base = { adapter: set.adapter, setName: set.name, context: set.context };
+    let loaded: LoadedModelSet;
+    try {
+      loaded = await this.load({ ...options, adapter: set.adapter, setName: set.name, context: set.context });
+    } catch (error) {
+      const message = MetaSpliceAIError.isInstance(error) ? error.message : String(error);
+      return {
+        ...base,
+        backend: options.backend ?? 'auto',
+        device: options.device ?? 'cpu',
+        ok: false,
+        checks: [{ name: 'load', ok: false, message }],
+        milliseconds: performance.now() - started,
+      };
+    }
+    try {
+      const checks: HealthCheck[] = [{ name: 'load', ok: true, message: `${set.members.length} member(s) loaded` }];
+      checks.push(...(await checkModelHealth(loaded.model, set.metadata?.golden)));
+      return {
+        ...base,
+        backend: loaded.model.backend,
+        device: loaded.model.device,
+        ok: checks.every((c) => c.ok),
+        checks,
+        milliseconds: performance.now() - started,
+      };
+    } finally {
+      await loaded.dispose();
+    }
+  }
+
+  /** Writes `metadata/model_info.json` for every set (under `directory`), with sha256 of each member. */
+  async index(options: IndexOptions = {}): Promise<{ set: ModelSet; path: string; info: ModelInfo }[]> {
+    const discovery = await this.discover({ refresh: true });
+    const under = options.directory;
+    const written: { set: ModelSet; path: string; info: ModelInfo }[] = [];
+    for (const set of discovery.modelSets) {
+      if (under && !isInside(under, set.directory)) continue;
+      const adapter = this.adapter(set.adapter);
+      const broken = set.members.find((m) => m.error);
+      if (broken) throw new ModelFileError(broken.path, `not indexed: ${broken.error!.message}`, { hint: 'fix or remove the file, then index again' });
+      const files = [];
+      for (const m of set.members) {
+        files.push({ path: relative(set.directory, m.path).split(sep).join('/'), sha256: await sha256File(m.path), size: m.size, memberId: m.memberId });
+      }
+      const published = adapter.catalogue?.find((k) => k.setName === set.name && k.context === set.context);
+      const previous = set.metadata;
+      let info: ModelInfo = {
+        ...previous,
+        ...adapter.describeSet?.({ name: set.name, context: set.context, memberIds: set.members.map((m) => m.memberId) }),
+        schemaVersion: MODEL_INFO_SCHEMA_VERSION,
+        adapter: set.adapter,
+        setName: set.name,
+        context: set.context,
+        outputClasses: [...OUTPUT_CLASSES],
+        files,
+        source: previous?.source ?? (published ? { url: published.sourceUrl } : undefined),
+        license: previous?.license ?? published?.license ?? adapter.defaultLicense,
+        citation: previous?.citation ?? published?.citation,
+        createdBy: '@metaspliceai/core index',
+      };
+      if (options.golden) {
+        const loaded = await this.load({ adapter: set.adapter, setName: set.name, context: set.context, backend: options.backend });
+        try {
+          info = { ...info, golden: await goldenFor(loaded.model) };
+        } finally {
+          await loaded.dispose();
+        }
+      }
+      await writeModelInfo(set.metadataPath, info, adapter.metadataSchema);
+      written.push({ set, path: set.metadataPath, info });
+    }
+    this.discovery = undefined;
+    return written;
+  }
+}
+
+async function goldenFor(model: LoadedModel): Promise<NonNullable<ModelInfo['golden']>> {
+  const out = await predictCodes(model, encodeSequence(CANONICAL_HEALTH_SEQUENCE));
+  const outputs: [number, number, number][] = [];
+  for (let p = 0; p < out.length; p += 3) outputs.push([out[p], out[p + 1], out[p + 2]].map((v) => Number(v.toPrecision(7))) as [number, number, number]);
+  return { sequence: CANONICAL_HEALTH_SEQUENCE, outputs, tolerance: 1e-4 };
+}
+
+function isInside(parent: string, child: string): boolean {
+  const rel = relative(parent, child);
+  return rel === '' || (!rel.startsWith('..') && !rel.startsWith(sep));
+}
+
+/** Creates a manager; register adapters on it before discovering. */
+export function createModelManager(options: ModelManagerOptions = {}): ModelManager {
+  return new ModelManager(options);
+}

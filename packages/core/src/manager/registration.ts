@@ -1,0 +1,62 @@
+import { type BaseModelAdapter, SPECIFICATION_VERSION } from '../adapter/contract.js';
+import { AdapterRegistrationError } from '../errors.js';
+
+const ID = /^[a-z][a-z0-9-]*$/;
+
+/**
+ * Checks an adapter's shape before it is registered, so a broken third-party adapter fails at
+ * registration with a message naming what is wrong, not later in the middle of a run.
+ */
+export function checkAdapter(adapter: unknown, registered: ReadonlyMap<string, BaseModelAdapter>): asserts adapter is BaseModelAdapter {
+  if (typeof adapter !== 'object' || adapter === null) {
+    throw new AdapterRegistrationError(`an adapter must be an object, got ${adapter === null ? 'null' : typeof adapter}`, {
+      hint: 'pass the object an adapter factory returns, e.g. register(createSpliceAIAdapter())',
+    });
+  }
+  const a = adapter as Partial<BaseModelAdapter> & Record<string, unknown>;
+  const name = typeof a.id === 'string' ? `adapter "${a.id}"` : 'adapter';
+  if (a.specificationVersion !== SPECIFICATION_VERSION) {
+    throw new AdapterRegistrationError(
+      `${name} implements specification ${JSON.stringify(a.specificationVersion)}, this core speaks "${SPECIFICATION_VERSION}"`,
+      { hint: 'upgrade the adapter or @metaspliceai/core so that they agree' },
+    );
+  }
+  if (typeof a.id !== 'string' || !ID.test(a.id)) {
+    throw new AdapterRegistrationError(`${name}: id must be lower-case letters, digits and dashes, got ${JSON.stringify(a.id)}`);
+  }
+  const problems: string[] = [];
+  if (typeof a.displayName !== 'string' || !a.displayName) problems.push('displayName must be a non-empty string');
+  const caps = a.capabilities;
+  if (!caps || !Array.isArray(caps.devices) || caps.devices.length === 0 || !caps.devices.every((d) => d === 'cpu' || d === 'gpu')) {
+    problems.push("capabilities.devices must list 'cpu' and/or 'gpu'");
+  }
+  if (!caps || !Array.isArray(caps.backends) || caps.backends.length === 0) problems.push('capabilities.backends must list at least one backend');
+  if (!caps || !Array.isArray(caps.contexts) || !caps.contexts.every((c) => Number.isInteger(c) && c > 0 && c % 2 === 0)) {
+    problems.push('capabilities.contexts must be even positive integers');
+  }
+  if (!caps || !Number.isInteger(caps.maxBatchSize) || caps.maxBatchSize < 1) problems.push('capabilities.maxBatchSize must be a positive integer');
+  if (!Array.isArray(a.filePatterns) || a.filePatterns.length === 0 || !a.filePatterns.every((p) => p instanceof RegExp)) {
+    problems.push('filePatterns must be a non-empty array of RegExp');
+  } else if (a.filePatterns.some((p) => p.global || p.sticky)) {
+    problems.push('filePatterns must not use the g or y flags (RegExp.test would keep state between files)');
+  }
+  const classes = a.outputClasses;
+  if (!Array.isArray(classes) || classes.length !== 3 || new Set(classes).size !== 3 || !['neither', 'acceptor', 'donor'].every((c) => classes.includes(c as never))) {
+    problems.push('outputClasses must order the three classes neither, acceptor, donor');
+  }
+  const schema = a.metadataSchema as { safeParse?: unknown } | undefined;
+  if (!schema || typeof schema.safeParse !== 'function') problems.push('metadataSchema must be a zod schema');
+  for (const fn of ['parsePath', 'inspect', 'load'] as const) {
+    if (typeof a[fn] !== 'function') problems.push(`${fn} must be a function`);
+  }
+  if (problems.length > 0) {
+    throw new AdapterRegistrationError(`${name} is not a valid base-model adapter: ${problems.join('; ')}`, {
+      hint: 'run the conformance kit (@metaspliceai/core/testing) against it',
+    });
+  }
+  if (registered.has(a.id)) {
+    throw new AdapterRegistrationError(`an adapter with id "${a.id}" is already registered`, {
+      hint: 'register each adapter once; give a third-party adapter its own id',
+    });
+  }
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { createEnsemble, encodeSequence, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
+import { mockModel, mockScore } from './helpers/mock-adapter.js';
+
+function randomSequence(n: number, seed = 1): string {
+  let s = seed;
+  let out = '';
+  for (let i = 0; i < n; i++) {
+    s = (s * 1103515245 + 12345) >>> 0;
+    out += 'ACGTN'[(s >>> 16) % 5];
+  }
+  return out;
+}
+
+describe('encoding', () => {
+  it('upper-cases and maps every non-ACGT symbol to N', () => {
+    expect([...encodeSequence('ACGTacgtNnRYKM-*é')]).toEqual([1, 2, 3, 4, 1, 2, 3, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  });
+  it('reverse-complements strings and codes alike', () => {
+    expect(reverseComplement('AACGTN')).toBe('NACGTT');
+    expect([...reverseComplementCodes(encodeSequence('AACGTN'))]).toEqual([...encodeSequence('NACGTT')]);
+  });
+  it('one-hot encodes channels-first and channels-last', () => {
+    const codes = encodeSequence('ACN');
+    expect([...oneHotChannelsFirst(codes, 1, 3)]).toEqual([1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0]);
+    expect([...oneHotChannelsLast(codes, 1, 3)]).toEqual([1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0]);
+  });
+});
+
+describe('tiling', () => {
+  const context = 80;
+  const model = mockModel(context);
+  const expectMatchesDirect = (codes: Uint8Array, out: Float32Array) => {
+    expect(out.length).toBe(codes.length * 3);
+    for (let i = 0; i < codes.length; i++) {
+      const s = mockScore(codes, i, context);
+      for (let c = 0; c < 3; c++) expect(out[i * 3 + c]).toBeCloseTo(s[c], 6);
+    }
+  };
+  for (const n of [1, 50, 4999, 5000, 5001, 12_345]) {
+    it(`gives every position of a ${n}-nt input its own window`, async () => {
+      const codes = encodeSequence(randomSequence(n, n));
+      expectMatchesDirect(codes, await predictCodes(model, codes));
+    });
+  }
+  it('gives the same numbers for any tile and batch size', async () => {
+    const codes = encodeSequence(randomSequence(3001, 3));
+    const reference = await predictCodes(model, codes);
+    for (const [tileSize, batchSize] of [[7, 1], [100, 3], [40_000, 2]]) {
+      expect(await predictCodes(model, codes, { tileSize, batchSize })).toEqual(reference);
+    }
+  });
+});
+
+describe('ensemble', () => {
+  it('averages members in float32 and reorders native classes', async () => {
+    const codes = encodeSequence(randomSequence(40, 9));
+    const a = mockModel(8, 0);
+    const b = mockModel(8, 0.1);
+    const mean = await predictCodes(createEnsemble([a, b]), codes);
+    const one = await predictCodes(a, codes);
+    for (let i = 0; i < one.length; i += 3) {
+      expect(mean[i]).toBeCloseTo(one[i] - 0.05, 6);
+      expect(mean[i + 1]).toBeCloseTo(one[i + 1] + 0.05, 6);
+    }
+    const swapped = await predictCodes(createEnsemble([a], ['neither', 'donor', 'acceptor']), codes);
+    expect(swapped[1]).toBe(one[2]);
+    expect(swapped[2]).toBe(one[1]);
+    expect(() => createEnsemble([a, mockModel(4)])).toThrow(/disagree on context/);
+  });
+});
