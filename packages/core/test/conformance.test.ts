@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, test } from 'vitest';
 import { runAdapterConformance } from '../src/testing/index.js';
-import { createMockAdapter } from './helpers/mock-adapter.js';
+import { createMockAdapter } from '../src/testing/mock-adapter.js';
 
 const dir = await fs.mkdtemp(join(tmpdir(), 'metaspliceai-mock-'));
 const modelFile = join(dir, 'm_80.mock');

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEnsemble, encodeSequence, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
-import { mockModel, mockScore } from './helpers/mock-adapter.js';
+import { mockModel, mockScore } from '../src/testing/mock-adapter.js';
 
 function randomSequence(n: number, seed = 1): string {
   let s = seed;

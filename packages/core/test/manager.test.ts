@@ -9,7 +9,7 @@ import {
   ModelFileError,
   ModelNotFoundError,
 } from '../src/index.js';
-import { createMockAdapter } from './helpers/mock-adapter.js';
+import { createMockAdapter } from '../src/testing/mock-adapter.js';
 import { makeTree, mock } from './helpers/tree.js';
 
 const managerFor = (root: string) => createModelManager({ modelsDir: root }).register(createMockAdapter());

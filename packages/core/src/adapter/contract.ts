@@ -116,5 +116,7 @@ export interface BaseModelAdapter {
   /** This family's model_info.json fields for a set (species, seeds, ...), written by `index`. */
   describeSet?(set: { name: string; context: number; memberIds: readonly string[] }): Record<string, unknown>;
   inspect(file: string): Promise<ModelFileInspection>;
+  /** Lines saying which runtimes are installed and usable (shown by the health check). */
+  describeRuntimes?(): Promise<string[]>;
   load(options: LoadOptions): Promise<LoadedModel>;
 }

@@ -11,6 +11,8 @@ import { MetaSpliceAIError } from '../errors.js';
 import { checkAdapter } from '../manager/registration.js';
 import { MODEL_INFO_SCHEMA_VERSION } from '../metadata/schema.js';
 
+export { createMockAdapter, mockModel, mockScore } from './mock-adapter.js';
+
 type TestFn = (name: string, fn: () => Promise<void> | void, timeout?: number) => unknown;
 type DescribeFn = (name: string, fn: () => void) => unknown;
 

@@ -5,10 +5,10 @@ import {
   ModelFileError,
   modelInfoSchema,
   SPECIFICATION_VERSION,
-} from '../../src/index.js';
+} from '../index.js';
 
 /**
- * A tiny adapter for tests: `<set>/<name>_<context>.mock` files holding JSON `{"context": N}`.
+ * A tiny adapter for tests of code built on core (CLIs, pipelines, the kit itself): `<set>/<name>_<context>.mock` files holding JSON `{"context": N}`.
  * Its "model" scores a position by the share of A (acceptor) and G (donor) within context/2 of it,
  * so tiling mistakes change the numbers.
  */

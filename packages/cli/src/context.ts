@@ -1,0 +1,36 @@
+import { createModelManager, InvalidArgumentError, type ModelManager } from '@metaspliceai/core';
+import { registerAdapters } from './adapters.js';
+import type { CliIO } from './output/io.js';
+
+/** Options every command takes. */
+export interface GlobalOptions {
+  modelsDir?: string;
+  adapter?: string[];
+  json?: boolean;
+  debug?: boolean;
+  quiet?: boolean;
+}
+
+/** A manager for the command's models folder with every available adapter registered. */
+export async function managerFor(options: GlobalOptions, io: CliIO): Promise<ModelManager> {
+  const manager = createModelManager({ modelsDir: options.modelsDir, cwd: io.cwd });
+  await registerAdapters(manager, options.adapter ?? []);
+  return manager;
+}
+
+/** Parses an integer option, naming the flag in the error. */
+export function parseInteger(flag: string, value: string | undefined, range: { min?: number; max?: number } = {}): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || (range.min !== undefined && n < range.min) || (range.max !== undefined && n > range.max)) {
+    const bounds = range.min !== undefined && range.max !== undefined ? ` from ${range.min} to ${range.max}` : range.min !== undefined ? ` of at least ${range.min}` : '';
+    throw new InvalidArgumentError(`${flag} takes a whole number${bounds}, got "${value}"`);
+  }
+  return n;
+}
+
+export function parseDevice(value: string | undefined): 'cpu' | 'gpu' | undefined {
+  if (value === undefined) return undefined;
+  if (value !== 'cpu' && value !== 'gpu') throw new InvalidArgumentError(`--device takes cpu or gpu, got "${value}"`);
+  return value;
+}

@@ -1,0 +1,65 @@
+import { Command, CommanderError } from 'commander';
+import { InvalidArgumentError, MetaSpliceAIError } from '@metaspliceai/core';
+import { registerModelsCommands } from './commands/models.js';
+import { type CliIO, processIO, writeLine } from './output/io.js';
+
+/** Exit codes: 0 ok, 1 a failed check or a failed run, 2 a usage error. */
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+/**
+ * Runs the CLI on `argv` (without the node and script names) and resolves to the exit code. Errors
+ * become one line plus a hint on stderr; `--debug` adds the stack.
+ */
+export async function runCli(argv: readonly string[], io: CliIO = processIO()): Promise<number> {
+  const debug = argv.includes('--debug');
+  let exitCode = EXIT_OK;
+  const run = async (fn: () => Promise<number>): Promise<void> => {
+    try {
+      exitCode = await fn();
+    } catch (error) {
+      exitCode = reportError(error, io, debug);
+    }
+  };
+
+  const program = new Command('metaspliceai')
+    .description('Find, validate, run and score with splice-site base models (SpliceAI, OpenSpliceAI, and any adapter you plug in).')
+    .option('--debug', 'show stack traces of errors')
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .showHelpAfterError('(run with --help for usage)');
+  registerModelsCommands(program, io, run);
+  for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help') return EXIT_OK;
+      return EXIT_USAGE;
+    }
+    return reportError(error, io, debug);
+  }
+  return exitCode;
+}
+
+function allCommands(cmd: Command): Command[] {
+  return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
+}
+
+function reportError(error: unknown, io: CliIO, debug: boolean): number {
+  if (MetaSpliceAIError.isInstance(error)) {
+    writeLine(io.stderr, `error: ${error.message}`);
+    if (error.hint) writeLine(io.stderr, `hint: ${error.hint}`);
+    if (debug && error.stack) writeLine(io.stderr, error.stack);
+    return InvalidArgumentError.isInstance(error) ? EXIT_USAGE : EXIT_FAILURE;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  writeLine(io.stderr, `error: ${message.split('\n')[0]}`);
+  writeLine(io.stderr, debug && error instanceof Error && error.stack ? error.stack : 'hint: this is unexpected; rerun with --debug and report the output');
+  return EXIT_FAILURE;
+}
