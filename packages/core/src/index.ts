@@ -13,3 +13,4 @@ export { checkAdapter } from './manager/registration.js';
 export * from './inference/ensemble.js';
 export * from './inference/tiling.js';
 export * from './sequence/encoding.js';
+export * from './io/fasta.js';
