@@ -1,7 +1,6 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MetaSpliceAIError, ModelFileError, UnsafeModelFileError } from '@metaspliceai/core';
 import { readStateDict, readStateDictIndex } from '../src/pt/index.js';
@@ -9,10 +8,10 @@ import { f32, PickleWriter, stateDictPickle, torchEntries, writeTensor, type Ten
 import { makeZip, type ZipInput } from './helpers/zip-writer.js';
 import { crc32 } from '../src/pt/crc32.js';
 import { unpickle, type PickleLimits } from '../src/pt/pickle.js';
+import { MODELS_DIR } from '../../../test-support/shared.js';
 
-const models = fileURLToPath(new URL('../../../../shared/models/openspliceai/', import.meta.url));
+const models = join(MODELS_DIR, 'openspliceai');
 const real80 = join(models, 'openspliceai-mane/80nt/model_80nt_rs10.pt');
-const haveModels = existsSync(real80);
 
 const dir = mkdtempSync(join(tmpdir(), 'pt-hostile-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -257,8 +256,8 @@ describe('reports corrupt and unexpected files as ModelFileError', () => {
   });
 });
 
-describe.skipIf(!haveModels)('damaged copies of a real checkpoint', () => {
-  const original = haveModels ? readFileSync(real80) : Buffer.alloc(0);
+describe('damaged copies of a real checkpoint', () => {
+  const original = readFileSync(real80);
 
   it('truncated at many lengths', async () => {
     for (const n of [0, 10, 100, 9000, original.length >> 1, original.length - 200, original.length - 23, original.length - 1]) {

@@ -8,9 +8,9 @@ import { readStateDict, readStateDictIndex, toFloat32, type StateDictTensor } fr
 import { crc32, crc32Portable } from '../src/pt/crc32.js';
 import { f32, PickleWriter, stateDictPickle, torchEntries, writeTensor } from './helpers/pickle-writer.js';
 import { makeZip } from './helpers/zip-writer.js';
+import { MODELS_DIR } from '../../../test-support/shared.js';
 
-const models = fileURLToPath(new URL('../../../../shared/models/openspliceai/', import.meta.url));
-const haveModels = existsSync(models);
+const models = join(MODELS_DIR, 'openspliceai');
 
 /** Every real .pt under the shared models folder, with its flank. */
 function realFiles(): { file: string; flank: number }[] {
@@ -47,8 +47,8 @@ describe('crc32', () => {
   });
 });
 
-describe.skipIf(!haveModels)('real OpenSpliceAI checkpoints', () => {
-  const files = haveModels ? realFiles() : [];
+describe('real OpenSpliceAI checkpoints', () => {
+  const files = realFiles();
 
   it('finds all 25 checkpoints', () => {
     expect(files.length).toBe(25);
