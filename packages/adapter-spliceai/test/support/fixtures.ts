@@ -1,36 +1,9 @@
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { MODELS_DIR } from '../../../../test-support/shared.js';
 
-/** The read-only shared folder (models, fixtures), found relative to this file. */
-export const SHARED = fileURLToPath(new URL('../../../../../shared/', import.meta.url));
+export { readExpected, readFixtureSequences } from '../../../../test-support/fixtures.js';
 
-/** Absolute path of `shared/models/spliceai/spliceai<i>.h5`. */
+/** Absolute path of `spliceai/spliceai<i>.h5` in the models folder. */
 export function spliceaiFile(i: number): string {
-  return `${SHARED}models/spliceai/spliceai${i}.h5`;
-}
-
-/** The fixture sequences, keyed by FASTA record name, as stored (mixed case). */
-export function readFixtureSequences(): Map<string, string> {
-  const text = readFileSync(`${SHARED}fixtures/sequences.fa`, 'utf8');
-  const records = new Map<string, string>();
-  let name: string | undefined;
-  for (const line of text.split('\n')) {
-    if (line.startsWith('>')) {
-      name = line.slice(1).split(/\s/)[0]!;
-      records.set(name, '');
-    } else if (name !== undefined) {
-      records.set(name, records.get(name)! + line.trim());
-    }
-  }
-  return records;
-}
-
-/** Expected per-position probabilities `[neither, acceptor, donor]` for one fixture and key. */
-export function readExpected(name: string, key: string): number[][] {
-  const json = JSON.parse(readFileSync(`${SHARED}fixtures/expected/${name}.json`, 'utf8')) as {
-    outputs: Record<string, number[][]>;
-  };
-  const rows = json.outputs[key];
-  if (!rows) throw new Error(`no key ${key} in ${name}.json`);
-  return rows;
+  return join(MODELS_DIR, 'spliceai', `spliceai${i}.h5`);
 }
