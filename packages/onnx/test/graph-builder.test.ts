@@ -1,0 +1,97 @@
+import { describe, it, expect } from 'vitest';
+import { InvalidArgumentError } from '@metaspliceai/core';
+import { SpliceGraphBuilder, createOnnxModel, inspectModel, type SpliceGraphOptions } from '../src/index.js';
+import { buildTinyNet, makeTinyNet, maxDiff, randomCodes } from './tiny-net.js';
+
+const net = makeTinyNet(7);
+
+describe('SpliceGraphBuilder + onnxruntime vs a pure-JS reference', () => {
+  const configs: SpliceGraphOptions[] = [
+    {},
+    { convLayout: 'conv1d' },
+    { foldBatchNorm: false },
+    { foldBatchNorm: false, batchNormForm: 'mul-add' },
+    { convLayout: 'conv1d', foldBatchNorm: false, batchNormForm: 'mul-add' },
+  ];
+  for (const options of configs) {
+    it(`matches the reference to 1e-5 (${JSON.stringify(options)})`, async () => {
+      const model = await createOnnxModel({ modelBytes: buildTinyNet(net, options), context: net.context, threads: 1 });
+      try {
+        const batch = 3;
+        const length = 64;
+        const codes = randomCodes(batch * length, 11);
+        const out = await model.predict({ codes, batch, length });
+        expect(out.length).toBe(batch * (length - net.context) * 3);
+        expect(maxDiff(net, codes, batch, length, out)).toBeLessThan(1e-5);
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+
+  it('takes any batch size and length (dynamic axes), codes with N included', async () => {
+    const model = await createOnnxModel({ modelBytes: buildTinyNet(net), context: net.context, threads: 2 });
+    expect(model.inputLayout).toBe('NC1L');
+    expect(model.appliesSoftmax).toBe(false);
+    expect(model.fixedBatch).toBeUndefined();
+    expect(model.fixedLength).toBeUndefined();
+    for (const [batch, length, seed] of [[1, net.context + 1, 1], [5, 137, 2], [2, 301, 3]]) {
+      const codes = randomCodes(batch * length, seed);
+      const out = await model.predict({ codes, batch, length });
+      expect(out.length).toBe(batch * (length - net.context) * 3);
+      expect(maxDiff(net, codes, batch, length, out)).toBeLessThan(1e-5);
+    }
+    // All N: every position sees only zeros; rows still sum to 1.
+    const allN = await model.predict({ codes: new Uint8Array(50), batch: 1, length: 50 });
+    for (let p = 0; p < 50 - net.context; p++) expect(allN[p * 3] + allN[p * 3 + 1] + allN[p * 3 + 2]).toBeCloseTo(1, 6);
+    await model.dispose();
+  });
+
+  it('folds a batch norm into the conv it follows, and only there', () => {
+    const ops = (options: SpliceGraphOptions) => inspectModel(buildTinyNet(net, options)).nodes.map((n) => n.opType);
+    const count = (list: string[], op: string) => list.filter((o) => o === op).length;
+    const folded = ops({});
+    // Each unit's second BN follows a conv (folded); the first follows an Add (kept).
+    expect(count(folded, 'BatchNormalization')).toBe(2);
+    expect(count(folded, 'Conv')).toBe(2 + 4 + 2 + 1);
+    expect(count(ops({ foldBatchNorm: false }), 'BatchNormalization')).toBe(4);
+    expect(count(ops({ foldBatchNorm: false, batchNormForm: 'mul-add' }), 'Mul')).toBe(4);
+  });
+
+  it('emits height-1 Conv2d by default and Conv1d on request', () => {
+    const conv2d = inspectModel(buildTinyNet(net)).nodes.find((n) => n.opType === 'Conv' && n.attributes.dilations);
+    expect(conv2d?.attributes.kernel_shape).toEqual([1, 1]);
+    const dilated = inspectModel(buildTinyNet(net)).nodes.filter((n) => n.opType === 'Conv').map((n) => n.attributes.dilations);
+    expect(dilated).toContainEqual([1, 2]);
+    const conv1d = inspectModel(buildTinyNet(net, { convLayout: 'conv1d' })).nodes.filter((n) => n.opType === 'Conv');
+    expect(conv1d.map((n) => n.attributes.dilations)).toContainEqual([2]);
+  });
+
+  it('tracks lost positions and handles valid padding and explicit pads', async () => {
+    const g = new SpliceGraphBuilder();
+    const w = new Float32Array(3 * 4 * 3).map((_, i) => ((i * 7) % 5) / 5 - 0.4);
+    const v = g.conv1d(g.input(), { weight: w, shape: [3, 4, 3], dilation: 2, padding: 'valid' });
+    expect(v.context).toBe(4);
+    const p = g.conv1d(g.input(), { weight: w, shape: [3, 4, 3], dilation: 2, padding: [1, 1] });
+    expect(p.context).toBe(2);
+    const y = g.softmax(g.add(v, g.crop(p, 1, 1)));
+    expect(y.context).toBe(4);
+    const model = await createOnnxModel({ modelBytes: g.build(y), context: 4, threads: 1 });
+    const out = await model.predict({ codes: new Uint8Array([1, 2, 3, 4, 0, 1, 2, 3]), batch: 1, length: 8 });
+    expect(out.length).toBe(4 * 3);
+    await model.dispose();
+  });
+
+  it('rejects mismatched shapes with InvalidArgumentError', () => {
+    const g = new SpliceGraphBuilder();
+    const x = g.input();
+    expect(() => g.conv1d(x, { weight: new Float32Array(8 * 5), shape: [8, 5, 1] })).toThrow(InvalidArgumentError);
+    expect(() => g.conv1d(x, { weight: new Float32Array(7), shape: [8, 4, 1] })).toThrow(/weight has 7 values/);
+    const a = g.conv1d(x, { weight: new Float32Array(8 * 4 * 3), shape: [8, 4, 3], padding: 'valid' });
+    const b = g.conv1d(x, { weight: new Float32Array(8 * 4), shape: [8, 4, 1] });
+    expect(() => g.add(a, b)).toThrow(/positions lost 2 vs 0/);
+    expect(() => g.batchNorm(b, { gamma: new Float32Array(3), beta: new Float32Array(8), mean: new Float32Array(8), variance: new Float32Array(8), epsilon: 1e-3 })).toThrow(InvalidArgumentError);
+    expect(() => new SpliceGraphBuilder().relu(b)).toThrow(/does not belong/);
+    expect(() => g.build(x)).toThrow(InvalidArgumentError);
+  });
+});
