@@ -10,3 +10,4 @@ export * from './layout.js';
 // loadOnnxRuntime stays internal: its type names onnxruntime-node, an optional peer dependency.
 export { isOnnxRuntimeAvailable } from './runtime.js';
 export * from './session.js';
+export * from './inspect-file.js';

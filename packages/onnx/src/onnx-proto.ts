@@ -194,6 +194,8 @@ export interface OnnxModelSummary {
   outputs: OnnxValueInfoSummary[];
   nodes: { opType: string; inputs: string[]; outputs: string[]; attributes: Record<string, number | number[] | string> }[];
   initializerNames: string[];
+  /** Each initializer's dims, for parameter counts and kernel sizes. */
+  initializerDims: Record<string, number[]>;
   metadata: Record<string, string>;
 }
 
@@ -219,6 +221,7 @@ export function inspectModel(bytes: Uint8Array): OnnxModelSummary {
     outputs: [],
     nodes: [],
     initializerNames: [],
+    initializerDims: {},
     metadata: {},
   };
   const rawInputs: OnnxValueInfoSummary[] = [];
@@ -247,7 +250,11 @@ export function inspectModel(bytes: Uint8Array): OnnxModelSummary {
         if (g.wireType !== WireType.LengthDelimited) continue;
         if (g.field === 1) summary.nodes.push(readNode(g.value));
         else if (g.field === 2) summary.graphName = decodeString(g.value);
-        else if (g.field === 5) summary.initializerNames.push(readTensorName(g.value));
+        else if (g.field === 5) {
+          const { name, dims } = readTensorHeader(g.value);
+          summary.initializerNames.push(name);
+          summary.initializerDims[name] = dims;
+        }
         else if (g.field === 11) rawInputs.push(readValueInfo(g.value));
         else if (g.field === 12) summary.outputs.push(readValueInfo(g.value));
       }
@@ -291,11 +298,15 @@ function readAttribute(bytes: Uint8Array): [string, number | number[] | string |
   return [name, ints.length > 0 ? ints : value];
 }
 
-function readTensorName(bytes: Uint8Array): string {
+function readTensorHeader(bytes: Uint8Array): { name: string; dims: number[] } {
+  let name = '';
+  const dims: number[] = [];
   for (const f of readFields(bytes)) {
-    if (f.field === 8 && f.wireType === WireType.LengthDelimited) return decodeString(f.value);
+    if (f.field === 8 && f.wireType === WireType.LengthDelimited) name = decodeString(f.value);
+    else if (f.field === 1 && f.wireType === WireType.Varint) dims.push(varintToNumber(f.value));
+    else if (f.field === 1 && f.wireType === WireType.LengthDelimited) dims.push(...decodePackedVarints(f.value).map(Number));
   }
-  return '';
+  return { name, dims };
 }
 
 function readValueInfo(bytes: Uint8Array): OnnxValueInfoSummary {

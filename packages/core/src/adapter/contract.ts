@@ -38,6 +38,7 @@ export interface ModelFileInspection {
   context: number;
   /** A short architecture label, e.g. `SpliceNet-10000 (16 residual units, 32 channels)`. */
   architecture: string;
+  /** Every stored weight value, BatchNorm running statistics included (Keras's count_params). */
   parameterCount: number;
   /** The on-disk format, e.g. `keras-h5`, `pytorch-state-dict`, `onnx`. */
   format: string;

@@ -1,0 +1,84 @@
+import { basename } from 'node:path';
+import {
+  type BaseModelAdapter,
+  type LoadedModel,
+  type LoadOptions,
+  type ModelFileInspection,
+  ModelFileError,
+  SPECIFICATION_VERSION,
+} from '@metaspliceai/core';
+import { createOnnxModel, createOnnxModelFromFile, inspectOnnxFile, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
+import { readArchitecture } from './architecture.js';
+import { OPENSPLICEAI_CATALOGUE } from './catalogue.js';
+import { openSpliceAIModelInfoSchema } from './metadata.js';
+import { buildOpenSpliceAIGraph } from './network.js';
+import { OPENSPLICEAI_FILE_PATTERNS, parseOpenSpliceAIPath } from './paths.js';
+import { readStateDict, readStateDictIndex } from './pt/index.js';
+
+export const OPENSPLICEAI_LICENSE = 'GPL-3.0';
+
+export interface OpenSpliceAIAdapterOptions {
+  /** Intra-op threads for CPU sessions (default: every core). */
+  threads?: number;
+}
+
+const isOnnx = (file: string) => /\.onnx$/i.test(file);
+
+/**
+ * The OpenSpliceAI adapter: reads the original PyTorch `.pt` checkpoints with a safe unpickler
+ * (no Python, no code from the file runs), builds the network as an ONNX graph in memory and runs
+ * it on onnxruntime-node; `.onnx` exports of OpenSpliceAI models load directly.
+ */
+export function createOpenSpliceAIAdapter(options: OpenSpliceAIAdapterOptions = {}): BaseModelAdapter {
+  return {
+    specificationVersion: SPECIFICATION_VERSION,
+    id: 'openspliceai',
+    displayName: 'OpenSpliceAI',
+    capabilities: { devices: ['cpu', 'gpu'], backends: ['onnx'], contexts: [80, 400, 2000, 10000], maxBatchSize: 64 },
+    filePatterns: OPENSPLICEAI_FILE_PATTERNS,
+    defaultLicense: OPENSPLICEAI_LICENSE,
+    outputClasses: ['neither', 'acceptor', 'donor'],
+    metadataSchema: openSpliceAIModelInfoSchema,
+    catalogue: OPENSPLICEAI_CATALOGUE,
+    parsePath: parseOpenSpliceAIPath,
+
+    describeSet(set) {
+      const seeds = set.memberIds.map((id) => /^rs(\d+)$/.exec(id)).filter((m) => m !== null).map((m) => Number(m![1]));
+      const species = /^openspliceai-(.+)$/.exec(set.name)?.[1];
+      return { flank: set.context, ...(seeds.length ? { seeds } : {}), ...(species ? { species } : {}), license: OPENSPLICEAI_LICENSE };
+    },
+
+    async inspect(file: string): Promise<ModelFileInspection> {
+      if (isOnnx(file)) {
+        const info = await inspectOnnxFile(file);
+        return { context: info.context, architecture: info.architecture, parameterCount: info.parameterCount, format: 'onnx' };
+      }
+      const arch = readArchitecture(file, await readStateDictIndex(file));
+      return {
+        context: arch.flank,
+        architecture: `SpliceNet-${arch.flank} (${arch.residualUnits} residual units, ${arch.channels} channels, LeakyReLU 0.1)`,
+        parameterCount: arch.parameterCount,
+        format: 'pytorch-state-dict',
+      };
+    },
+
+    async describeRuntimes() {
+      return [`onnxruntime-node: ${(await isOnnxRuntimeAvailable()) ? 'installed' : 'missing (npm install onnxruntime-node)'}`];
+    },
+
+    async load({ file, context, device = 'cpu', threads, backend }: LoadOptions): Promise<LoadedModel> {
+      if (backend && backend !== 'auto' && backend !== 'onnx') {
+        throw new ModelFileError(file, `OpenSpliceAI runs on the onnx backend, not ${backend}`);
+      }
+      const session = { context, device, threads: threads ?? options.threads, backendLabel: 'onnx' };
+      if (isOnnx(file)) return createOnnxModelFromFile(file, session);
+      const dict = await readStateDict(file);
+      const arch = readArchitecture(file, [...dict.values()]);
+      if (arch.flank !== context) {
+        throw new ModelFileError(file, `the weights are a ${arch.flank}-nt model, but context ${context} was asked for`);
+      }
+      const modelBytes = buildOpenSpliceAIGraph(arch, dict, basename(file));
+      return createOnnxModel({ ...session, modelBytes, source: file });
+    },
+  };
+}
