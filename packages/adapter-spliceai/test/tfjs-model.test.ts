@@ -4,21 +4,7 @@ import { readKerasModel, type KerasGraph } from '../src/keras/index.js';
 import { createTfjsModel, detectTfjsBackends } from '../src/tfjs/index.js';
 import { loadTfjsRuntime } from '../src/tfjs/backend.js';
 import { planGraph } from '../src/tfjs/plan.js';
-import { readExpected, readFixtureSequences, spliceaiFile } from './support/fixtures.js';
-import { tile, untile, type Tiled } from './support/windowing.js';
-
-const FIXTURES = ['short50', 'tubb8_window', 'random1200_seed7'] as const;
-const TOLERANCE = 1e-5;
-
-/** Largest absolute difference between a prediction and the expected rows. */
-function maxAbsDiff(actual: Float32Array, expected: number[][]): number {
-  expect(actual.length).toBe(expected.length * 3);
-  let max = 0;
-  expected.forEach((row, p) => {
-    for (let c = 0; c < 3; c++) max = Math.max(max, Math.abs(actual[p * 3 + c]! - row[c]!));
-  });
-  return max;
-}
+import { spliceaiFile } from './support/fixtures.js';
 
 describe('detectTfjsBackends', () => {
   it('reports each backend with a reason', async () => {
@@ -39,43 +25,6 @@ describe('planGraph', () => {
     const fused = steps.filter((s) => s.kind === 'conv' && s.activation === 'relu');
     expect(fused).toHaveLength(16);
     expect(steps.at(-1)).toMatchObject({ kind: 'conv', name: graph.output, activation: 'softmax' });
-  });
-});
-
-describe('createTfjsModel matches the PyTorch reference (wasm backend)', () => {
-  let tiled: Tiled;
-  const outputs: Float32Array[][] = []; // [model][fixture]
-
-  beforeAll(async () => {
-    const sequences = readFixtureSequences();
-    tiled = tile(
-      FIXTURES.map((name) => sequences.get(name)!),
-      10000,
-    );
-    // Each model is loaded, run on all three fixtures in one batch, and disposed before the next.
-    for (let i = 1; i <= 5; i++) {
-      const model = await createTfjsModel(await readKerasModel(spliceaiFile(i)), { prefer: 'wasm' });
-      try {
-        outputs.push(untile(await model.predict(tiled), tiled));
-      } finally {
-        await model.dispose();
-      }
-    }
-  });
-
-  it.each(FIXTURES.map((name, f) => [name, f] as const))('spliceai1 alone on %s', (name, f) => {
-    expect(maxAbsDiff(outputs[0]![f]!, readExpected(name, 'spliceai1'))).toBeLessThan(TOLERANCE);
-  });
-
-  it.each(FIXTURES.map((name, f) => [name, f] as const))('the 5-model ensemble on %s', (name, f) => {
-    const n = outputs[0]![f]!.length;
-    const mean = new Float32Array(n);
-    for (let j = 0; j < n; j++) {
-      let sum = 0;
-      for (const model of outputs) sum += model[f]![j]!;
-      mean[j] = sum / outputs.length;
-    }
-    expect(maxAbsDiff(mean, readExpected(name, 'spliceai_ensemble'))).toBeLessThan(TOLERANCE);
   });
 });
 
