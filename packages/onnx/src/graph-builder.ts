@@ -31,6 +31,13 @@ export interface SpliceGraphOptions {
   convLayout?: ConvLayout;
   /** Fold a batch norm into the convolution it directly follows (default true; exact to ~1e-7). */
   foldBatchNorm?: boolean;
+  /**
+   * Compute each layer only where later layers need it (default true): convolutions run unpadded
+   * ('valid'), residual and skip sums crop their wider operand, and the final crop shrinks by what
+   * was already dropped. The kept outputs are the same numbers; the work near tile edges goes.
+   * Graphs whose crops do not cover their convolutions' reach keep 'same' padding.
+   */
+  trimToNeeded?: boolean;
   /** Form of the batch norms left after folding (default `node`: ONNX BatchNormalization). */
   batchNormForm?: BatchNormForm;
   /** Name of the graph input (default `one_hot`). */
@@ -108,6 +115,7 @@ export class SpliceGraphBuilder {
       inputChannels: options.inputChannels ?? 4,
       convLayout: options.convLayout ?? 'conv2d',
       foldBatchNorm: options.foldBatchNorm ?? true,
+      trimToNeeded: options.trimToNeeded ?? true,
       batchNormForm: options.batchNormForm ?? 'node',
       inputName: options.inputName ?? 'one_hot',
       outputName: options.outputName ?? 'probabilities',
@@ -229,6 +237,7 @@ export class SpliceGraphBuilder {
       }
     }
 
+    const trim = this.options.trimToNeeded ? this.planTrim(needed, outId) : undefined;
     const nameOf = (id: number): string => (id === 0 ? inputName : id === outId ? outputName : `${this.layers[id].kind}_${id}`);
     const nodes: OnnxNode[] = [];
     const initializers: OnnxTensor[] = [];
@@ -242,6 +251,7 @@ export class SpliceGraphBuilder {
       const w = `${nameOf(id)}_weight`;
       initializers.push(floatTensor(w, is2d ? [out, inC, 1, k] : [out, inC, k], weight));
       const inputs = [nameOf(conv.input), w];
+      const pads = trim ? [0, 0] : conv.pads;
       if (bias) {
         initializers.push(floatTensor(`${nameOf(id)}_bias`, [out], bias));
         inputs.push(`${nameOf(id)}_bias`);
@@ -254,11 +264,22 @@ export class SpliceGraphBuilder {
         attributes: [
           { name: 'kernel_shape', kind: 'ints', value: is2d ? [1, k] : [k] },
           { name: 'dilations', kind: 'ints', value: is2d ? [1, conv.dilation] : [conv.dilation] },
-          { name: 'pads', kind: 'ints', value: is2d ? [0, conv.pads[0], 0, conv.pads[1]] : [conv.pads[0], conv.pads[1]] },
+          { name: 'pads', kind: 'ints', value: is2d ? [0, pads[0], 0, pads[1]] : [pads[0], pads[1]] },
           { name: 'strides', kind: 'ints', value: is2d ? [1, 1] : [1] },
           { name: 'group', kind: 'int', value: 1 },
         ],
       });
+    };
+
+    const emitSlice = (name: string, input: string, left: number, right: number): void => {
+      if (left === 0 && right === 0) {
+        nodes.push({ opType: 'Identity', name, inputs: [input], outputs: [name] });
+        return;
+      }
+      initializers.push(int64Tensor(`${name}_starts`, [1], [left]));
+      initializers.push(int64Tensor(`${name}_ends`, [1], [right === 0 ? INT64_MAX : -right]));
+      initializers.push(int64Tensor(`${name}_axes`, [1], [lengthAxis]));
+      nodes.push({ opType: 'Slice', name, inputs: [input, `${name}_starts`, `${name}_ends`, `${name}_axes`], outputs: [name] });
     };
 
     for (let id = 1; id < this.layers.length; id++) {
@@ -311,20 +332,24 @@ export class SpliceGraphBuilder {
             attributes: [{ name: 'alpha', kind: 'float', value: layer.alpha }],
           });
           break;
-        case 'add':
-          nodes.push({ opType: 'Add', name, inputs: layer.inputs.map(nameOf), outputs: [name] });
-          break;
-        case 'crop':
-          initializers.push(int64Tensor(`${name}_starts`, [1], [layer.left]));
-          initializers.push(int64Tensor(`${name}_ends`, [1], [layer.right === 0 ? INT64_MAX : -layer.right]));
-          initializers.push(int64Tensor(`${name}_axes`, [1], [lengthAxis]));
-          nodes.push({
-            opType: 'Slice',
-            name,
-            inputs: [nameOf(layer.input), `${name}_starts`, `${name}_ends`, `${name}_axes`],
-            outputs: [name],
+        case 'add': {
+          // Trimmed operands may be wider than the sum: crop each to the narrowest.
+          const target = trim?.get(id) ?? [0, 0];
+          const inputs = layer.inputs.map((input, k) => {
+            const have = trim?.get(input) ?? [0, 0];
+            const [left, right] = [target[0] - have[0], target[1] - have[1]];
+            if (left === 0 && right === 0) return nameOf(input);
+            emitSlice(`${name}_operand${k}`, nameOf(input), left, right);
+            return `${name}_operand${k}`;
           });
+          nodes.push({ opType: 'Add', name, inputs, outputs: [name] });
           break;
+        }
+        case 'crop': {
+          const have = trim?.get(layer.input) ?? [0, 0];
+          emitSlice(name, nameOf(layer.input), layer.left - have[0], layer.right - have[1]);
+          break;
+        }
         case 'softmax':
           nodes.push({ opType: 'Softmax', name, inputs: [nameOf(layer.input)], outputs: [name], attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
           break;
@@ -358,6 +383,42 @@ export class SpliceGraphBuilder {
         ],
       },
     });
+  }
+
+  /**
+   * Positions each value has lost at its left and right ends beyond the 'same'-padded graph when
+   * convolutions run unpadded. Undefined when trimming cannot keep the output the same (a crop
+   * smaller than what was trimmed before it, or an output still trimmed).
+   */
+  private planTrim(needed: ReadonlySet<number>, outId: number): Map<number, readonly [number, number]> | undefined {
+    const trimmed = new Map<number, readonly [number, number]>([[0, [0, 0]]]);
+    for (let id = 1; id < this.layers.length; id++) {
+      if (!needed.has(id)) continue;
+      const layer = this.layers[id];
+      const of = (input: number) => trimmed.get(input)!;
+      switch (layer.kind) {
+        case 'conv':
+          trimmed.set(id, [of(layer.input)[0] + layer.pads[0], of(layer.input)[1] + layer.pads[1]]);
+          break;
+        case 'add': {
+          const sides = layer.inputs.map(of);
+          trimmed.set(id, [Math.max(...sides.map((t) => t[0])), Math.max(...sides.map((t) => t[1]))]);
+          break;
+        }
+        case 'crop': {
+          const have = of(layer.input);
+          if (have[0] > layer.left || have[1] > layer.right) return undefined;
+          trimmed.set(id, [0, 0]);
+          break;
+        }
+        case 'input':
+          break;
+        default:
+          trimmed.set(id, of(layer.input));
+      }
+    }
+    const end = trimmed.get(outId)!;
+    return end[0] === 0 && end[1] === 0 ? trimmed : undefined;
   }
 
   private add_(layer: Layer, channels: number, context: number): GraphValue {
