@@ -12,6 +12,7 @@ describe('SpliceGraphBuilder + onnxruntime vs a pure-JS reference', () => {
     { foldBatchNorm: false },
     { foldBatchNorm: false, batchNormForm: 'mul-add' },
     { convLayout: 'conv1d', foldBatchNorm: false, batchNormForm: 'mul-add' },
+    { trimToNeeded: false },
   ];
   for (const options of configs) {
     it(`matches the reference to 1e-5 (${JSON.stringify(options)})`, async () => {
@@ -28,6 +29,18 @@ describe('SpliceGraphBuilder + onnxruntime vs a pure-JS reference', () => {
       }
     });
   }
+
+  it('trims layers to what later layers need: unpadded convs, cropped sums, a smaller final crop', () => {
+    const trimmed = inspectModel(buildTinyNet(net));
+    const padded = inspectModel(buildTinyNet(net, { trimToNeeded: false }));
+    const pads = (m: typeof trimmed) => m.nodes.filter((n) => n.opType === 'Conv').map((n) => n.attributes.pads);
+    expect(pads(trimmed).every((p) => (p as number[]).every((v) => v === 0))).toBe(true);
+    expect(pads(padded).some((p) => (p as number[]).some((v) => v > 0))).toBe(true);
+    expect(trimmed.nodes.filter((n) => n.opType === 'Slice').length).toBeGreaterThan(padded.nodes.filter((n) => n.opType === 'Slice').length);
+    // Without a crop covering the convolutions' reach, trimming would change the outputs: it is not applied.
+    const uncropped = inspectModel(buildTinyNet(net, {}, true, false));
+    expect(pads(uncropped).some((p) => (p as number[]).some((v) => v > 0))).toBe(true);
+  });
 
   it('takes any batch size and length (dynamic axes), codes with N included', async () => {
     const model = await createOnnxModel({ modelBytes: buildTinyNet(net), context: net.context, threads: 2 });
