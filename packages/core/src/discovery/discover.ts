@@ -1,10 +1,13 @@
+import { promises as fs } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import type { BaseModelAdapter, PathHints } from '../adapter/contract.js';
 import { MetaSpliceAIError } from '../errors.js';
 import { readModelInfo } from '../metadata/model-info.js';
-import { matchMetaModel } from './meta-models.js';
+import { isMetaModelPath, matchMetaModel } from './meta-models.js';
 import type { DiscoveryProblem, DiscoveryResult, MetaModelResource, ModelSet, ModelSetMember } from './model-set.js';
-import { walkFiles } from './walk.js';
+import { type WalkedFile, walkFiles } from './walk.js';
+
+type SizedFile = WalkedFile & { size: number };
 
 export interface DiscoverOptions {
   /** Read each matched file's weights for its context (default true). Without it, names decide. */
@@ -27,17 +30,19 @@ export async function discoverModels(
   const { files, problems: walkProblems } = await walkFiles(root);
   const problems: DiscoveryProblem[] = [...walkProblems];
   const metaModels: MetaModelResource[] = [];
-  const matched: { file: (typeof files)[number]; adapter: BaseModelAdapter; hints: PathHints }[] = [];
+  const matched: { file: SizedFile; adapter: BaseModelAdapter; hints: PathHints }[] = [];
 
-  for (const file of files) {
-    if (file.relativePath.split('/').includes('metadata')) continue;
-    const meta = matchMetaModel(file);
-    if (meta) {
-      metaModels.push(meta);
+  for (const walked of files) {
+    if (walked.relativePath.split('/').includes('metadata')) continue;
+    const isMeta = isMetaModelPath(walked.relativePath);
+    const owners = isMeta ? [] : adapters.filter((a) => a.filePatterns.some((re) => re.test(walked.relativePath)));
+    if (!isMeta && owners.length === 0) continue;
+    const file = await sized(walked, problems);
+    if (!file) continue;
+    if (isMeta) {
+      metaModels.push(matchMetaModel(file)!);
       continue;
     }
-    const owners = adapters.filter((a) => a.filePatterns.some((re) => re.test(file.relativePath)));
-    if (owners.length === 0) continue;
     if (owners.length > 1) {
       problems.push({
         path: file.path,
@@ -111,6 +116,16 @@ export async function discoverModels(
     (a, b) => compareStrings(a.adapter, b.adapter) || compareStrings(a.name, b.name) || a.context - b.context,
   );
   return { root, modelSets, metaModels, problems, filesScanned: files.length };
+}
+
+/** Stats a matched file; an unreadable one becomes a problem. */
+async function sized(file: WalkedFile, problems: DiscoveryProblem[]): Promise<SizedFile | undefined> {
+  try {
+    return { ...file, size: (await fs.stat(file.path)).size };
+  } catch (error) {
+    problems.push({ path: file.path, kind: 'unreadable', message: `${file.relativePath}: ${(error as Error).message}` });
+    return undefined;
+  }
 }
 
 function compareStrings(a: string, b: string): number {

@@ -5,7 +5,6 @@ export interface WalkedFile {
   path: string;
   /** Relative to the walk root, with `/` separators, through symlinks as named. */
   relativePath: string;
-  size: number;
 }
 
 export interface WalkProblem {
@@ -18,7 +17,7 @@ export interface WalkProblem {
 const SKIPPED_DIRS = new Set(['node_modules', '.git', '.turbo', '.cache']);
 
 /**
- * Lists every regular file under `root`, following symlinks. A symlinked folder that leads back to
+ * Lists every regular file under `root` (names only, no stat), following symlinks. A symlinked folder that leads back to
  * a folder being walked is reported as a loop instead of being walked forever; unreadable entries
  * are reported, never thrown.
  */
@@ -48,30 +47,23 @@ export async function walkFiles(root: string): Promise<{ files: WalkedFile[]; pr
     }
     const inner = new Set(ancestors).add(real);
     const subdirs: string[] = [];
-    const candidates: string[] = [];
     for (const entry of entries) {
       const full = join(dir, entry.name);
       if (entry.isDirectory()) {
         if (!SKIPPED_DIRS.has(entry.name)) subdirs.push(full);
       } else if (entry.isFile()) {
-        candidates.push(full);
+        // No stat here: most files are unrelated, and only matched ones need a size.
+        files.push({ path: full, relativePath: toRel(full) });
       } else if (entry.isSymbolicLink()) {
         try {
           const stat = await fs.stat(full);
           if (stat.isDirectory()) subdirs.push(full);
-          else if (stat.isFile()) files.push({ path: full, relativePath: toRel(full), size: stat.size });
+          else if (stat.isFile()) files.push({ path: full, relativePath: toRel(full) });
         } catch (error) {
           problems.push({ path: full, kind: 'broken-symlink', message: `broken symlink: ${describe(error)}` });
         }
       }
     }
-    // Sizes of plain files come from one stat each, in parallel: the walk is I/O bound.
-    const stats = await Promise.all(candidates.map((p) => fs.stat(p).catch((error: unknown) => error)));
-    candidates.forEach((p, i) => {
-      const stat = stats[i];
-      if (stat instanceof Error) problems.push({ path: p, kind: 'unreadable', message: describe(stat) });
-      else files.push({ path: p, relativePath: toRel(p), size: (stat as { size: number }).size });
-    });
     for (const sub of subdirs.sort()) await visit(sub, inner);
   }
 

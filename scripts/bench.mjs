@@ -1,0 +1,111 @@
+#!/usr/bin/env node
+// `pnpm bench`: our speed and memory next to the PyTorch reference (../shared/bench/bench_torch.py),
+// measured in the same run on this machine. Prints a table; `--json` prints the raw records.
+// Not a test: nothing here passes or fails.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const shared = resolve(repo, '..', 'shared');
+const args = process.argv.slice(2);
+const flag = (name, fallback) => {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 ? args[i + 1] : fallback;
+};
+const only = flag('only', 'all');
+const modelsDir = resolve(repo, process.env.METASPLICEAI_MODELS_DIR ?? resolve(shared, 'models'));
+const fasta = resolve(shared, 'data/chr10_hg19_test.fa');
+const python = flag('python', '/usr/bin/python3');
+const threads = Number(flag('threads', '2'));
+/** The reference's own count: 10.4 GMAC per 15000-input window per 10000-flank model (5000 outputs). */
+const REFERENCE_FLOP_PER_OUTPUT = (2 * 10.4e9) / 5000;
+
+const records = [];
+const rows = [];
+
+function ours(workload, options) {
+  const out = execFileSync(process.execPath, [resolve(repo, 'scripts/bench/workloads.mjs'), workload, JSON.stringify({ modelsDir, fasta, threads, ...options })], {
+    encoding: 'utf8',
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
+    maxBuffer: 1 << 26,
+  });
+  const record = JSON.parse(out.trim().split('\n').pop());
+  records.push(record);
+  return record;
+}
+
+function reference(extra) {
+  const script = resolve(shared, 'bench/bench_torch.py');
+  if (!existsSync(script)) return [];
+  const run = spawnSync(python, [script, '--threads', String(threads), ...extra], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (run.status !== 0) {
+    console.error(`reference not measured (${python} ${script}): ${(run.stderr || run.error?.message || '').trim().split('\n').pop()}`);
+    console.error('install it with: apt-get install -y python3-torch python3-h5py');
+    return [];
+  }
+  const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  records.push(...lines.map((l) => ({ workload: 'reference', ...l })));
+  return lines;
+}
+
+const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+function row(workload, oursValue, unit, refValue, extra = {}) {
+  rows.push({
+    workload,
+    ours: `${fmt(oursValue, oursValue < 10 ? 2 : 0)} ${unit}`,
+    reference: refValue === undefined ? '-' : `${fmt(refValue, refValue < 10 ? 2 : 0)} ${unit}`,
+    ratio: refValue ? `${fmt(unit === 's' ? refValue / oursValue : oursValue / refValue, 2)}x` : '-',
+    gflops: extra.gflops === undefined ? '-' : fmt(extra.gflops, 1),
+    peak: extra.gflops === undefined || !peak ? '-' : `${fmt((100 * extra.gflops) / peak, 0)}%`,
+    rss: extra.rss === undefined ? '-' : `${fmt(extra.rss)} MB`,
+  });
+}
+
+const want = (name) => only === 'all' || only.split(',').includes(name);
+const peak = want('windows') || want('predict') ? ours('peak', {}).gflopPerS : undefined;
+
+if (want('windows')) {
+  const ref = reference(['--nt', '100000', '--batch-sizes', '4', '--repeats', '1']);
+  const refOf = (family) => ref.find((r) => r.family.startsWith(family) && r.batch_size === 4);
+  for (const [adapter, set, backend, nt] of [
+    ['openspliceai', 'openspliceai-mane', 'onnx', 100_000],
+    ['spliceai', 'spliceai', 'onnx', 100_000],
+    ['spliceai', 'spliceai', 'tfjs', 20_000],
+  ]) {
+    const r = refOf(adapter);
+    const same = ours('windows', { adapter, set, backend, nt, tileSize: 5000, batchSize: 4 });
+    row(`${adapter} 10000 x5, ${backend}, ref. windows (5000 x4): ms/window/model`, same.msPerTilePerModel, 'ms', r?.ms_per_window_per_model, {});
+    row(`${adapter} 10000 x5, ${backend}, ref. windows (5000 x4): nt/s`, same.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (same.ntPerS * 5 * REFERENCE_FLOP_PER_OUTPUT) / 1e9, rss: same.peakRssMb });
+    if (backend === 'onnx') {
+      const tiled = ours('windows', { adapter, set, backend, nt, tileSize: 40_000, batchSize: 2 });
+      row(`${adapter} 10000 x5, ${backend}, 40000-nt tiles x2: nt/s`, tiled.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (tiled.ntPerS * 5 * REFERENCE_FLOP_PER_OUTPUT) / 1e9, rss: tiled.peakRssMb });
+    }
+  }
+}
+
+if (want('load')) {
+  for (const [adapter, set, backend] of [['openspliceai', 'openspliceai-mane', 'onnx'], ['spliceai', 'spliceai', 'onnx'], ['spliceai', 'spliceai', 'tfjs']]) {
+    const r = ours('load', { adapter, set, backend });
+    row(`load ${adapter} 10000 x5 (${backend})`, r.seconds, 's', undefined, { rss: r.peakRssMb });
+  }
+}
+
+if (want('discover')) {
+  const r = ours('discover', {});
+  row(`discover ${fmt(r.files)} files (${r.sets} sets)`, r.seconds, 's', undefined, { rss: r.peakRssMb });
+}
+
+if (args.includes('--json')) {
+  for (const r of records) console.log(JSON.stringify(r));
+} else {
+  const header = { workload: 'workload', ours: 'ours', reference: 'reference (PyTorch)', ratio: 'ratio', gflops: 'GFLOP/s', peak: '% peak', rss: 'peak RSS' };
+  const cols = Object.keys(header);
+  const width = Object.fromEntries(cols.map((c) => [c, Math.max(...[header, ...rows].map((r) => r[c].length))]));
+  for (const r of [header, ...rows]) console.log(cols.map((c) => r[c].padEnd(width[c])).join('  '));
+  console.log();
+  console.log(`threads: ${threads}; machine peak ${peak ? `${fmt(peak, 1)} GFLOP/s, measured as a 1536x1536x1536 fp32 MatMul on onnxruntime with the same threads` : 'not measured'}.`);
+  console.log('GFLOP/s counts the reference\'s work (2 x 10.4 GMAC per 5000 outputs per model), so it compares like with like; with larger tiles and trimmed layers we do fewer FLOPs than that.');
+  console.log('Ratios are ours / reference for rates and reference / ours for times, from this run on this machine.');
+}

@@ -1,0 +1,101 @@
+// One benchmark workload per process, so each reports its own peak memory. Prints one JSON line.
+// Usage: node scripts/bench/workloads.mjs <workload> [options as JSON]
+import { promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+const root = new URL('../../', import.meta.url);
+const pkg = (name) => import(new URL(`packages/${name}/dist/index.js`, root).href);
+const core = await pkg('core');
+const { createSpliceAIAdapter } = await pkg('adapter-spliceai');
+const { createOpenSpliceAIAdapter } = await pkg('adapter-openspliceai');
+
+const [workload, json = '{}'] = process.argv.slice(2);
+const opts = JSON.parse(json);
+const modelsDir = opts.modelsDir;
+const manager = () =>
+  core.createModelManager({ modelsDir }).register(createSpliceAIAdapter()).register(createOpenSpliceAIAdapter());
+
+function report(fields) {
+  const usage = process.resourceUsage();
+  console.log(JSON.stringify({ workload, ...fields, peakRssMb: Math.round(usage.maxRSS / 1024) }));
+}
+
+async function chr10(start, nt) {
+  const fa = await core.openFasta(opts.fasta);
+  return fa.fetch('chr10', start - 1, start - 1 + nt);
+}
+
+const workloads = {
+  /** This machine's practical fp32 peak: a large MatMul on onnxruntime with the same threads. */
+  async peak() {
+    const { encodeModel, floatTensor } = await pkg('onnx');
+    const { createRequire } = await import('node:module');
+    const ort = createRequire(new URL('packages/onnx/package.json', root))('onnxruntime-node');
+    const n = 1536;
+    const bytes = encodeModel({
+      irVersion: 8, opsetVersion: 17, producerName: 'bench', producerVersion: '0', metadata: {},
+      graph: {
+        name: 'matmul', nodes: [{ opType: 'MatMul', name: 'mm', inputs: ['a', 'b'], outputs: ['c'] }],
+        initializers: [floatTensor('b', [n, n], new Float32Array(n * n).fill(0.5))],
+        inputs: [{ name: 'a', elemType: 1, shape: [n, n] }], outputs: [{ name: 'c', elemType: 1, shape: [n, n] }],
+      },
+    });
+    const session = await ort.InferenceSession.create(bytes, { intraOpNumThreads: opts.threads ?? 2, interOpNumThreads: 1 });
+    const a = new ort.Tensor('float32', new Float32Array(n * n).fill(0.25), [n, n]);
+    await session.run({ a });
+    const runs = 8;
+    const started = performance.now();
+    for (let i = 0; i < runs; i++) await session.run({ a });
+    const seconds = (performance.now() - started) / 1000;
+    report({ gflopPerS: (2 * n ** 3 * runs) / seconds / 1e9 });
+  },
+
+  /** Sequence windows through the library: the reference windowing or our tiles. */
+  async windows() {
+    const m = manager();
+    const loaded = await m.load({ adapter: opts.adapter, setName: opts.set, context: 10000, backend: opts.backend });
+    const codes = core.encodeSequence(await chr10(opts.start ?? 5001, opts.nt));
+    const tiling = { tileSize: opts.tileSize, batchSize: opts.batchSize };
+    await core.predictCodes(loaded.model, codes.subarray(0, Math.min(codes.length, opts.tileSize ?? 5000)), tiling); // warm-up
+    const started = performance.now();
+    await core.predictCodes(loaded.model, codes, tiling);
+    const seconds = (performance.now() - started) / 1000;
+    const windows = Math.ceil(codes.length / (opts.tileSize ?? 5000));
+    report({ adapter: opts.adapter, backend: loaded.model.backend, nt: codes.length, seconds, ntPerS: codes.length / seconds, msPerTilePerModel: (seconds * 1000) / windows / loaded.set.members.length, tileSize: opts.tileSize, batchSize: opts.batchSize });
+    await loaded.dispose();
+  },
+
+  /** Loading a 5-model set, cold (new manager, files read and sessions created). */
+  async load() {
+    const started = performance.now();
+    const m = manager();
+    const loaded = await m.load({ adapter: opts.adapter, setName: opts.set, context: 10000, backend: opts.backend });
+    const seconds = (performance.now() - started) / 1000;
+    report({ adapter: opts.adapter, backend: loaded.model.backend, seconds });
+    await loaded.dispose();
+  },
+
+  /** Discovery over a tree of 10,000 unrelated files plus the real models (symlinked). */
+  async discover() {
+    const dir = await fs.mkdtemp(join(tmpdir(), 'metaspliceai-bench-'));
+    for (let d = 0; d < 100; d++) {
+      await fs.mkdir(join(dir, 'junk', String(d)), { recursive: true });
+      await Promise.all(Array.from({ length: 100 }, (_, i) => fs.writeFile(join(dir, 'junk', String(d), `f${i}.txt`), '')));
+    }
+    await fs.symlink(modelsDir, join(dir, 'models'));
+    const m = core.createModelManager({ modelsDir: dir }).register(createSpliceAIAdapter()).register(createOpenSpliceAIAdapter());
+    const started = performance.now();
+    const found = await m.discover();
+    const seconds = (performance.now() - started) / 1000;
+    report({ files: found.filesScanned, sets: found.modelSets.length, seconds });
+    await fs.rm(dir, { recursive: true, force: true });
+  },
+};
+
+if (!workloads[workload]) {
+  console.error(`unknown workload ${workload}; one of ${Object.keys(workloads).join(', ')}`);
+  process.exit(2);
+}
+await workloads[workload]();
