@@ -151,14 +151,15 @@ export class ModelManager {
     if (options.backend && options.backend !== 'auto' && !adapter.capabilities.backends.includes(options.backend)) {
       throw new InvalidArgumentError(`${adapter.displayName} has no backend "${options.backend}"; choose one of ${['auto', ...adapter.capabilities.backends].join(', ')}`);
     }
-    const members: LoadedModel[] = [];
-    try {
-      for (const m of set.members) {
-        members.push(await adapter.load({ file: m.path, context: set.context, backend: options.backend, device: options.device, threads: options.threads }));
-      }
-    } catch (error) {
+    // Members load concurrently: runtimes build sessions off the main thread.
+    const loads = await Promise.allSettled(
+      set.members.map((m) => adapter.load({ file: m.path, context: set.context, backend: options.backend, device: options.device, threads: options.threads })),
+    );
+    const members = loads.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) {
       await Promise.all(members.map((m) => m.dispose()));
-      throw error;
+      throw failed.reason;
     }
     const model = createEnsemble(members, adapter.outputClasses);
     return { set, model, license: set.license, dispose: () => model.dispose() };
