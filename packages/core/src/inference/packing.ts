@@ -1,0 +1,124 @@
+import type { LoadedModel } from '../adapter/contract.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { CodeSource } from './tiling.js';
+
+/** How much longer (in input length) a short job's tile may be when it shares a batch. */
+const SHARE_LIMIT = 1.5;
+
+/** One sequence to tile: `outputLength` positions whose padded inputs come from `source`. */
+export interface PackJob<T> {
+  tag: T;
+  outputLength: number;
+  /** Padded coordinates: position 0 is context/2 before the first output (see `CodeSource`). */
+  source: CodeSource;
+}
+
+/** Rows of one job, in order; `done` marks its last rows (a job of length 0 yields only that). */
+export interface PackedChunk<T> {
+  tag: T;
+  offset: number;
+  length: number;
+  /** `(length, 3)` row-major; a view valid until the generator resumes. */
+  probabilities: Float32Array;
+  done: boolean;
+}
+
+export interface PackingOptions {
+  /** Most output positions per tile. */
+  tileSize: number;
+  /** Most tiles per `predict` call. */
+  batchSize: number;
+}
+
+/**
+ * The tile length for a sequence: the full tile, or for a short one its length rounded up to a
+ * step of a tenth of the context, so that records of similar length share a tile length (and so a
+ * `predict` call) while the padding wastes at most ~10% of the work, which context dominates.
+ */
+export function tileLengthFor(outputLength: number, context: number, tileSize: number): number {
+  const step = Math.max(32, Math.ceil(context / 10));
+  return Math.min(tileSize, Math.ceil(outputLength / step) * step);
+}
+
+/**
+ * Runs a model over many sequences, packing tiles of equal length from consecutive sequences into
+ * one `predict` call (many short records cost a few calls, not one each), and yields each job's
+ * rows in job order, so a writer can stream them. Holds one batch of tiles at a time: memory does
+ * not grow with the sequences' lengths. Jobs are pulled lazily, one ahead of the batch.
+ */
+export async function* predictPacked<T>(model: LoadedModel, jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>, options: PackingOptions): AsyncGenerator<PackedChunk<T>> {
+  const { tileSize, batchSize } = options;
+  if (!Number.isInteger(tileSize) || tileSize < 1) throw new InvalidArgumentError(`tileSize must be a positive integer, got ${tileSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, got ${batchSize}`);
+  const context = model.context;
+  interface Tile {
+    job: PackJob<T>;
+    index: number;
+    last: boolean;
+  }
+  let pending: Tile[] = [];
+  let pendingTile = 0;
+
+  async function* flush(): AsyncGenerator<PackedChunk<T>> {
+    if (pending.length === 0) return;
+    const tiles = pending;
+    const tile = pendingTile;
+    pending = [];
+    const inputLength = tile + context;
+    const codes = new Uint8Array(tiles.length * inputLength);
+    for (let t = 0; t < tiles.length; t++) {
+      const start = tiles[t].index * tile;
+      const read = await tiles[t].job.source(start, start + inputLength);
+      if (read.length !== inputLength) throw new Error(`a code source returned ${read.length} codes for ${inputLength}`);
+      codes.set(read, t * inputLength);
+    }
+    const out = await model.predict({ codes, batch: tiles.length, length: inputLength });
+    // Consecutive tiles of one job are consecutive rows of `out`: hand them over as one chunk.
+    for (let first = 0; first < tiles.length; ) {
+      const job = tiles[first].job;
+      let next = first + 1;
+      while (next < tiles.length && tiles[next].job === job) next++;
+      const offset = tiles[first].index * tile;
+      const length = Math.min((next - first) * tile, job.outputLength - offset);
+      const begin = first * tile * 3;
+      yield { tag: job.tag, offset, length, probabilities: out.subarray(begin, begin + length * 3), done: tiles[next - 1].last };
+      first = next;
+    }
+  }
+
+  // A short job (one tile) may join a batch of another tile length when the padding stays within
+  // SHARE_LIMIT of its own work; a batch of short jobs may grow its tile for a newcomer likewise.
+  let singlesOnly = true;
+  let smallestNeed = 0;
+  const fits = (need: number) =>
+    need <= pendingTile
+      ? pendingTile + context <= SHARE_LIMIT * (need + context)
+      : singlesOnly && need + context <= SHARE_LIMIT * (smallestNeed + context);
+
+  for await (const job of jobs) {
+    if (job.outputLength <= 0) {
+      yield* flush();
+      yield { tag: job.tag, offset: 0, length: 0, probabilities: new Float32Array(0), done: true };
+      continue;
+    }
+    const need = tileLengthFor(job.outputLength, context, tileSize);
+    const count = Math.ceil(job.outputLength / need);
+    if (count === 1 && pending.length > 0 && pending.length < batchSize && fits(need)) {
+      pendingTile = Math.max(pendingTile, need);
+      smallestNeed = Math.min(smallestNeed, need);
+      pending.push({ job, index: 0, last: true });
+      continue;
+    }
+    for (let index = 0; index < count; index++) {
+      if (pending.length > 0 && (pendingTile !== need || pending.length >= batchSize)) yield* flush();
+      if (pending.length === 0) {
+        singlesOnly = true;
+        smallestNeed = need;
+      }
+      pendingTile = need;
+      if (count > 1) singlesOnly = false;
+      pending.push({ job, index, last: index === count - 1 });
+    }
+  }
+  yield* flush();
+}

@@ -1,0 +1,136 @@
+import VCFParser from '@gmod/vcf';
+import { InputError } from '../errors.js';
+import { readTextLines, type TextInput, type TextLine } from './lines.js';
+
+/** The INFO header line SpliceAI 1.3 adds, verbatim, so downstream parsers of SpliceAI output work unchanged. */
+export const SPLICEAI_INFO_HEADER =
+  '##INFO=<ID=SpliceAI,Number=.,Type=String,Description="SpliceAIv1.3 variant annotation. These include delta scores (DS) and delta positions (DP) for acceptor gain (AG), acceptor loss (AL), donor gain (DG), and donor loss (DL). Format: ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL">';
+
+export interface VcfHeader {
+  /** The `##` lines as read (endings kept). */
+  meta: TextLine[];
+  /** The `#CHROM` line. */
+  columns: TextLine;
+  samples: string[];
+  /** Columns a record must have: 8, or 9 + samples. */
+  columnCount: number;
+}
+
+/** The fields of a record scoring needs. */
+export interface VcfVariant {
+  chrom: string;
+  /** 1-based. */
+  pos: number;
+  ref: string;
+  /** Empty when ALT is `.`. */
+  alts: string[];
+}
+
+/** A body line, kept as read so it can be written back byte for byte. */
+export interface VcfLine {
+  line: TextLine;
+  /** A record that parsed; undefined for malformed ones, blank lines and `#` comments. */
+  variant?: VcfVariant;
+  /** Why a non-blank, non-comment line is not a record. */
+  problem?: string;
+}
+
+export interface VcfReader {
+  header: VcfHeader;
+  /** Body lines in order. Malformed ones come with `problem` instead of failing the read. */
+  lines: AsyncGenerator<VcfLine>;
+}
+
+/**
+ * Opens a VCF (plain, gzip or bgzip; a path or a stream such as stdin) and reads its header with
+ * @gmod/vcf. Records are read lazily; a malformed one (wrong column count, POS not a whole number,
+ * a line the parser rejects) is reported in `problem` so the caller can write it through and warn.
+ * Only a missing or broken header is an InputError.
+ */
+export async function openVcf(input: TextInput, options: { name?: string; onRead?: (bytes: number) => void } = {}): Promise<VcfReader> {
+  const name = options.name ?? (typeof input === 'string' ? input : 'VCF input');
+  const source = readTextLines(input, name, options.onRead);
+  const meta: TextLine[] = [];
+  let columns: TextLine | undefined;
+  for (;;) {
+    const next = await source.next();
+    if (next.done) break;
+    const line = next.value;
+    if (line.text.startsWith('##')) meta.push(line);
+    else if (line.text.startsWith('#')) {
+      columns = line;
+      break;
+    } else if (line.text.trim() === '') continue;
+    else throw new InputError(`${name}:${line.number}: a record before the #CHROM header line`, { hint: 'a VCF starts with ## meta lines and the #CHROM line' });
+  }
+  if (!columns) throw new InputError(`${name}: no #CHROM header line`, { hint: 'is this a VCF file?' });
+  let parser: VCFParser;
+  try {
+    // Free-text `##` lines (no `key=`) are kept for the output but not given to the parser, which refuses them.
+    const parsed = meta.filter((l) => /^##[^=\s]+=/.test(l.text));
+    parser = new VCFParser({ header: [...parsed, columns].map((l) => l.text).join('\n'), strict: true });
+  } catch (cause) {
+    throw new InputError(`${name}: bad VCF header (${(cause as Error).message.split('\n')[0]})`, { cause });
+  }
+  const samples = parser.samples;
+  const columnCount = samples.length ? 9 + samples.length : columns.text.split('\t').length >= 9 ? 9 : 8;
+  const header: VcfHeader = { meta, columns, samples, columnCount };
+
+  async function* lines(): AsyncGenerator<VcfLine> {
+    for (;;) {
+      const next = await source.next();
+      if (next.done) return;
+      const line = next.value;
+      if (line.text === '' || line.text.startsWith('#')) {
+        yield { line };
+        continue;
+      }
+      yield parseRecord(line, parser, columnCount);
+    }
+  }
+  return { header, lines: lines() };
+}
+
+function parseRecord(line: TextLine, parser: VCFParser, columnCount: number): VcfLine {
+  const fields = line.text.split('\t');
+  if (fields.length !== columnCount) return { line, problem: `${fields.length} columns, the header has ${columnCount}` };
+  if (!/^\d+$/.test(fields[1])) return { line, problem: `POS "${fields[1]}" is not a whole number` };
+  if (fields[3] === '' || fields[4] === '') return { line, problem: 'empty REF or ALT' };
+  try {
+    const v = parser.parseLine(line.text);
+    return { line, variant: { chrom: v.CHROM ?? fields[0], pos: v.POS, ref: v.REF ?? fields[3], alts: v.ALT ?? [] } };
+  } catch (cause) {
+    return { line, problem: (cause as Error).message.split('\n')[0] };
+  }
+}
+
+/**
+ * The output header: the input's `##` lines (minus any earlier SpliceAI INFO definition), then
+ * SpliceAI's INFO line and `extra` lines (provenance), then `#CHROM`, with the input's line ending.
+ */
+export function formatVcfHeader(header: VcfHeader, extra: readonly string[] = []): string {
+  const eol = header.columns.eol || '\n';
+  let out = '';
+  for (const m of header.meta) if (!m.text.startsWith('##INFO=<ID=SpliceAI,')) out += m.text + (m.eol || eol);
+  for (const line of [SPLICEAI_INFO_HEADER, ...extra]) out += line + eol;
+  return out + header.columns.text + (header.columns.eol || eol);
+}
+
+/**
+ * A record line with `key=value` set in INFO (column 8): appended after `;`, replacing `.` or an
+ * earlier value of the same key. Every other byte of the line is kept.
+ */
+export function setInfoField(text: string, key: string, value: string): string {
+  const fields = text.split('\t');
+  const info = fields[7];
+  if (info === undefined) throw new InputError(`a VCF record without an INFO column: ${text.slice(0, 80)}`);
+  if (info === '.' || info === '') fields[7] = `${key}=${value}`;
+  else {
+    const parts = info.split(';');
+    const at = parts.findIndex((p) => p === key || p.startsWith(`${key}=`));
+    if (at === -1) parts.push(`${key}=${value}`);
+    else parts[at] = `${key}=${value}`;
+    fields[7] = parts.join(';');
+  }
+  return fields.join('\t');
+}

@@ -1,0 +1,133 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import type { TextInput } from '../io/lines.js';
+import { formatVcfHeader, openVcf, setInfoField, type VcfLine } from '../io/vcf.js';
+import { SKIP_REASONS, type SkipReason, type VariantScore, type VariantScorer } from './scorer.js';
+
+/** Why a record was written without a score. */
+export type UnscoredReason = SkipReason | 'malformed';
+
+export interface VcfWarning {
+  /** 1-based line number in the input. */
+  line: number;
+  reason: UnscoredReason;
+  /** One line: where, what, why. */
+  message: string;
+}
+
+export interface AnnotateVcfOptions {
+  scorer: VariantScorer;
+  input: TextInput;
+  /** Name for messages (default: the path, or `stdin`). */
+  inputName?: string;
+  /** Receives the output VCF (plain text; wrap it in createBgzfStream() for bgzip). */
+  output: Writable;
+  /** Extra `##` header lines (provenance), written after SpliceAI's INFO line. */
+  headerLines?: readonly string[];
+  /** Records scored together (default 256): more shares more reference work, and holds more in memory. */
+  chunkSize?: number;
+  onWarning?: (warning: VcfWarning) => void;
+  /** After each model call and each chunk: records written so far, input bytes read so far. */
+  onProgress?: (progress: { records: number; bytesRead: number }) => void;
+}
+
+export interface AnnotateVcfSummary {
+  /** Record lines read (malformed ones included). */
+  records: number;
+  /** Records that got a SpliceAI field. */
+  scored: number;
+  /** (ALT, gene) entries written. */
+  entries: number;
+  unscored: Record<UnscoredReason, number>;
+  seconds: number;
+}
+
+/** A short label of each reason, for warnings and summaries. */
+export const UNSCORED_LABELS: Record<UnscoredReason, string> = {
+  'outside-genes': 'outside genes',
+  'contig-missing': 'contig not in the reference',
+  'contig-end': 'near a contig end',
+  'ref-mismatch': 'REF mismatch',
+  'ref-too-long': 'deletion longer than 2*dist',
+  'no-scorable-alt': 'no scorable ALT',
+  malformed: 'malformed line',
+};
+
+/**
+ * Annotates a VCF as `spliceai -I ... -O ...` does: the header gains SpliceAI's INFO line (and the
+ * given provenance lines); every input line is written, in order, byte for byte, except that a
+ * scored record's INFO gains `SpliceAI=` entries (one per ALT and gene, comma-joined). Records that
+ * cannot be scored, malformed lines included, are written unchanged and reported to `onWarning`.
+ */
+export async function annotateVcf(options: AnnotateVcfOptions): Promise<AnnotateVcfSummary> {
+  const started = performance.now();
+  const { scorer, output } = options;
+  const chunkSize = options.chunkSize ?? 256;
+  let bytesRead = 0;
+  const name = options.inputName ?? (typeof options.input === 'string' ? options.input : 'stdin');
+  const vcf = await openVcf(options.input, { name, onRead: (n) => (bytesRead += n) });
+  const summary: AnnotateVcfSummary = {
+    records: 0,
+    scored: 0,
+    entries: 0,
+    unscored: Object.fromEntries([...SKIP_REASONS, 'malformed'].map((r) => [r, 0])) as Record<UnscoredReason, number>,
+    seconds: 0,
+  };
+  const write = async (text: string) => {
+    if (!output.write(Buffer.from(text, 'latin1'))) await once(output, 'drain');
+  };
+  await write(formatVcfHeader(vcf.header, options.headerLines));
+
+  let chunk: VcfLine[] = [];
+  const flush = async () => {
+    const records = chunk.filter((l) => l.variant);
+    const before = summary.records;
+    const scores = await scorer.scoreMany(
+      records.map((l) => l.variant!),
+      (done, total) => options.onProgress?.({ records: before + Math.floor((chunk.length * done) / Math.max(total, 1)), bytesRead }),
+    );
+    const byLine = new Map<VcfLine, VariantScore>(records.map((l, i) => [l, scores[i]]));
+    let text = '';
+    for (const l of chunk) {
+      const eol = l.line.eol;
+      const score = byLine.get(l);
+      if (l.problem !== undefined) {
+        summary.records++;
+        summary.unscored.malformed++;
+        options.onWarning?.({ line: l.line.number, reason: 'malformed', message: `line ${l.line.number}: malformed record written unchanged: ${l.problem}` });
+      } else if (score) {
+        summary.records++;
+        if (score.skipped) {
+          summary.unscored[score.skipped.reason]++;
+          const v = score.variant;
+          options.onWarning?.({
+            line: l.line.number,
+            reason: score.skipped.reason,
+            message: `line ${l.line.number}: ${v.chrom}:${v.pos} ${v.ref}>${v.alts.join(',') || '.'} not scored (${UNSCORED_LABELS[score.skipped.reason]}): ${score.skipped.message}`,
+          });
+        } else {
+          summary.scored++;
+          summary.entries += score.entries.length;
+          text += setInfoField(l.line.text, 'SpliceAI', score.entries.map((e) => e.text).join(',')) + eol;
+          continue;
+        }
+      }
+      text += l.line.text + l.line.eol;
+    }
+    await write(text);
+    chunk = [];
+    options.onProgress?.({ records: summary.records, bytesRead });
+  };
+
+  let pending = 0;
+  for await (const line of vcf.lines) {
+    chunk.push(line);
+    if (line.variant && ++pending >= chunkSize) {
+      await flush();
+      pending = 0;
+    }
+  }
+  if (chunk.length) await flush();
+  summary.seconds = (performance.now() - started) / 1000;
+  return summary;
+}

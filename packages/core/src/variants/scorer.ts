@@ -1,0 +1,310 @@
+import type { LoadedModel } from '../adapter/contract.js';
+import { AnnotationIndex, type TranscriptHit, transcriptDistances } from '../annotations/lookup.js';
+import type { AnnotationTable } from '../annotations/table.js';
+import { InvalidArgumentError } from '../errors.js';
+import type { FastaReader } from '../io/fasta.js';
+import { CODE_N, reverseComplementCodes } from '../sequence/encoding.js';
+import { computeDeltaScores, type DeltaScores, formatDeltaEntry } from './delta.js';
+import { encodeVariantSequence, type VariantEncoding } from './encoding.js';
+import { REFERENCE_TILE } from '../inference/tiling.js';
+import { runTiles, type Tile } from './tiles.js';
+
+/** A variant as VCF gives it: 1-based POS, REF and the ALT alleles. */
+export interface VariantInput {
+  chrom: string;
+  pos: number;
+  ref: string;
+  alts: readonly string[];
+}
+
+/** Why a record got no `SpliceAI` field (SpliceAI's own skips, plus a missing contig). */
+export type SkipReason = 'outside-genes' | 'contig-missing' | 'contig-end' | 'ref-mismatch' | 'ref-too-long' | 'no-scorable-alt';
+
+export const SKIP_REASONS: readonly SkipReason[] = ['outside-genes', 'contig-missing', 'contig-end', 'ref-mismatch', 'ref-too-long', 'no-scorable-alt'];
+
+/** One `ALT|GENE|...` entry. */
+export interface AlleleScore {
+  alt: string;
+  gene: string;
+  strand: '+' | '-';
+  /** Row of the transcript in the annotation table. */
+  transcriptIndex: number;
+  /** Undefined when REF and ALT are both longer than 1 (SpliceAI prints dots). */
+  delta?: DeltaScores;
+  /** The entry as SpliceAI writes it. */
+  text: string;
+}
+
+export interface VariantScore {
+  variant: VariantInput;
+  /** Entries in SpliceAI's order: ALT by ALT, and within an ALT gene by gene in table order. */
+  entries: AlleleScore[];
+  /** Set when the record gets no score at all. */
+  skipped?: { reason: SkipReason; message: string };
+  /** ALT alleles left out (`.`, `*`, `-`, symbolic `<...>`, breakends). */
+  ignoredAlts: string[];
+}
+
+export interface VariantScorerOptions {
+  /** A loaded model (usually an ensemble from `ModelManager.load`): its context sets the window. */
+  model: LoadedModel;
+  fasta: FastaReader;
+  annotation: AnnotationIndex | AnnotationTable;
+  /** SpliceAI `-D`: the largest distance between the variant and a gained or lost site (default 50). */
+  dist?: number;
+  /** SpliceAI `-M 1` (default false). */
+  mask?: boolean;
+  /** Default `spliceai` (upstream's one-hot quirk); `acgt` for OpenSpliceAI and other families. */
+  encoding?: VariantEncoding;
+  /** Decimals of the scores (default 2, OpenSpliceAI's `--precision`). */
+  precision?: number;
+  /** Tiles per `predict` call (default 8). */
+  batchSize?: number;
+  /**
+   * Predict the reference once per stretch of a transcript instead of once per variant (default
+   * true). The reference window of every variant is the transcript-masked genome, so the numbers
+   * are those of the per-variant way; only the work differs.
+   */
+  shareReference?: boolean;
+  /** Output positions per shared-reference tile (default 5000). */
+  referenceTileSize?: number;
+}
+
+interface Job {
+  record: number;
+  hit: TranscriptHit;
+  alt: string;
+  entry: number;
+  tile: Tile;
+}
+
+interface Plan {
+  result: VariantScore;
+  window?: Uint8Array;
+  hits: TranscriptHit[];
+  fastaName?: string;
+}
+
+const SKIPPED_ALT = /[.\-*<>[\]]/;
+
+/**
+ * SpliceAI-compatible variant scoring with any base model: `get_delta_scores` of SpliceAI (and of
+ * OpenSpliceAI's `variant` command), with the window `context + 2*dist + 1` of the model given.
+ * `scoreMany` batches the reference and alternate windows of many variants into few model calls.
+ */
+export class VariantScorer {
+  readonly model: LoadedModel;
+  readonly fasta: FastaReader;
+  readonly annotation: AnnotationIndex;
+  readonly dist: number;
+  readonly mask: boolean;
+  readonly encoding: VariantEncoding;
+  readonly precision: number;
+  readonly batchSize: number;
+  readonly shareReference: boolean;
+  readonly referenceTileSize: number;
+
+  constructor(options: VariantScorerOptions) {
+    this.model = options.model;
+    this.fasta = options.fasta;
+    this.annotation = options.annotation instanceof AnnotationIndex ? options.annotation : new AnnotationIndex(options.annotation);
+    this.dist = options.dist ?? 50;
+    this.mask = options.mask ?? false;
+    this.encoding = options.encoding ?? 'spliceai';
+    this.precision = options.precision ?? 2;
+    this.batchSize = options.batchSize ?? 8;
+    this.shareReference = options.shareReference ?? true;
+    this.referenceTileSize = options.referenceTileSize ?? REFERENCE_TILE;
+    if (!Number.isInteger(this.dist) || this.dist < 0 || this.dist > 4999) throw new InvalidArgumentError(`dist must be a whole number from 0 to 4999, got ${this.dist}`);
+    if (!Number.isInteger(this.precision) || this.precision < 0 || this.precision > 20) throw new InvalidArgumentError(`precision must be a whole number from 0 to 20, got ${this.precision}`);
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new InvalidArgumentError(`batch size must be a positive integer, got ${this.batchSize}`);
+    if (!Number.isInteger(this.referenceTileSize) || this.referenceTileSize < 1) throw new InvalidArgumentError(`reference tile size must be a positive integer, got ${this.referenceTileSize}`);
+    if (!Number.isInteger(this.model.context) || this.model.context < 0 || this.model.context % 2) throw new InvalidArgumentError(`the model's context must be an even number, got ${this.model.context}`);
+  }
+
+  /** Bases read on each side of POS: context/2 + dist. */
+  get flank(): number {
+    return this.model.context / 2 + this.dist;
+  }
+
+  /** SpliceAI's `wid`: the reference window around POS, context + 2*dist + 1. */
+  get window(): number {
+    return 2 * this.flank + 1;
+  }
+
+  async score(variant: VariantInput): Promise<VariantScore> {
+    return (await this.scoreMany([variant]))[0];
+  }
+
+  /**
+   * Scores variants together (one result per input, in order), sharing model calls between them.
+   * `onBatch` reports model calls done of those needed.
+   */
+  async scoreMany(variants: readonly VariantInput[], onBatch?: (done: number, total: number) => void): Promise<VariantScore[]> {
+    const plans: Plan[] = [];
+    for (const v of variants) plans.push(await this.plan(v));
+    const jobs: Job[] = [];
+    const tiles: Tile[] = [];
+    const half = this.flank;
+    // Alternate windows, one per (ALT, transcript).
+    plans.forEach((plan, record) => {
+      plan.result.entries.forEach((entry, index) => {
+        if (entry.text) return; // dots: nothing to run
+        const hit = plan.hits.find((h) => h.index === entry.transcriptIndex)!;
+        const masked = this.maskWindow(plan.window!, plan.result.variant.pos, hit);
+        const alt = encodeVariantSequence(entry.alt, this.encoding);
+        const refLength = plan.result.variant.ref.length;
+        const codes = new Uint8Array(masked.length - refLength + alt.length);
+        codes.set(masked.subarray(0, half), 0);
+        codes.set(alt, half);
+        codes.set(masked.subarray(half + refLength), half + alt.length);
+        const tile: Tile = { codes: hit.row.strand === '-' ? reverseComplementCodes(codes) : codes, reverse: hit.row.strand === '-' };
+        tiles.push(tile);
+        jobs.push({ record, hit, alt: entry.alt, entry: index, tile });
+      });
+    });
+    const reference = await this.referenceTiles(plans, jobs);
+    tiles.push(...reference.tiles);
+    await runTiles(this.model, tiles, this.batchSize, onBatch);
+    const cov = 2 * this.dist + 1;
+    for (const job of jobs) {
+      const plan = plans[job.record];
+      const variant = plan.result.variant;
+      const ref = reference.rows(job.hit.index, variant.pos, cov);
+      const delta = computeDeltaScores({
+        ref,
+        alt: job.tile.output!,
+        refLength: variant.ref.length,
+        altLength: job.alt.length,
+        dist: this.dist,
+        mask: this.mask,
+        exonBoundaryDistance: transcriptDistances(job.hit.row, variant.pos).exonBoundary,
+      });
+      const entry = plan.result.entries[job.entry];
+      entry.delta = delta;
+      entry.text = formatDeltaEntry(entry.alt, entry.gene, delta, this.precision);
+    }
+    return plans.map((p) => p.result);
+  }
+
+  /** The checks SpliceAI makes before running a model, and the (ALT, gene) entries to fill. */
+  private async plan(variant: VariantInput): Promise<Plan> {
+    const result: VariantScore = { variant, entries: [], ignoredAlts: [] };
+    const skip = (reason: SkipReason, message: string): Plan => ({ result: { ...result, skipped: { reason, message } }, hits: [] });
+    const hits = this.annotation.overlapping(variant.chrom, variant.pos);
+    if (hits.length === 0) return skip('outside-genes', 'not inside any transcript of the annotation');
+    const fastaName = await this.fasta.resolveName(variant.chrom);
+    if (fastaName === undefined) return skip('contig-missing', `contig ${variant.chrom} is not in the reference ${this.fasta.path}`);
+    const length = (await this.fasta.length(fastaName))!;
+    const half = this.flank;
+    const start = variant.pos - half - 1;
+    const end = variant.pos + half;
+    if (start < 0 || end > length) return skip('contig-end', `within ${half} nt of the end of ${fastaName} (the window is ${this.window} nt)`);
+    const sequence = await this.fasta.fetch(fastaName, start, end);
+    const ref = variant.ref.length <= half + 1 ? sequence.slice(half, half + variant.ref.length) : await this.fasta.fetch(fastaName, variant.pos - 1, variant.pos - 1 + variant.ref.length);
+    if (ref.toUpperCase() !== variant.ref.toUpperCase()) {
+      const shown = ref.length > 20 ? `${ref.slice(0, 20)}...` : ref;
+      return skip('ref-mismatch', `REF ${variant.ref.length > 20 ? `${variant.ref.slice(0, 20)}...` : variant.ref} does not match the reference (${shown})`);
+    }
+    if (variant.ref.length > 2 * this.dist) return skip('ref-too-long', `REF is ${variant.ref.length} nt, longer than 2*dist = ${2 * this.dist}`);
+    for (const alt of variant.alts) {
+      if (alt === '' || SKIPPED_ALT.test(alt)) {
+        result.ignoredAlts.push(alt);
+        continue;
+      }
+      for (const hit of hits) {
+        const dots = variant.ref.length > 1 && alt.length > 1;
+        result.entries.push({
+          alt,
+          gene: hit.row.name,
+          strand: hit.row.strand,
+          transcriptIndex: hit.index,
+          // Empty until scoreMany fills it in after the model runs.
+          text: dots ? formatDeltaEntry(alt, hit.row.name, undefined) : '',
+        });
+      }
+    }
+    if (result.entries.length === 0) {
+      return skip('no-scorable-alt', variant.alts.length ? `no ALT can be scored (${variant.alts.join(',')})` : 'no ALT allele');
+    }
+    return { result, window: encodeVariantSequence(sequence, this.encoding), hits, fastaName };
+  }
+
+  /** The window with N outside the transcript, as SpliceAI pads it. */
+  private maskWindow(window: Uint8Array, pos: number, hit: TranscriptHit): Uint8Array {
+    const half = this.flank;
+    const lead = Math.max(half + (hit.row.txStart + 1 - pos), 0);
+    const trail = Math.max(half - (hit.row.txEnd - pos), 0);
+    if (lead === 0 && trail === 0) return window;
+    const out = window.slice();
+    out.fill(CODE_N, 0, Math.min(lead, out.length));
+    out.fill(CODE_N, Math.max(out.length - trail, 0));
+    return out;
+  }
+
+  /**
+   * Reference predictions for every (record, transcript) the jobs need. Shared: the positions
+   * POS-dist..POS+dist of all variants of a transcript, merged where the gap is under one context,
+   * are predicted as stretches of the masked genome. Not shared: each record's own window, exactly
+   * as SpliceAI runs it.
+   */
+  private async referenceTiles(plans: Plan[], jobs: Job[]): Promise<{ tiles: Tile[]; rows: (transcript: number, pos: number, cov: number) => Float32Array }> {
+    const dist = this.dist;
+    const context = this.model.context;
+    const wanted = new Map<number, { hit: TranscriptHit; fastaName: string; positions: Set<number> }>();
+    for (const job of jobs) {
+      const plan = plans[job.record];
+      let w = wanted.get(job.hit.index);
+      if (!w) wanted.set(job.hit.index, (w = { hit: job.hit, fastaName: plan.fastaName!, positions: new Set() }));
+      w.positions.add(plan.result.variant.pos);
+    }
+    const segments = new Map<number, { start: number; end: number; tiles: { from: number; tile: Tile }[] }[]>();
+    const tiles: Tile[] = [];
+    for (const [index, w] of wanted) {
+      const positions = [...w.positions].sort((a, b) => a - b);
+      const list: { start: number; end: number; tiles: { from: number; tile: Tile }[] }[] = [];
+      for (const pos of positions) {
+        const last = list[list.length - 1];
+        if (last && this.shareReference && pos - dist - last.end - 1 < context) last.end = pos + dist;
+        else list.push({ start: pos - dist, end: pos + dist, tiles: [] });
+      }
+      const size = this.shareReference ? this.referenceTileSize : 2 * dist + 1;
+      for (const segment of list) {
+        for (let from = segment.start; from <= segment.end; from += size) {
+          const to = Math.min(from + size - 1, segment.end);
+          const codes = await this.maskedGenome(w.fastaName, w.hit, from - context / 2, to + context / 2);
+          const tile: Tile = { codes: w.hit.row.strand === '-' ? reverseComplementCodes(codes) : codes, reverse: w.hit.row.strand === '-' };
+          segment.tiles.push({ from, tile });
+          tiles.push(tile);
+        }
+      }
+      segments.set(index, list);
+    }
+    const rows = (transcript: number, pos: number, cov: number): Float32Array => {
+      const first = pos - dist;
+      const segment = segments.get(transcript)!.find((s) => s.start <= first && first + cov - 1 <= s.end)!;
+      const out = new Float32Array(cov * 3);
+      for (const { from, tile } of segment.tiles) {
+        const rowsInTile = tile.output!.length / 3;
+        const lo = Math.max(first, from);
+        const hi = Math.min(first + cov - 1, from + rowsInTile - 1);
+        if (lo > hi) continue;
+        out.set(tile.output!.subarray((lo - from) * 3, (hi - from + 1) * 3), (lo - first) * 3);
+      }
+      return out;
+    };
+    return { tiles, rows };
+  }
+
+  /** Codes of 1-based positions `from..to` with N outside the contig and outside the transcript. */
+  private async maskedGenome(fastaName: string, hit: TranscriptHit, from: number, to: number): Promise<Uint8Array> {
+    const out = new Uint8Array(to - from + 1);
+    const lo = Math.max(from, hit.row.txStart + 1);
+    const hi = Math.min(to, hit.row.txEnd);
+    if (lo <= hi) {
+      const bases = await this.fasta.fetch(fastaName, lo - 1, hi);
+      out.set(encodeVariantSequence(bases, this.encoding), lo - from);
+    }
+    return out;
+  }
+}
