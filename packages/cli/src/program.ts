@@ -1,6 +1,9 @@
 import { Command, CommanderError } from 'commander';
 import { InvalidArgumentError, MetaSpliceAIError } from '@metaspliceai/core';
 import { registerModelsCommands } from './commands/models.js';
+import { registerPredictCommand } from './commands/predict.js';
+import { registerScoreCommand } from './commands/score.js';
+import { registerAnnotationsCommands } from './commands/annotations.js';
 import { type CliIO, processIO, writeLine } from './output/io.js';
 
 /** Exit codes: 0 ok, 1 a failed check or a failed run, 2 a usage error. */
@@ -33,6 +36,9 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     })
     .showHelpAfterError('(run with --help for usage)');
   registerModelsCommands(program, io, run);
+  registerPredictCommand(program, io, run);
+  registerScoreCommand(program, io, run);
+  registerAnnotationsCommands(program, io, run);
   for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
   try {

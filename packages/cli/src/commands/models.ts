@@ -4,6 +4,7 @@ import { type DiscoveryResult, type HealthReport, type ModelSet, modelSetKey } f
 import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 import { table } from '../output/table.js';
+import { registerPullCommand } from './pull.js';
 
 interface SetOptions extends GlobalOptions {
   set?: string;
@@ -38,7 +39,7 @@ function setJson(set: ModelSet) {
 }
 
 export function registerModelsCommands(program: Command, io: CliIO, run: (fn: () => Promise<number>) => Promise<void>): void {
-  const models = program.command('models').description('list, show, validate, check and index base models');
+  const models = program.command('models').description('list, show, validate, check, index and pull base models');
   const common = (cmd: Command) =>
     cmd
       .option('--models-dir <dir>', 'the models folder (default: data/models, metaspliceai.config.json, or $METASPLICEAI_MODELS_DIR)')
@@ -167,6 +168,8 @@ export function registerModelsCommands(program: Command, io: CliIO, run: (fn: ()
         return 0;
       }),
     );
+
+  registerPullCommand(models, io, run, common);
 }
 
 function printList(found: DiscoveryResult, io: CliIO): void {

@@ -1,0 +1,244 @@
+import { promises as fs } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import {
+  createPredictionWriter,
+  DEFAULT_BED_THRESHOLD,
+  fastaRecordInputs,
+  fastaRegionInput,
+  geneInputs,
+  InvalidArgumentError,
+  modelSetKey,
+  openFasta,
+  parseRegion,
+  PREDICTION_FORMATS,
+  type PredictionFormat,
+  type QueryStrand,
+  readAnnotation,
+  readFastaRecords,
+  SequenceInference,
+  type SequenceInput,
+  sequenceInput,
+  writePredictions,
+} from '@metaspliceai/core';
+import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
+import type { CliIO } from '../output/io.js';
+import { createProgress } from '../output/progress.js';
+
+interface PredictOptions extends GlobalOptions {
+  model: string;
+  set?: string;
+  context?: string;
+  fasta?: string;
+  region: string[];
+  genes?: string;
+  sequence?: string;
+  name: string;
+  strand?: string;
+  format: string;
+  threshold?: string;
+  output?: string;
+  backend?: string;
+  device?: string;
+  threads?: string;
+  tileSize?: string;
+  batchSize?: string;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * `metaspliceai predict`: per-position splice-site probabilities of sequences, FASTA records,
+ * regions (with their real flanks) or every gene of an annotation, streamed to TSV, BED, bedGraph
+ * or JSON Lines as they are produced.
+ */
+export function registerPredictCommand(program: Command, io: CliIO, run: (fn: () => Promise<number>) => Promise<void>): void {
+  program
+    .command('predict')
+    .description('predict splice-site probabilities per position for sequences, FASTA records, regions or genes')
+    .requiredOption('--model <adapter>', 'the base model family (adapter id), e.g. spliceai or openspliceai')
+    .option('--set <name>', 'the model set, when several share a context (e.g. openspliceai-mane)')
+    .option('--context <n>', 'the context window in nt (default: the largest available)')
+    .option('--fasta <file>', 'FASTA to read (plain or bgzip with .fai/.gzi); without --region/--genes every record is predicted')
+    .option('--region <chr:start-end>', 'a region of --fasta, 1-based inclusive, flanks read from the FASTA (repeatable)', collect, [])
+    .option('--genes <annotation>', 'predict every gene of this GTF/GFF3 file (with --fasta), each on its own strand')
+    .option('--sequence <seq>', 'a raw sequence to predict (N-padded, as the reference tools pad)')
+    .option('--name <name>', 'the name of --sequence in the output', 'sequence')
+    .option('--strand <+|->', "read the queries on this strand; '-' predicts the reverse complement (default +)")
+    .option('--format <format>', `output format: ${PREDICTION_FORMATS.join(', ')}`, 'tsv')
+    .option('--threshold <p>', `bed: sites above this probability (default ${DEFAULT_BED_THRESHOLD}); bedgraph: leave out values at or below it (default 0)`)
+    .option('--output <file>', 'write here instead of stdout')
+    .option('--backend <name>', 'runtime backend (e.g. onnx, tfjs, auto)')
+    .option('--device <device>', 'cpu or gpu')
+    .option('--threads <n>', 'CPU threads for the runtime (default: all cores)')
+    .option('--tile-size <n>', 'output positions per model window (any size gives the same numbers; larger is faster)')
+    .option('--batch-size <n>', 'windows per model call')
+    .option('--models-dir <dir>', 'the models folder (default: data/models, metaspliceai.config.json, or $METASPLICEAI_MODELS_DIR)')
+    .option('--adapter <module...>', 'also register a third-party adapter (package name or path)')
+    .option('--quiet', 'no progress bar and no notes on stderr')
+    .addHelpText(
+      'after',
+      `
+Input: --fasta (with --region or --genes, or alone for every record), --sequence, or FASTA on stdin.
+Positions are 1-based: genome coordinates for regions and genes, else the index in the sequence.
+On '-' rows run 5'->3' along the reverse complement, so positions descend.
+
+Examples:
+  metaspliceai predict --model spliceai --sequence ACGT... --format json
+  metaspliceai predict --model openspliceai --context 10000 --fasta hg19.fa --region chr10:93001-96000 --strand -
+  metaspliceai predict --model spliceai --fasta genome.fa --genes genes.gff3 --format bed --threshold 0.5 --output sites.bed
+  cat seqs.fa | metaspliceai predict --model spliceai --format tsv > probabilities.tsv`,
+    )
+    .action((opts: PredictOptions) => run(() => predict(opts, io)));
+}
+
+async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
+  // Arguments first, so a typo costs nothing; then the inputs (a bad region fails before the model loads).
+  const format = parseFormat(opts.format);
+  const strand = parseStrand(opts.strand);
+  const threshold = parseThreshold(opts.threshold);
+  const context = parseInteger('--context', opts.context, { min: 1 });
+  const device = parseDevice(opts.device);
+  const threads = parseInteger('--threads', opts.threads, { min: 1 });
+  const tileSize = parseInteger('--tile-size', opts.tileSize, { min: 1 });
+  const batchSize = parseInteger('--batch-size', opts.batchSize, { min: 1 });
+  checkInputChoice(opts, io);
+
+  const progress = createProgress(io, { label: 'predict', unit: 'nt', quiet: opts.quiet });
+  const note = (line: string) => {
+    if (!opts.quiet) progress.log(line);
+  };
+  const warn = (line: string) => progress.log(`warning: ${line}`); // shown even with --quiet
+  const { inputs, total } = await openInputs(opts, io, strand ?? '+', warn);
+
+  const manager = await managerFor(opts, io);
+  const inference = new SequenceInference({
+    models: manager,
+    baseModelType: opts.model,
+    contextWindow: context,
+    setName: opts.set,
+    backend: opts.backend,
+    device,
+    threads,
+    tileSize,
+    batchSize,
+  });
+  let out: Writable = io.stdout;
+  let file: Awaited<ReturnType<typeof fs.open>> | undefined;
+  const ignore = () => {}; // stream errors reach the writer through its writes; keep them from crashing the process
+  try {
+    const model = await inference.load();
+    const set = inference.set!;
+    note(`model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${model.backend} on ${model.device})${inference.license ? `; licence: ${inference.license}` : ''}`);
+    if (opts.output) {
+      const path = resolve(io.cwd, opts.output);
+      file = await fs.open(path, 'w').catch((cause: NodeJS.ErrnoException) => {
+        throw new InvalidArgumentError(`--output ${opts.output}: cannot write it (${cause.code ?? cause.message})`, { cause });
+      });
+      out = file.createWriteStream();
+    }
+    out.on('error', ignore);
+    if (total !== undefined) progress.setTotal(total);
+    const writer = createPredictionWriter(format, out, { threshold, trackName: `${set.name}-${set.context}` });
+    try {
+      await writePredictions(inference.predict(inputs), writer, (event) => {
+        if (event.type === 'rows') progress.advance(event.length);
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0; // the reader left (| head): not a failure
+      throw error;
+    }
+    progress.finish();
+    return 0;
+  } finally {
+    progress.finish({ summary: false });
+    if (file) {
+      await new Promise<void>((done) => out.end(done));
+      await file.close().catch(() => {});
+    }
+    out.off('error', ignore);
+    await inference.dispose();
+  }
+}
+
+function parseFormat(value: string): PredictionFormat {
+  const format = value.toLowerCase() === 'jsonl' ? 'json' : value.toLowerCase();
+  if (!(PREDICTION_FORMATS as readonly string[]).includes(format)) {
+    throw new InvalidArgumentError(`--format takes ${PREDICTION_FORMATS.join(', ')}, got "${value}"`);
+  }
+  return format as PredictionFormat;
+}
+
+function parseStrand(value: string | undefined): QueryStrand | undefined {
+  if (value === undefined) return undefined;
+  if (value === '+' || value === '-') return value;
+  if (value === 'plus' || value === 'forward') return '+';
+  if (value === 'minus' || value === 'reverse') return '-';
+  throw new InvalidArgumentError(`--strand takes + or -, got "${value}"`);
+}
+
+function parseThreshold(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`--threshold takes a probability from 0 to 1, got "${value}"`);
+  return n;
+}
+
+/** One input source: --fasta (alone, with --region, or with --genes), --sequence, or stdin. */
+function checkInputChoice(opts: PredictOptions, io: CliIO): void {
+  if (opts.fasta && opts.sequence) throw new InvalidArgumentError('give either --fasta or --sequence, not both');
+  if ((opts.region.length || opts.genes) && !opts.fasta) {
+    throw new InvalidArgumentError(`${opts.genes ? '--genes' : '--region'} reads its bases from a genome: give --fasta too`);
+  }
+  if (opts.region.length && opts.genes) throw new InvalidArgumentError('give either --region or --genes, not both');
+  if (opts.genes && opts.strand) throw new InvalidArgumentError('--genes predicts each gene on its own strand: leave out --strand');
+  if (!opts.fasta && opts.sequence === undefined && (io.stdin as { isTTY?: boolean }).isTTY) {
+    throw new InvalidArgumentError('nothing to predict: give --fasta, --sequence, or pipe FASTA on stdin');
+  }
+}
+
+/** The queries, pulled lazily, and their total length when known up front (for the bar). */
+async function openInputs(
+  opts: PredictOptions,
+  io: CliIO,
+  strand: QueryStrand,
+  warn: (line: string) => void,
+): Promise<{ inputs: Iterable<SequenceInput> | AsyncIterable<SequenceInput>; total?: number }> {
+  if (opts.sequence !== undefined) {
+    const input = sequenceInput(opts.name, opts.sequence.replace(/\s+/g, ''), { strand });
+    return { inputs: [input], total: input.length };
+  }
+  if (!opts.fasta) return { inputs: readFastaRecords(io.stdin as AsyncIterable<Buffer>, { strand, defaultName: 'stdin' }) };
+  const fasta = await openFasta(resolve(io.cwd, opts.fasta));
+  if (opts.region.length) {
+    const inputs: SequenceInput[] = [];
+    for (const region of opts.region) inputs.push(await fastaRegionInput(fasta, parseRegion(region), { strand }));
+    return { inputs, total: sum(inputs.map((i) => i.length)) };
+  }
+  if (opts.genes) {
+    const annotation = await readAnnotation(resolve(io.cwd, opts.genes), { onWarning: warn });
+    let skipped = 0;
+    const genes = annotation.genes;
+    const inputs: SequenceInput[] = [];
+    for await (const input of geneInputs(fasta, genes, {
+      onSkip: (gene, reason) => {
+        if (++skipped <= 3) warn(`gene ${gene.name} skipped: ${reason}`);
+      },
+    })) {
+      inputs.push(input);
+    }
+    if (skipped > 3) warn(`${skipped} of ${genes.length} genes skipped in all`);
+    if (genes.length === 0) warn(`no genes read from ${opts.genes} (genes are read with their transcripts' exon lines)`);
+    else if (inputs.length === 0) warn(`none of the ${genes.length} genes of ${opts.genes} lies in ${opts.fasta}`);
+    return { inputs, total: sum(inputs.map((i) => i.length)) };
+  }
+  const names = await fasta.names();
+  const lengths = await Promise.all(names.map((n) => fasta.length(n)));
+  return { inputs: fastaRecordInputs(fasta, { strand }), total: sum(lengths.map((l) => l ?? 0)) };
+}
+
+function sum(values: number[]): number {
+  return values.reduce((a, b) => a + b, 0);
+}
+

@@ -1,0 +1,250 @@
+import { once } from 'node:events';
+import { createWriteStream, promises as fs } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import type { Writable } from 'node:stream';
+import type { Command } from 'commander';
+import {
+  annotateVcf,
+  type AnnotateVcfSummary,
+  createBgzfStream,
+  InputError,
+  InvalidArgumentError,
+  type LoadedAnnotation,
+  type LoadedModelSet,
+  loadAnnotation,
+  modelSetKey,
+  openFasta,
+  readTextLines,
+  sha256File,
+  UNSCORED_LABELS,
+  type UnscoredReason,
+  VariantScorer,
+} from '@metaspliceai/core';
+import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
+import { type CliIO, writeLine } from '../output/io.js';
+import { createProgress } from '../output/progress.js';
+
+interface ScoreOptions extends GlobalOptions {
+  input?: string;
+  output?: string;
+  reference?: string;
+  annotation?: string;
+  distance?: string;
+  mask?: string;
+  model?: string;
+  set?: string;
+  context?: string;
+  backend?: string;
+  device?: string;
+  threads?: string;
+  batchSize?: string;
+  precision?: string;
+  transcripts?: string;
+  dataDir?: string;
+  strict?: boolean;
+  checksums: boolean;
+  shareReference: boolean;
+}
+
+/** Exit code of `score --strict` when some record was written without a score. */
+export const EXIT_UNSCORED = 1;
+
+/**
+ * `metaspliceai score`: SpliceAI's `spliceai -I -O -R -A -D -M` with any registered base model.
+ * The VCF comes back whole and in order; scored records gain `SpliceAI=` in INFO.
+ */
+export function registerScoreCommand(program: Command, io: CliIO, run: (fn: () => Promise<number>) => Promise<void>): void {
+  program
+    .command('score')
+    .description('add SpliceAI delta scores (acceptor/donor gain/loss) to the variants of a VCF, with any base model')
+    .option('-I, --input <vcf>', 'the input VCF, plain, gzip or bgzip (default: stdin)')
+    .option('-O, --output <vcf>', 'the output VCF; bgzip when it ends in .gz or .bgz (default: stdout)')
+    .option('-R, --reference <fasta>', 'the genome FASTA (plain or bgzip with .fai/.gzi)')
+    .option('-A, --annotation <annotation>', 'grch37, grch38 (tables in <data>/annotations/), a SpliceAI annotation table, or a GTF/GFF3 file')
+    .option('-D, --distance <n>', 'the largest distance between the variant and a gained or lost site, 0 to 4999 (default 50)')
+    .option('-M, --mask <0|1>', '1: mask scores of annotated acceptor/donor gains and unannotated losses (default 0)')
+    .option('--model <adapter>', 'the base model family (adapter id): spliceai (default), openspliceai, ...')
+    .option('--set <name>', 'the model set, when several share a context (e.g. openspliceai-mane)')
+    .option('--context <n>', 'the context window in nt (default: the largest available); the window is context + 2*D + 1')
+    .option('--precision <n>', 'decimals of the delta scores, as OpenSpliceAI --precision (default 2)')
+    .option('--batch-size <n>', 'model windows per call (default 8)')
+    .option('--backend <name>', 'runtime backend (e.g. onnx, tfjs, auto)')
+    .option('--device <device>', 'cpu or gpu')
+    .option('--threads <n>', 'CPU threads for the runtime (default: all cores)')
+    .option('--transcripts <which>', 'with a GTF/GFF3 -A: canonical (one per gene, the default) or all')
+    .option('--data-dir <dir>', 'the data folder holding annotations/grch37.txt and grch38.txt (default: data, or $METASPLICEAI_DATA_DIR)')
+    .option('--strict', `exit ${EXIT_UNSCORED} when any record is written without a score`)
+    .option('--no-checksums', 'leave the sha256 of the model, reference and annotation files out of the header')
+    .option('--no-share-reference', 'predict the reference window of every variant separately, as SpliceAI does (same numbers, slower)')
+    .option('--models-dir <dir>', 'the models folder (default: data/models, metaspliceai.config.json, or $METASPLICEAI_MODELS_DIR)')
+    .option('--adapter <module...>', 'also register a third-party adapter (package name or path)')
+    .option('--quiet', 'no progress bar, notes or summary on stderr (warnings about records stay)')
+    .addHelpText(
+      'after',
+      `
+Every input line is written, in order, unchanged but for the SpliceAI INFO field of scored records:
+ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL, one entry per ALT and gene.
+Records outside genes, within context/2 + D of a contig end, with a REF that differs from -R, with
+REF longer than 2*D, or with only symbolic ALTs get no score and one warning each on stderr; a
+summary counts them. Exit 0 (or ${EXIT_UNSCORED} with --strict when a record went unscored), 1 on failure, 2 on bad usage.
+
+Examples:
+  metaspliceai score -I input.vcf -O output.vcf -R hg19.fa -A grch37
+  metaspliceai score -I in.vcf.gz -O out.vcf.gz -R hg38.fa -A gencode.v44.annotation.gtf.gz -D 500 -M 1
+  metaspliceai score --model openspliceai --context 2000 -R hg38.fa -A MANE.GRCh38.gff.gz < in.vcf > out.vcf`,
+    )
+    .action((opts: ScoreOptions) => run(() => score(opts, io)));
+}
+
+async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
+  // Arguments first, so a typo costs nothing.
+  if (!opts.reference) throw new InvalidArgumentError('-R (the genome FASTA) is required');
+  if (!opts.annotation) throw new InvalidArgumentError('-A is required: grch37, grch38, a SpliceAI annotation table, or a GTF/GFF3 file');
+  const dist = parseInteger('-D', opts.distance ?? '50', { min: 0, max: 4999 })!;
+  const mask = parseInteger('-M', opts.mask ?? '0', { min: 0, max: 1 })!;
+  const precision = parseInteger('--precision', opts.precision ?? '2', { min: 0, max: 20 })!;
+  const adapter = opts.model ?? 'spliceai';
+  const transcripts = opts.transcripts ?? 'canonical';
+  const context = parseInteger('--context', opts.context, { min: 1 });
+  const batchSize = parseInteger('--batch-size', opts.batchSize, { min: 1 });
+  const threads = parseInteger('--threads', opts.threads, { min: 1 });
+  const device = parseDevice(opts.device);
+  if (transcripts !== 'canonical' && transcripts !== 'all') throw new InvalidArgumentError(`--transcripts takes canonical or all, got "${transcripts}"`);
+  const inputPath = opts.input && opts.input !== '-' ? resolve(io.cwd, opts.input) : undefined;
+  const outputPath = opts.output && opts.output !== '-' ? resolve(io.cwd, opts.output) : undefined;
+  if (inputPath && outputPath === inputPath) throw new InvalidArgumentError('-O must differ from -I');
+  if (inputPath) {
+    await fs.access(inputPath).catch((cause: NodeJS.ErrnoException) => {
+      throw new InputError(`${opts.input}: cannot read the input VCF (${cause.code ?? cause.message})`, { cause });
+    });
+  } else if ((io.stdin as { isTTY?: boolean }).isTTY) {
+    throw new InvalidArgumentError('no input: give -I <vcf> or pipe a VCF on stdin');
+  }
+
+  const progress = createProgress(io, { label: 'score', unit: 'variants', quiet: opts.quiet });
+  const note = (line: string) => {
+    if (!opts.quiet) progress.log(line);
+  };
+  if (dist === 0) note('note: with -D 0 every record is skipped, as in SpliceAI (REF is always longer than 2*D)');
+
+  // Inputs before the model: a missing file fails in a second, not after loading weights.
+  const fasta = await openFasta(resolve(io.cwd, opts.reference));
+  const annotation = await loadAnnotation(opts.annotation, {
+    cwd: io.cwd,
+    dataDir: opts.dataDir,
+    env: io.env,
+    transcripts,
+    onWarning: (w) => note(`warning: ${w}`),
+  });
+  if (annotation.stats) note(`annotation: ${annotation.stats.rows} transcripts of ${annotation.stats.genes} genes compiled from ${basename(annotation.path)}`);
+
+  const manager = await managerFor(opts, io);
+  const loaded = await manager.load({ adapter, setName: opts.set, context, backend: opts.backend, device, threads });
+  let out: Writable = io.stdout;
+  let file: Writable | undefined;
+  const ignore = () => {};
+  try {
+    const set = loaded.set;
+    note(`model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${loaded.model.backend} on ${loaded.model.device})${loaded.license ? `; licence: ${loaded.license}` : ''}`);
+    const scorer = new VariantScorer({
+      model: loaded.model,
+      fasta,
+      annotation: annotation.table,
+      dist,
+      mask: mask === 1,
+      encoding: adapter === 'spliceai' ? 'spliceai' : 'acgt',
+      precision,
+      batchSize,
+      shareReference: opts.shareReference,
+    });
+    const headerLines = await provenance(opts, { loaded, annotation, reference: fasta.path, scorer, checksums: opts.checksums });
+    if (inputPath) progress.setTotal(await countRecords(inputPath));
+
+    if (outputPath) {
+      const stream = createWriteStream(outputPath);
+      await once(stream, 'open').catch((cause: NodeJS.ErrnoException) => {
+        throw new InvalidArgumentError(`-O ${opts.output}: cannot write it (${cause.code ?? cause.message})`, { cause });
+      });
+      file = stream;
+      if (/\.b?gz$/i.test(outputPath)) {
+        out = createBgzfStream();
+        out.pipe(stream);
+      } else out = stream;
+    }
+    out.on('error', ignore);
+    let written = 0;
+    let summary: AnnotateVcfSummary;
+    try {
+      summary = await annotateVcf({
+        scorer,
+        input: inputPath ?? (io.stdin as AsyncIterable<Uint8Array>),
+        inputName: opts.input && opts.input !== '-' ? opts.input : 'stdin',
+        output: out,
+        headerLines,
+        onWarning: (w) => progress.log(`warning: ${w.message}`),
+        onProgress: ({ records }) => {
+          if (records > written) progress.advance(records - written);
+          written = Math.max(written, records);
+        },
+      });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0; // the reader left (| head): not a failure
+      throw error;
+    }
+    progress.finish({ summary: false });
+    if (!opts.quiet) writeLine(io.stderr, summaryLine(summary));
+    const unscored = summary.records - summary.scored;
+    return opts.strict && unscored > 0 ? EXIT_UNSCORED : 0;
+  } finally {
+    progress.finish({ summary: false });
+    if (file) {
+      const closed = once(file, 'close').catch(() => {});
+      out.end();
+      await closed;
+    }
+    out.off('error', ignore);
+    await loaded.dispose();
+  }
+}
+
+/** `##metaspliceai_*` lines: what produced the scores, so a result can be traced and reproduced. */
+async function provenance(
+  opts: ScoreOptions,
+  run: { loaded: LoadedModelSet; annotation: LoadedAnnotation; reference: string; scorer: VariantScorer; checksums: boolean },
+): Promise<string[]> {
+  const { loaded, annotation, scorer } = run;
+  const set = loaded.set;
+  const listed = new Map((set.metadata?.files ?? []).map((f) => [basename(f.path), f.sha256]));
+  const members: string[] = [];
+  for (const m of set.members) {
+    const sha = run.checksums ? (listed.get(basename(m.path)) ?? (await sha256File(m.path))) : undefined;
+    members.push(sha ? `${basename(m.path)}:sha256:${sha}` : basename(m.path));
+  }
+  const referenceSha = run.checksums ? `;sha256=${await sha256File(run.reference)}` : '';
+  const annotationSha = run.checksums ? `;sha256=${annotation.sha256}` : '';
+  const clean = (s: string) => s.replace(/[\t\r\n]/g, ' ');
+  return [
+    `##metaspliceai_scoreCommand=score -D ${scorer.dist} -M ${scorer.mask ? 1 : 0} --model ${set.adapter} --precision ${scorer.precision}${opts.set ? ` --set ${clean(opts.set)}` : ''}${opts.context ? ` --context ${opts.context}` : ''} -R ${clean(basename(run.reference))} -A ${clean(annotation.spec)}`,
+    `##metaspliceai_model=adapter=${set.adapter};set=${clean(set.name)};context=${set.context};members=${members.join(',')}${loaded.license ? `;license=${clean(loaded.license)}` : ''}`,
+    `##metaspliceai_reference=file=${clean(basename(run.reference))}${referenceSha}`,
+    `##metaspliceai_annotation=source=${clean(annotation.spec)};file=${clean(basename(annotation.path))};format=${annotation.format};transcripts=${annotation.table.rows.length}${annotationSha}`,
+    `##metaspliceai_parameters=dist=${scorer.dist};mask=${scorer.mask ? 1 : 0};window=${scorer.window};precision=${scorer.precision};encoding=${scorer.encoding}`,
+  ];
+}
+
+/** Record lines of a VCF file, for the progress bar's total. */
+async function countRecords(path: string): Promise<number> {
+  let n = 0;
+  for await (const line of readTextLines(path, path)) if (line.text && !line.text.startsWith('#')) n++;
+  return n;
+}
+
+function summaryLine(s: AnnotateVcfSummary): string {
+  const unscored = (Object.entries(s.unscored) as [UnscoredReason, number][]).filter(([, n]) => n > 0).map(([r, n]) => `${n} ${UNSCORED_LABELS[r]}`);
+  const rate = s.seconds > 0 ? s.records / s.seconds : 0;
+  return (
+    `score: ${s.records} record${s.records === 1 ? '' : 's'}, ${s.scored} scored (${s.entries} entr${s.entries === 1 ? 'y' : 'ies'})` +
+    (unscored.length ? `, ${s.records - s.scored} not scored: ${unscored.join(', ')}` : '') +
+    `; ${s.seconds.toFixed(1)} s, ${rate >= 10 ? Math.round(rate) : rate.toFixed(2)} variants/s`
+  );
+}
