@@ -36,7 +36,7 @@ function ours(workload, options) {
   return record;
 }
 
-function reference(extra) {
+function referenceUncached(extra) {
   const script = resolve(shared, 'bench/bench_torch.py');
   if (!existsSync(script)) return [];
   const run = spawnSync(python, [script, '--threads', String(threads), ...extra], { encoding: 'utf8', maxBuffer: 1 << 26 });
@@ -65,9 +65,16 @@ function row(workload, oursValue, unit, refValue, extra = {}) {
 
 const want = (name) => only === 'all' || only.split(',').includes(name);
 const peak = want('windows') || want('predict') ? ours('peak', {}).gflopPerS : undefined;
+const referenceRuns = new Map();
+/** The reference's runs are reused between sections that ask for the same measurement. */
+const cachedReference = (extra) => {
+  const key = extra.join(' ');
+  if (!referenceRuns.has(key)) referenceRuns.set(key, referenceUncached(extra));
+  return referenceRuns.get(key);
+};
 
 if (want('windows')) {
-  const ref = reference(['--nt', '100000', '--batch-sizes', '4', '--repeats', '1']);
+  const ref = cachedReference(['--nt', '100000', '--batch-sizes', '4', '--repeats', '1']);
   const refOf = (family) => ref.find((r) => r.family.startsWith(family) && r.batch_size === 4);
   for (const [adapter, set, backend, nt] of [
     ['openspliceai', 'openspliceai-mane', 'onnx', 100_000],
@@ -82,6 +89,29 @@ if (want('windows')) {
       const tiled = ours('windows', { adapter, set, backend, nt, tileSize: 40_000, batchSize: 2 });
       row(`${adapter} 10000 x5, ${backend}, 40000-nt tiles x2: nt/s`, tiled.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (tiled.ntPerS * 5 * REFERENCE_FLOP_PER_OUTPUT) / 1e9, rss: tiled.peakRssMb });
     }
+  }
+}
+
+if (want('predict')) {
+  const ref = cachedReference(['--nt', '100000', '--batch-sizes', '4', '--repeats', '1']);
+  for (const [adapter, set] of [['openspliceai', 'openspliceai-mane'], ['spliceai', 'spliceai']]) {
+    const r = ref.find((x) => x.family.startsWith(adapter) && x.batch_size === 4);
+    const small = ours('predictCli', { adapter, set, nt: 110_000 });
+    const big = ours('predictCli', { adapter, set, nt: 1_000_000 });
+    row(`predict CLI ${adapter} 10000 x5, 110 kb (load included)`, small.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (small.ntPerS * 5 * REFERENCE_FLOP_PER_OUTPUT) / 1e9, rss: small.peakRssMb });
+    row(`predict CLI ${adapter} 10000 x5, 1 Mb (load included)`, big.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (big.ntPerS * 5 * REFERENCE_FLOP_PER_OUTPUT) / 1e9, rss: big.peakRssMb });
+    rows.push({ workload: `  peak RSS growth, ${adapter}, 110 kb -> 1 Mb (9x input)`, ours: `${fmt((100 * (big.peakRssMb - small.peakRssMb)) / small.peakRssMb, 1)} %`, reference: '-', ratio: '-', gflops: '-', peak: '-', rss: '-' });
+  }
+}
+
+if (want('variants')) {
+  const n = Number(flag('variants', '200'));
+  const refN = Number(flag('reference-variants', '8'));
+  const ref = cachedReference(['--variants', String(refN), '--dist', '50', '--repeats', '1']);
+  for (const [adapter, set] of [['openspliceai', 'openspliceai-mane'], ['spliceai', 'spliceai']]) {
+    const r = ref.find((x) => x.family === adapter);
+    const s = ours('scoreCli', { adapter, set, variants: n, annotation: resolve(shared, 'fixtures/tubb8_grch37.tsv') });
+    row(`score CLI ${adapter} 10000 x5, ${n} SNVs in TUBB8, dist 50`, s.variantsPerS, 'variants/s', r?.variants_per_s, { rss: s.peakRssMb });
   }
 }
 

@@ -67,6 +67,53 @@ const workloads = {
     await loaded.dispose();
   },
 
+  /** `metaspliceai predict` end to end on a FASTA of opts.nt bases (chr10 repeated), written to a file. */
+  async predictCli() {
+    const dir = await fs.mkdtemp(join(tmpdir(), 'metaspliceai-bench-'));
+    const region = (await chr10(1, 110_000)).replace(/N/gi, '').toUpperCase();
+    let sequence = '';
+    while (sequence.length < opts.nt) sequence += region;
+    sequence = sequence.slice(0, opts.nt);
+    const fastaFile = join(dir, 'input.fa');
+    await fs.writeFile(fastaFile, `>bench\n${sequence.replace(/(.{60})/g, '$1\n')}\n`);
+    const out = join(dir, 'out.tsv');
+    const { runCli } = await import(new URL('packages/cli/dist/index.js', root).href);
+    const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env, stderrIsTTY: false };
+    const started = performance.now();
+    const code = await runCli(['predict', '--model', opts.adapter, '--set', opts.set, '--context', '10000', '--fasta', fastaFile, '--format', opts.format ?? 'tsv', '--output', out, '--models-dir', modelsDir, '--quiet', ...(opts.extra ?? [])], io);
+    const seconds = (performance.now() - started) / 1000;
+    const bytes = (await fs.stat(out)).size;
+    await fs.rm(dir, { recursive: true, force: true });
+    report({ adapter: opts.adapter, nt: opts.nt, exitCode: code, seconds, ntPerS: opts.nt / seconds, outputMb: bytes / 1e6 });
+  },
+
+  /** `metaspliceai score` on a VCF of opts.variants SNVs spread over TUBB8 (dist 50). */
+  async scoreCli() {
+    const dir = await fs.mkdtemp(join(tmpdir(), 'metaspliceai-bench-'));
+    const fa = await core.openFasta(opts.fasta);
+    const lines = ['##fileformat=VCFv4.2', '##contig=<ID=10>', '#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO'];
+    // TUBB8 spans 92893..95529 (1-based): one SNV every few bases, the REF read from the genome.
+    const span = [92_900, 95_500];
+    const step = Math.max(1, Math.floor((span[1] - span[0]) / opts.variants));
+    for (let i = 0; i < opts.variants; i++) {
+      const pos = span[0] + i * step;
+      const ref = (await fa.fetch('chr10', pos - 1, pos)).toUpperCase();
+      const alt = ref === 'A' ? 'C' : 'A';
+      lines.push(`10\t${pos}\t.\t${ref}\t${alt}\t.\t.\t.`);
+    }
+    const vcf = join(dir, 'in.vcf');
+    await fs.writeFile(vcf, `${lines.join('\n')}\n`);
+    const out = join(dir, 'out.vcf');
+    const { runCli } = await import(new URL('packages/cli/dist/index.js', root).href);
+    const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env, stderrIsTTY: false };
+    const started = performance.now();
+    const code = await runCli(['score', '-I', vcf, '-O', out, '-R', opts.fasta, '-A', opts.annotation, '-D', '50', '--model', opts.adapter, '--set', opts.set, '--context', '10000', '--models-dir', modelsDir, '--quiet', ...(opts.extra ?? [])], io);
+    const seconds = (performance.now() - started) / 1000;
+    const scored = (await fs.readFile(out, 'utf8')).split('\n').filter((l) => l.includes('SpliceAI=')).length;
+    await fs.rm(dir, { recursive: true, force: true });
+    report({ adapter: opts.adapter, variants: opts.variants, scored, exitCode: code, seconds, variantsPerS: opts.variants / seconds });
+  },
+
   /** Loading a 5-model set, cold (new manager, files read and sessions created). */
   async load() {
     const started = performance.now();
