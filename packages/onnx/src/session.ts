@@ -126,6 +126,7 @@ async function openModel(
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
+      enableCpuMemArena: false,
       logSeverityLevel: 3,
     } as const;
     session =
