@@ -32,6 +32,7 @@ export interface OpenSpliceAIArchitecture {
 }
 
 const STEP_COUNTER = /\.num_batches_tracked$/;
+const FLOAT_DTYPES: ReadonlySet<string> = new Set(['float32', 'float64', 'float16']);
 
 /**
  * Reads the architecture from tensor names and shapes, checking every tensor a network of that
@@ -102,6 +103,10 @@ export function readArchitecture(file: string, tensors: readonly TensorInfo[]): 
   }
   const unexpected = tensors.find((t) => !known.has(t.name));
   if (unexpected) fail(`unexpected tensor ${unexpected.name} [${unexpected.shape}]`);
+  // Weights become float32 ONNX initializers; an integer or bool weight is a broken file, and must
+  // fail here (inspection, validation) rather than later at load.
+  const notFloat = tensors.find((t) => !STEP_COUNTER.test(t.name) && !FLOAT_DTYPES.has(t.dtype));
+  if (notFloat) fail(`tensor ${notFloat.name} has dtype ${notFloat.dtype}, expected a floating-point type (float32, float64 or float16)`);
   const parameterCount = tensors.filter((t) => !STEP_COUNTER.test(t.name)).reduce((n, t) => n + t.shape.reduce((a, b) => a * b, 1), 0);
   return { flank: Number(flankText), channels, steps, residualUnits: kernels.length, parameterCount };
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import { findProject } from '../config/project.js';
+import { basename, join, resolve } from 'node:path';
+import { DATA_DIR_ENV, resolveDataDir } from '../config/project.js';
 import { InputError } from '../errors.js';
 import { readTextLines } from '../io/lines.js';
 import { sha256File } from '../metadata/model-info.js';
@@ -8,28 +8,8 @@ import { type CompileOptions, type CompileStats, compileAnnotationTable } from '
 import { readAnnotation } from './gff.js';
 import { type AnnotationTable, readAnnotationTable } from './table.js';
 
-export const DATA_DIR_ENV = 'METASPLICEAI_DATA_DIR';
-
 /** The built-in annotation names SpliceAI accepts for `-A`. */
 export const BUILTIN_ANNOTATIONS = ['grch37', 'grch38'] as const;
-
-/**
- * The data folder, by increasing precedence: `data` under the project root, the config file's
- * `dataDir`, $METASPLICEAI_DATA_DIR, the explicit option. Annotation tables live in
- * `<data>/annotations/`.
- */
-export function resolveDataDir(options: { dataDir?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
-  const cwd = options.cwd ?? process.cwd();
-  if (options.dataDir) return resolve(cwd, options.dataDir);
-  const fromEnv = (options.env ?? process.env)[DATA_DIR_ENV];
-  if (fromEnv) return resolve(cwd, fromEnv);
-  const project = findProject(cwd);
-  if (project.config.dataDir && project.configFile) {
-    const dir = project.config.dataDir;
-    return isAbsolute(dir) ? dir : resolve(dirname(project.configFile), dir);
-  }
-  return join(project.root, 'data');
-}
 
 export type AnnotationFormat = 'table' | 'gtf' | 'gff3';
 

@@ -55,19 +55,41 @@ export function readProjectConfig(file: string): ProjectConfig {
   return parsed.data;
 }
 
+export const DATA_DIR_ENV = 'METASPLICEAI_DATA_DIR';
+
+interface DirOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
 /**
- * The models root, by increasing precedence: `data/models` under the project root, the config
- * file's `modelsDir`, the environment variable METASPLICEAI_MODELS_DIR, the explicit option.
+ * A project folder, by increasing precedence: `<project root>/<fallback>`, the config file's key,
+ * the environment variable, the explicit option. Relative config paths are relative to the config
+ * file, the others to `cwd`.
  */
-export function resolveModelsDir(options: { modelsDir?: string; cwd?: string; env?: NodeJS.ProcessEnv } = {}): string {
+function resolveProjectDir(explicit: string | undefined, envName: string, key: 'modelsDir' | 'dataDir', fallback: string, options: DirOptions): string {
   const cwd = options.cwd ?? process.cwd();
-  if (options.modelsDir) return resolve(cwd, options.modelsDir);
-  const fromEnv = (options.env ?? process.env)[MODELS_DIR_ENV];
+  if (explicit) return resolve(cwd, explicit);
+  const fromEnv = (options.env ?? process.env)[envName];
   if (fromEnv) return resolve(cwd, fromEnv);
   const project = findProject(cwd);
-  if (project.config.modelsDir && project.configFile) {
-    const dir = project.config.modelsDir;
-    return isAbsolute(dir) ? dir : resolve(dirname(project.configFile), dir);
-  }
-  return join(project.root, 'data', 'models');
+  const configured = project.config[key];
+  if (configured && project.configFile) return isAbsolute(configured) ? configured : resolve(dirname(project.configFile), configured);
+  return join(project.root, fallback);
+}
+
+/**
+ * The models root: `data/models` under the project root, the config file's `modelsDir`, the
+ * environment variable METASPLICEAI_MODELS_DIR, or the explicit option (later wins).
+ */
+export function resolveModelsDir(options: DirOptions & { modelsDir?: string } = {}): string {
+  return resolveProjectDir(options.modelsDir, MODELS_DIR_ENV, 'modelsDir', join('data', 'models'), options);
+}
+
+/**
+ * The data folder (annotation tables live in `<data>/annotations/`): `data` under the project root,
+ * the config file's `dataDir`, $METASPLICEAI_DATA_DIR, or the explicit option (later wins).
+ */
+export function resolveDataDir(options: DirOptions & { dataDir?: string } = {}): string {
+  return resolveProjectDir(options.dataDir, DATA_DIR_ENV, 'dataDir', 'data', options);
 }

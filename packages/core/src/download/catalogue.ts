@@ -1,5 +1,6 @@
 import type { BaseModelAdapter, KnownModelSet } from '../adapter/contract.js';
 import { AmbiguousModelError, ModelNotFoundError } from '../errors.js';
+import { selectByNameAndContext } from '../manager/selection.js';
 
 export interface KnownModelSetQuery {
   setName?: string;
@@ -19,12 +20,7 @@ export function selectKnownModelSet(adapter: BaseModelAdapter, query: KnownModel
       hint: 'put the files under the models folder yourself; see the adapter README for where to get them',
     });
   }
-  let candidates = catalogue.filter((k) => !query.setName || k.setName === query.setName);
-  if (query.context !== undefined) candidates = candidates.filter((k) => k.context === query.context);
-  else if (candidates.length > 0) {
-    const largest = Math.max(...candidates.map((k) => k.context));
-    candidates = candidates.filter((k) => k.context === largest);
-  }
+  const candidates = selectByNameAndContext(catalogue, query, (k) => k.setName, (k) => k.context);
   if (candidates.length === 0) {
     const what = [query.setName && `set ${query.setName}`, query.context !== undefined && `context ${query.context}`].filter(Boolean).join(' at ');
     throw new ModelNotFoundError(`${adapter.id} publishes no ${what}; published: ${describeCatalogue(catalogue)}`, {

@@ -12,6 +12,7 @@ import { predictCodes } from '../inference/tiling.js';
 import { encodeSequence } from '../sequence/encoding.js';
 import { CANONICAL_HEALTH_SEQUENCE, checkModelHealth, type HealthCheck } from './health.js';
 import { checkAdapter } from './registration.js';
+import { selectByNameAndContext } from './selection.js';
 import { describeAvailable, describeMissing, type ValidateOptions, type ValidationReport, validateDiscovery } from './validation.js';
 
 export interface ModelManagerOptions {
@@ -117,12 +118,7 @@ export class ModelManager {
     this.adapter(query.adapter);
     const discovery = await this.discover();
     const ofAdapter = discovery.modelSets.filter((s) => s.adapter === query.adapter);
-    let candidates = ofAdapter.filter((s) => !query.setName || s.name === query.setName);
-    if (query.context !== undefined) candidates = candidates.filter((s) => s.context === query.context);
-    else if (candidates.length > 0) {
-      const largest = Math.max(...candidates.map((s) => s.context));
-      candidates = candidates.filter((s) => s.context === largest);
-    }
+    const candidates = selectByNameAndContext(ofAdapter, query, (s) => s.name, (s) => s.context);
     if (candidates.length === 0) {
       throw new ModelNotFoundError(describeMissing(discovery, query), {
         hint: ofAdapter.length
