@@ -111,3 +111,19 @@ describe('fuzz: the .pt reader', () => {
     fuzzTimeout(),
   );
 });
+
+describe('regressions the fuzzer found', () => {
+  it('weights stored as integers or bools are a ModelFileError at inspection, not an InvalidArgumentError at load', async () => {
+    const pkl = entries.find((e) => e.name.endsWith('data.pkl'))!;
+    for (const type of ['IntStorage', 'BoolStorage', 'ByteStorage']) {
+      const swapped = Buffer.from(Buffer.from(pkl.data).toString('latin1').replace('FloatStorage', type), 'latin1');
+      const file = join(dir, `${type}.pt`);
+      writeFileSync(file, makeZip(entries.map((e) => ({ name: e.name, data: e === pkl ? swapped : e.data }))));
+      for (const read of [async () => readArchitecture(file, await readStateDictIndex(file)), async () => readArchitecture(file, [...(await readStateDict(file)).values()])]) {
+        const error = await read().catch((e: unknown) => e);
+        expect(ModelFileError.isInstance(error), String(error)).toBe(true);
+        expect((error as Error).message).toMatch(new RegExp(`${file}: tensor initial_conv\\.weight has dtype \\w+, expected a floating-point type`));
+      }
+    }
+  });
+});

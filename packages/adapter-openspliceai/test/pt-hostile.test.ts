@@ -222,6 +222,54 @@ describe('refuses hostile archives', () => {
   });
 });
 
+describe('refuses bombs: small files that would make the reader allocate or inflate without bound', () => {
+  const pkl = stateDictPickle([goodTensor]);
+  /** Incompressible bytes, so a deflated copy is as large as the data (a plausible compressed size). */
+  const noise = (n: number) => {
+    const b = Buffer.alloc(n);
+    let x = 7;
+    for (let i = 0; i < n; i++) b[i] = (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 24;
+    return b;
+  };
+
+  it('entries that together declare more than the 4 GiB limit, each within the per-entry and ratio limits', async () => {
+    const entries = torchEntries(pkl, { '0': f32([1, 2, 3, 4]) });
+    for (let i = 0; i < 3; i++) entries.push({ name: `archive/data/big${i}`, data: noise(1_500_000), method: 8, size: 1.5 * 2 ** 30 });
+    await refused(write(makeZip(entries)), 'unsafe', /more than 4294967296 bytes in all/);
+  });
+
+  it('a data.pkl that declares more than 64 MiB, refused before it is inflated', async () => {
+    const entries = torchEntries(pkl, { '0': f32([1, 2, 3, 4]) });
+    entries[0] = { ...entries[0], data: noise(100_000), method: 8, size: 100_000_000 };
+    await refused(write(makeZip(entries)), 'unsafe', /over the 67108864-byte limit for a state_dict pickle/);
+  });
+
+  it('a bomb entry the pickle does not reference is never inflated', async () => {
+    const entries = torchEntries(pkl, { '0': f32([1, 2, 3, 4]) });
+    // Declares 1 GiB but holds noise: inflating it would fail (or allocate 1 GiB) if it were read.
+    entries.push({ name: 'archive/data/bomb', data: noise(1_000_000), method: 8, size: 2 ** 30 });
+    const dict = await readStateDict(write(makeZip(entries)));
+    expect([...dict.keys()]).toEqual(['w']);
+    expect([...dict.get('w')!.data]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('broadcast (stride-0) views that would expand 16 bytes of storage into 4 GiB', async () => {
+    const view = (name: string): TensorSpec => ({ name, key: '0', numel: 4, size: [2 ** 14, 2 ** 15], stride: [0, 0] });
+    const file = write(archive(stateDictPickle([view('a'), view('b')])));
+    const started = performance.now();
+    await refused(file, 'unsafe', /expand 16 bytes of storage into 4294967296 bytes .*refused/, [readStateDict]);
+    expect(performance.now() - started).toBeLessThan(2000);
+    // Inspection reads no values, so it has nothing to expand: it lists the views.
+    expect((await readStateDictIndex(file)).map((t) => t.shape)).toEqual([[2 ** 14, 2 ** 15], [2 ** 14, 2 ** 15]]);
+  });
+
+  it('a few views sharing one storage (tied weights) are still read', async () => {
+    const dict = await readStateDict(write(archive(stateDictPickle([goodTensor, { ...goodTensor, name: 'tied' }, { ...goodTensor, name: 'row', size: [2], stride: [2] }]))));
+    expect([...dict.get('tied')!.data]).toEqual([1, 2, 3, 4]);
+    expect([...dict.get('row')!.data]).toEqual([1, 3]);
+  });
+});
+
 describe('reports corrupt and unexpected files as ModelFileError', () => {
   it('not a zip, an empty file, a legacy torch pickle', async () => {
     await refused(write(Buffer.from('hello, I am not a model\n'.repeat(10))), 'corrupt', /expected a zip archive/);

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
-import { ModelFileError } from '@metaspliceai/core';
-import { inspectModel } from './onnx-proto.js';
+import { ModelFileError, UnsafeModelFileError } from '@metaspliceai/core';
+import { externalDataProblem, inspectModel, type OnnxModelSummary } from './onnx-proto.js';
 
 export interface OnnxFileInspection {
   /** The receptive field: the sum of dilation x (kernel - 1) over every convolution. */
@@ -28,6 +28,7 @@ export async function inspectOnnxFile(file: string): Promise<OnnxFileInspection>
   } catch (cause) {
     throw new ModelFileError(file, `is not a readable ONNX model (${(cause as Error).message})`, { cause });
   }
+  refuseUnsafeExternalData(file, summary);
   const convs = summary.nodes.filter((n) => n.opType === 'Conv');
   if (convs.length === 0) throw new ModelFileError(file, 'has no Conv nodes: not a SpliceAI-family ONNX model');
   let context = 0;
@@ -48,4 +49,17 @@ export async function inspectOnnxFile(file: string): Promise<OnnxFileInspection>
     parameterCount,
     convolutions: convs.length,
   };
+}
+
+/**
+ * Refuses a model whose initializers name external data files outside its own folder (an absolute
+ * path or `..`), before any runtime opens them: a model file must not make the reader open others.
+ */
+export function refuseUnsafeExternalData(file: string, summary: OnnxModelSummary): void {
+  for (const location of summary.externalDataLocations) {
+    const problem = externalDataProblem(location);
+    if (problem) {
+      throw new UnsafeModelFileError(file, `an initializer's external data location ${JSON.stringify(location)} ${problem}; refused (external data must be a file in the model's folder)`);
+    }
+  }
 }

@@ -196,6 +196,8 @@ export interface OnnxModelSummary {
   initializerNames: string[];
   /** Each initializer's dims, for parameter counts and kernel sizes. */
   initializerDims: Record<string, number[]>;
+  /** The `location` of every initializer stored as external data (a file next to the model). */
+  externalDataLocations: string[];
   metadata: Record<string, string>;
 }
 
@@ -222,6 +224,7 @@ export function inspectModel(bytes: Uint8Array): OnnxModelSummary {
     nodes: [],
     initializerNames: [],
     initializerDims: {},
+    externalDataLocations: [],
     metadata: {},
   };
   const rawInputs: OnnxValueInfoSummary[] = [];
@@ -251,9 +254,10 @@ export function inspectModel(bytes: Uint8Array): OnnxModelSummary {
         if (g.field === 1) summary.nodes.push(readNode(g.value));
         else if (g.field === 2) summary.graphName = decodeString(g.value);
         else if (g.field === 5) {
-          const { name, dims } = readTensorHeader(g.value);
+          const { name, dims, location } = readTensorHeader(g.value);
           summary.initializerNames.push(name);
           summary.initializerDims[name] = dims;
+          if (location !== undefined) summary.externalDataLocations.push(location);
         }
         else if (g.field === 11) rawInputs.push(readValueInfo(g.value));
         else if (g.field === 12) summary.outputs.push(readValueInfo(g.value));
@@ -298,15 +302,40 @@ function readAttribute(bytes: Uint8Array): [string, number | number[] | string |
   return [name, ints.length > 0 ? ints : value];
 }
 
-function readTensorHeader(bytes: Uint8Array): { name: string; dims: number[] } {
+function readTensorHeader(bytes: Uint8Array): { name: string; dims: number[]; location?: string } {
   let name = '';
   const dims: number[] = [];
+  let location: string | undefined;
   for (const f of readFields(bytes)) {
     if (f.field === 8 && f.wireType === WireType.LengthDelimited) name = decodeString(f.value);
     else if (f.field === 1 && f.wireType === WireType.Varint) dims.push(varintToNumber(f.value));
     else if (f.field === 1 && f.wireType === WireType.LengthDelimited) dims.push(...decodePackedVarints(f.value).map(Number));
+    else if (f.field === 13 && f.wireType === WireType.LengthDelimited) {
+      // external_data: StringStringEntryProto { key = 1, value = 2 }; 'location' names the file.
+      let key = '';
+      let value = '';
+      for (const e of readFields(f.value)) {
+        if (e.wireType !== WireType.LengthDelimited) continue;
+        if (e.field === 1) key = decodeString(e.value);
+        if (e.field === 2) value = decodeString(e.value);
+      }
+      if (key === 'location') location = value;
+    }
   }
-  return { name, dims };
+  return { name, dims, location };
+}
+
+/**
+ * Why an external-data `location` could reach outside the model's folder (absolute, a drive, a
+ * `..` segment, a NUL), or undefined when it is a plain relative path. onnxruntime >= 1.2x checks
+ * this itself; checking here keeps older runtimes from reading files a hostile model names.
+ */
+export function externalDataProblem(location: string): string | undefined {
+  if (location === '') return 'is empty';
+  if (location.includes('\0')) return 'contains a NUL byte';
+  if (/^[/\\]/.test(location) || /^[A-Za-z]:/.test(location)) return 'is an absolute path';
+  if (location.split(/[/\\]/).includes('..')) return "contains a '..' segment";
+  return undefined;
 }
 
 function readValueInfo(bytes: Uint8Array): OnnxValueInfoSummary {

@@ -17,6 +17,7 @@ import {
   type PredictBatch,
 } from '@metaspliceai/core';
 import { type InputLayout, type TensorLayout, inputLayoutFromShape, lengthAxis, oneHotFor, outputLayoutFromDims, toPositionRows } from './layout.js';
+import { refuseUnsafeExternalData } from './inspect-file.js';
 import { type OnnxModelSummary, OnnxDataType, inspectModel } from './onnx-proto.js';
 import { type OrtModule, loadOnnxRuntime } from './runtime.js';
 
@@ -115,6 +116,7 @@ async function openModel(
   } catch (error) {
     throw new ModelFileError(source, `not a readable ONNX model (${(error as Error).message})`, { cause: error });
   }
+  refuseUnsafeExternalData(source, summary);
   const io = describeInterface(summary, source, options);
 
   const ort = await loadOnnxRuntime();
@@ -182,7 +184,12 @@ function describeInterface(summary: OnnxModelSummary, source: string, options: O
   if ((options.outputActivation ?? 'auto') === 'auto') {
     const producerOf = new Map(summary.nodes.flatMap((n) => n.outputs.map((o) => [o, n] as const)));
     let node = producerOf.get(output!.name);
-    while (node && SHAPE_OPS.has(node.opType)) node = producerOf.get(node.inputs[0]);
+    // A hostile graph can loop (a Reshape fed by its own output): stop at a node seen before.
+    const seen = new Set<typeof node>();
+    while (node && SHAPE_OPS.has(node.opType) && !seen.has(node)) {
+      seen.add(node);
+      node = producerOf.get(node.inputs[0]);
+    }
     appliesSoftmax = !(node && (node.opType === 'Softmax' || node.opType === 'Sigmoid'));
   }
   return {

@@ -28,6 +28,14 @@ export interface StateDictTensor extends TensorInfo {
 
 /** Bytes of tensor data a single read may return in all (stride-0 views can amplify storages). */
 const MAX_OUTPUT_BYTES = 2 ** 32;
+/**
+ * Views may repeat storage elements (tied weights share a storage; a stride-0 view repeats one
+ * element), so the tensors can expose more bytes than the file holds. Past this many bytes, they
+ * may expose at most {@link MAX_AMPLIFICATION} times the bytes of the storages they read: without
+ * the bound a file of a few hundred bytes could make the reader allocate and fill gigabytes.
+ */
+const AMPLIFICATION_FREE_BYTES = 2 ** 26;
+const MAX_AMPLIFICATION = 8;
 /** Largest data.pkl accepted; a state_dict's pickle is ~150 bytes per tensor. */
 const MAX_PICKLE_BYTES = 2 ** 26;
 
@@ -124,6 +132,14 @@ export async function readStateDict(file: string): Promise<Map<string, StateDict
     }
     const used = new Map<string, StorageRef>();
     for (const { ref } of tensors) used.set(ref.storage.key, ref.storage);
+    let storageBytes = 0;
+    for (const s of used.values()) storageBytes += s.numel * outputItemSize(s.dtype);
+    if (outBytes > AMPLIFICATION_FREE_BYTES && outBytes > MAX_AMPLIFICATION * storageBytes) {
+      throw new UnsafeModelFileError(
+        file,
+        `the tensors would expand ${storageBytes} bytes of storage into ${outBytes} bytes (overlapping or broadcast views, a decompression bomb); refused`,
+      );
+    }
     const byteorderEntry = zip.entries.get(`${prefix}byteorder`);
     const wanted = [...used.values()].map((s) => s.entry);
     if (byteorderEntry) wanted.push(byteorderEntry);

@@ -8,6 +8,8 @@ import {
   fastaRecordInputs,
   fastaRegionInput,
   geneInputs,
+  inputBytes,
+  InputError,
   InvalidArgumentError,
   modelSetKey,
   openFasta,
@@ -110,7 +112,9 @@ async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
     if (!opts.quiet) progress.log(line);
   };
   const warn = (line: string) => progress.log(`warning: ${line}`); // shown even with --quiet
-  const { inputs, total } = await openInputs(opts, io, strand ?? '+', warn);
+  const opened = await openInputs(opts, io, strand ?? '+', warn);
+  const { total } = opened;
+  const inputs = warnEmpty(opened.inputs, warn);
 
   const manager = await managerFor(opts, io);
   const inference = new SequenceInference({
@@ -209,8 +213,18 @@ async function openInputs(
     const input = sequenceInput(opts.name, opts.sequence.replace(/\s+/g, ''), { strand });
     return { inputs: [input], total: input.length };
   }
-  if (!opts.fasta) return { inputs: readFastaRecords(io.stdin as AsyncIterable<Buffer>, { strand, defaultName: 'stdin' }) };
-  const fasta = await openFasta(resolve(io.cwd, opts.fasta));
+  // Through inputBytes, so gzip (and bgzip) on stdin is decompressed rather than read as bases.
+  if (!opts.fasta) return { inputs: readFastaRecords(inputBytes(io.stdin as AsyncIterable<Buffer>, 'stdin'), { strand, defaultName: 'stdin' }) };
+  const path = resolve(io.cwd, opts.fasta);
+  let fasta;
+  try {
+    fasta = await openFasta(path);
+  } catch (error) {
+    // Every record of a gzip file that cannot be read by position (plain gzip, or bgzip without its
+    // index) is still readable front to back.
+    if (!InputError.isInstance(error) || opts.region.length || opts.genes || !(await isGzip(path))) throw error;
+    return { inputs: readFastaRecords(inputBytes(path, opts.fasta), { strand, source: opts.fasta }) };
+  }
   if (opts.region.length) {
     const inputs: SequenceInput[] = [];
     for (const region of opts.region) inputs.push(await fastaRegionInput(fasta, parseRegion(region), { strand }));
@@ -236,6 +250,30 @@ async function openInputs(
   const names = await fasta.names();
   const lengths = await Promise.all(names.map((n) => fasta.length(n)));
   return { inputs: fastaRecordInputs(fasta, { strand }), total: sum(lengths.map((l) => l ?? 0)) };
+}
+
+/** Passes the queries through, warning about each empty one (it has no position, so no row). */
+async function* warnEmpty(
+  inputs: Iterable<SequenceInput> | AsyncIterable<SequenceInput>,
+  warn: (line: string) => void,
+): AsyncGenerator<SequenceInput> {
+  for await (const input of inputs) {
+    if (input.length === 0) warn(`${input.name}: empty sequence (0 bases), no rows written`);
+    yield input;
+  }
+}
+
+/** Whether the file starts with the gzip magic (plain gzip and bgzip alike). */
+async function isGzip(path: string): Promise<boolean> {
+  const handle = await fs.open(path, 'r').catch(() => undefined);
+  if (!handle) return false;
+  try {
+    const head = Buffer.alloc(2);
+    const { bytesRead } = await handle.read(head, 0, 2, 0);
+    return bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b;
+  } finally {
+    await handle.close();
+  }
 }
 
 function sum(values: number[]): number {

@@ -168,7 +168,7 @@ async function existingState(dest: string, file: { size: number; sha256: string 
 
 /** A catalogue comes from an adapter, maybe a third party's: its paths must stay inside the models folder. */
 function checkCatalogueEntry(set: KnownModelSet, adapterId: string): void {
-  const bad = (p: string) => p === '' || p.startsWith('/') || /^[a-zA-Z]:/.test(p) || p.split(/[\\/]/).some((s) => s === '..' || s === '.');
+  const bad = (p: string) => p === '' || p.includes('\0') || /^[\\/]/.test(p) || /^[a-zA-Z]:/.test(p) || p.split(/[\\/]/).some((s) => s === '..' || s === '.');
   const where = `${adapterId} catalogue entry ${set.setName} at ${set.context}`;
   if (bad(set.directory)) throw new DownloadError(`${where}: directory "${set.directory}" must be a relative path inside the models folder`);
   if (set.files.length === 0) throw new DownloadError(`${where}: lists no files`);

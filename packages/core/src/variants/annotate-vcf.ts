@@ -53,6 +53,11 @@ export const UNSCORED_LABELS: Record<UnscoredReason, string> = {
   malformed: 'malformed line',
 };
 
+/** A long allele (or message) shortened for a one-line warning: its start and its length. */
+function abbreviate(text: string, max = 20): string {
+  return text.length > max ? `${text.slice(0, max)}...(${text.length} characters)` : text;
+}
+
 /**
  * Annotates a VCF as `spliceai -I ... -O ...` does: the header gains SpliceAI's INFO line (and the
  * given provenance lines); every input line is written, in order, byte for byte, except that a
@@ -94,7 +99,7 @@ export async function annotateVcf(options: AnnotateVcfOptions): Promise<Annotate
       if (l.problem !== undefined) {
         summary.records++;
         summary.unscored.malformed++;
-        options.onWarning?.({ line: l.line.number, reason: 'malformed', message: `line ${l.line.number}: malformed record written unchanged: ${l.problem}` });
+        options.onWarning?.({ line: l.line.number, reason: 'malformed', message: `line ${l.line.number}: malformed record written unchanged: ${abbreviate(l.problem, 200)}` });
       } else if (score) {
         summary.records++;
         if (score.skipped) {
@@ -103,7 +108,7 @@ export async function annotateVcf(options: AnnotateVcfOptions): Promise<Annotate
           options.onWarning?.({
             line: l.line.number,
             reason: score.skipped.reason,
-            message: `line ${l.line.number}: ${v.chrom}:${v.pos} ${v.ref}>${v.alts.join(',') || '.'} not scored (${UNSCORED_LABELS[score.skipped.reason]}): ${score.skipped.message}`,
+            message: `line ${l.line.number}: ${v.chrom}:${v.pos} ${abbreviate(v.ref)}>${abbreviate(v.alts.join(',') || '.')} not scored (${UNSCORED_LABELS[score.skipped.reason]}): ${abbreviate(score.skipped.message, 200)}`,
           });
         } else {
           summary.scored++;
