@@ -71,7 +71,7 @@ describe('score: broken records are kept, warned about once each, and never cras
   });
 
   it('writes every record in order, unchanged but for the SpliceAI field of scored ones', () => {
-    expect(plain.code).toBe(0);
+    expect(plain.code).toBe(3);
     const body = bodyOf(plain.out);
     expect(body).toHaveLength(RECORDS.length);
     RECORDS.forEach((r, i) => {
@@ -103,7 +103,7 @@ describe('score: broken records are kept, warned about once each, and never cras
 
   it('CRLF input: the same records and scores, CRLF kept on every line', async () => {
     const crlf = await score(vcfText('\r\n'), 'crlf.vcf');
-    expect(crlf.code).toBe(0);
+    expect(crlf.code).toBe(3);
     expect(crlf.out.split('\n').slice(0, -1).every((l) => l.endsWith('\r'))).toBe(true);
     expect(bodyOf(crlf.out).map((l) => l.replace(/\r\n$/, '\n'))).toEqual(bodyOf(plain.out));
     expect(crlf.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual(plain.stderr.split('\n').filter((l) => l.startsWith('warning:')));
@@ -111,7 +111,7 @@ describe('score: broken records are kept, warned about once each, and never cras
 
   it('plain gzip (not bgzip) input is read like the plain file', async () => {
     const gz = await score(gzipSync(vcfText()), 'in.vcf.gz');
-    expect(gz.code).toBe(0);
+    expect(gz.code).toBe(3);
     expect(bodyOf(gz.out)).toEqual(bodyOf(plain.out));
   });
 
@@ -122,10 +122,11 @@ describe('score: broken records are kept, warned about once each, and never cras
     expect(empty.stderr).toMatch(/^score: 0 records, 0 scored/m);
   });
 
-  it('exit codes: 0 with skipped records, 1 with --strict when a record was skipped, 0 with --strict when none was', async () => {
-    expect(plain.code).toBe(0);
+  it('exit codes: 3 when a record was skipped for an input problem, 3 with --strict for any skip, 0 when all were scored', async () => {
+    // This VCF has malformed lines, a REF mismatch and an unknown contig: input problems.
+    expect(plain.code).toBe(3);
     const strict = await score(vcfText(), 'strict.vcf', ['--strict', '--quiet']);
-    expect(strict.code).toBe(1);
+    expect(strict.code).toBe(3);
     // --quiet keeps the warnings about records: a script still learns which ones.
     expect(strict.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toHaveLength(RECORDS.filter((r) => r.warning).length);
     const clean = await score([...HEADER, RECORDS[0].line, RECORDS[1].line, ''].join('\n'), 'clean.vcf', ['--strict', '--quiet']);

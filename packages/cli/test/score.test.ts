@@ -45,7 +45,7 @@ describe('metaspliceai score', () => {
     expect(r.stderr).toMatch(/^warning: line 5: 4:100 A>C not scored \(outside genes\)/m);
     expect(r.stderr).toMatch(/^warning: line 6: malformed record written unchanged: POS "x" is not a whole number$/m);
     expect(r.stderr).toMatch(/^score: 5 records, 3 scored \(5 entries\), 2 not scored: 1 outside genes, 1 malformed line; .* variants\/s$/m);
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(3);
     const out = (await fs.readFile(join(root, 'out.vcf'), 'utf8')).split('\n');
     const input = (await fs.readFile(join(root, 'in.vcf'), 'utf8')).split('\n');
     expect(out[0]).toBe('##fileformat=VCFv4.2');
@@ -72,19 +72,19 @@ describe('metaspliceai score', () => {
     const { root, args } = await project();
     const vcf = await fs.readFile(join(root, 'in.vcf'), 'utf8');
     const piped = await cli(['score', ...args, '--quiet', '--no-checksums'], { cwd: root, stdin: vcf });
-    expect(piped.code).toBe(0);
+    expect(piped.code).toBe(3);
     expect(piped.stderr).not.toMatch(/^score:/m);
     expect(piped.stdout).toMatch(/SpliceAI=A\|ONE/);
     const gz = await cli(['score', ...args, '-I', 'in.vcf', '-O', 'out.vcf.gz', '--batch-size', '1', '--no-share-reference', '--no-checksums', '--quiet'], { cwd: root });
-    expect(gz.code).toBe(0);
+    expect(gz.code).toBe(3);
     const bytes = await fs.readFile(join(root, 'out.vcf.gz'));
     expect(bytes.subarray(12, 14).toString()).toBe('BC');
     expect(gunzipSync(bytes).toString()).toBe(piped.stdout);
   });
 
-  it('exits 1 with --strict when a record is not scored, and 2 on bad flags', async () => {
+  it('exits 3 with --strict when a record is not scored, and 2 on bad flags', async () => {
     const { root, args } = await project();
-    expect((await cli(['score', '-I', 'in.vcf', '-O', 'o.vcf', '--strict', '--quiet', ...args], { cwd: root })).code).toBe(1);
+    expect((await cli(['score', '-I', 'in.vcf', '-O', 'o.vcf', '--strict', '--quiet', ...args], { cwd: root })).code).toBe(3);
     for (const [flag, message] of [
       [['-D', '5000'], /-D takes a whole number from 0 to 4999, got "5000"/],
       [['-M', '2'], /-M takes a whole number from 0 to 1/],

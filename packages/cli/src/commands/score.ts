@@ -46,8 +46,18 @@ interface ScoreOptions extends GlobalOptions {
   shareReference: boolean;
 }
 
-/** Exit code of `score --strict` when some record was written without a score. */
-export const EXIT_UNSCORED = 1;
+/**
+ * Exit code when the run finished, every record was written, and some were skipped for a problem
+ * in the input (a malformed line, a REF that disagrees with the reference, a contig the reference
+ * lacks) — or, with --strict, for any reason. Distinct from 1 (the run failed).
+ */
+export const EXIT_UNSCORED = 3;
+
+/**
+ * The reasons that point at a problem in the input. The others (outside genes, near a contig end,
+ * a deletion longer than 2*dist, no scorable ALT) are SpliceAI's ordinary "no score" cases.
+ */
+const INPUT_PROBLEMS = ['malformed', 'ref-mismatch', 'contig-missing'] as const;
 
 /**
  * `metaspliceai score`: SpliceAI's `spliceai -I -O -R -A -D -M` with any registered base model.
@@ -73,7 +83,7 @@ export function registerScoreCommand(program: Command, io: CliIO, run: (fn: () =
     .option('--threads <n>', 'CPU threads for the runtime (default: all cores)')
     .option('--transcripts <which>', 'with a GTF/GFF3 -A: canonical (one per gene, the default) or all')
     .option('--data-dir <dir>', 'the data folder holding annotations/grch37.txt and grch38.txt (default: data, or $METASPLICEAI_DATA_DIR)')
-    .option('--strict', `exit ${EXIT_UNSCORED} when any record is written without a score`)
+    .option('--strict', `exit ${EXIT_UNSCORED} when any record is written without a score, whatever the reason`)
     .option('--no-checksums', 'leave the sha256 of the model, reference and annotation files out of the header')
     .option('--no-share-reference', 'predict the reference window of every variant separately, as SpliceAI does (same numbers, slower)')
     .option('--models-dir <dir>', 'the models folder (default: data/models, metaspliceai.config.json, or $METASPLICEAI_MODELS_DIR)')
@@ -86,7 +96,9 @@ Every input line is written, in order, unchanged but for the SpliceAI INFO field
 ALLELE|SYMBOL|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL, one entry per ALT and gene.
 Records outside genes, within context/2 + D of a contig end, with a REF that differs from -R, with
 REF longer than 2*D, or with only symbolic ALTs get no score and one warning each on stderr; a
-summary counts them. Exit 0 (or ${EXIT_UNSCORED} with --strict when a record went unscored), 1 on failure, 2 on bad usage.
+summary counts them. Exit 0 when every record was scored or had one of SpliceAI's ordinary reasons
+not to be; ${EXIT_UNSCORED} when a record was skipped for a problem in the input (malformed, REF
+mismatch, unknown contig; with --strict: for any reason); 1 on failure; 2 on bad usage.
 
 Examples:
   metaspliceai score -I input.vcf -O output.vcf -R hg19.fa -A grch37
@@ -193,8 +205,9 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
     }
     progress.finish({ summary: false });
     if (!opts.quiet) writeLine(io.stderr, summaryLine(summary));
+    const problems = INPUT_PROBLEMS.reduce((n, reason) => n + summary.unscored[reason], 0);
     const unscored = summary.records - summary.scored;
-    return opts.strict && unscored > 0 ? EXIT_UNSCORED : 0;
+    return problems > 0 || (opts.strict && unscored > 0) ? EXIT_UNSCORED : 0;
   } finally {
     progress.finish({ summary: false });
     if (file) {
