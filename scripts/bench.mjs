@@ -40,7 +40,7 @@ function flopPerOutput(tile, context = 10_000) {
   return (2 * macs) / tile;
 }
 /** The CLI's default tile (core's DEFAULT_TILE_SIZE). */
-const CLI_TILE = 40_000;
+const CLI_TILE = 20_000;
 
 const records = [];
 const rows = [];
