@@ -120,6 +120,8 @@ if (want('predict')) {
     const big = ours('predictCli', { adapter, set, nt: 1_000_000 });
     row(`predict CLI ${adapter} 10000 x5, 110 kb (load included)`, small.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (small.ntPerS * 5 * flopPerOutput(CLI_TILE)) / 1e9, rss: small.peakRssMb });
     row(`predict CLI ${adapter} 10000 x5, 1 Mb (load included)`, big.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (big.ntPerS * 5 * flopPerOutput(CLI_TILE)) / 1e9, rss: big.peakRssMb });
+    const long = ours('predictCli', { adapter, set, nt: 1_000_000, extra: ['--tile-size', '40000'] });
+    row(`predict CLI ${adapter} 10000 x5, 1 Mb, --tile-size 40000`, long.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (long.ntPerS * 5 * flopPerOutput(40_000)) / 1e9, rss: long.peakRssMb });
     rows.push({ workload: `  peak RSS growth, ${adapter}, 110 kb -> 1 Mb (9x input)`, ours: `${fmt((100 * (big.peakRssMb - small.peakRssMb)) / small.peakRssMb, 1)} %`, reference: '-', ratio: '-', gflops: '-', peak: '-', rss: '-' });
   }
 }
