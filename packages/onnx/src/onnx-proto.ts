@@ -240,13 +240,7 @@ export function inspectModel(bytes: Uint8Array): OnnxModelSummary {
       }
       summary.opsets[domain] = version;
     } else if (f.field === 14 && f.wireType === WireType.LengthDelimited) {
-      let key = '';
-      let value = '';
-      for (const e of readFields(f.value)) {
-        if (e.wireType !== WireType.LengthDelimited) continue;
-        if (e.field === 1) key = decodeString(e.value);
-        if (e.field === 2) value = decodeString(e.value);
-      }
+      const [key, value] = readStringEntry(f.value);
       summary.metadata[key] = value;
     } else if (f.field === 7 && f.wireType === WireType.LengthDelimited) {
       for (const g of readFields(f.value)) {
@@ -267,6 +261,18 @@ export function inspectModel(bytes: Uint8Array): OnnxModelSummary {
   const initializers = new Set(summary.initializerNames);
   summary.inputs = rawInputs.filter((v) => !initializers.has(v.name));
   return summary;
+}
+
+/** A StringStringEntryProto { key = 1, value = 2 } (metadata_props, external_data). */
+function readStringEntry(bytes: Uint8Array): [string, string] {
+  let key = '';
+  let value = '';
+  for (const e of readFields(bytes)) {
+    if (e.wireType !== WireType.LengthDelimited) continue;
+    if (e.field === 1) key = decodeString(e.value);
+    if (e.field === 2) value = decodeString(e.value);
+  }
+  return [key, value];
 }
 
 function readNode(bytes: Uint8Array): OnnxModelSummary['nodes'][number] {
@@ -311,14 +317,8 @@ function readTensorHeader(bytes: Uint8Array): { name: string; dims: number[]; lo
     else if (f.field === 1 && f.wireType === WireType.Varint) dims.push(varintToNumber(f.value));
     else if (f.field === 1 && f.wireType === WireType.LengthDelimited) dims.push(...decodePackedVarints(f.value).map(Number));
     else if (f.field === 13 && f.wireType === WireType.LengthDelimited) {
-      // external_data: StringStringEntryProto { key = 1, value = 2 }; 'location' names the file.
-      let key = '';
-      let value = '';
-      for (const e of readFields(f.value)) {
-        if (e.wireType !== WireType.LengthDelimited) continue;
-        if (e.field === 1) key = decodeString(e.value);
-        if (e.field === 2) value = decodeString(e.value);
-      }
+      // external_data entries; 'location' names the file.
+      const [key, value] = readStringEntry(f.value);
       if (key === 'location') location = value;
     }
   }
