@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { recordFsAccess } from './helpers/fs-spy.js';
 import { z } from 'zod';
 import {
   createModelManager,
@@ -31,14 +32,7 @@ const inside = (root: string, path: string) => {
 
 /** Records every path fs.promises stats, reads or opens while `run` runs. */
 async function touchedBy(run: () => Promise<unknown>): Promise<string[]> {
-  const touched: string[] = [];
-  for (const name of ['stat', 'lstat', 'readFile', 'open', 'readdir', 'realpath', 'access'] as const) {
-    const original = fsp[name].bind(fsp) as (...args: unknown[]) => unknown;
-    vi.spyOn(fsp, name).mockImplementation(((path: unknown, ...rest: unknown[]) => {
-      touched.push(String(path));
-      return original(path, ...rest);
-    }) as never);
-  }
+  const touched = recordFsAccess();
   try {
     await run();
   } finally {

@@ -11,6 +11,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { recordFsAccess } from './helpers/fs-spy.js';
 import {
   annotateVcf,
   createModelManager,
@@ -64,14 +65,7 @@ describe('fuzz: model_info.json', () => {
     'mutated metadata is reported (MetadataError naming the file, or a validation issue), never thrown, never followed outside the folder',
     async () => {
       // Every path the manager stats, reads or opens while the mutated file is in place.
-      const touched: string[] = [];
-      for (const name of ['stat', 'lstat', 'readFile', 'open', 'readdir', 'realpath', 'access'] as const) {
-        const original = fsp[name].bind(fsp) as (...args: unknown[]) => unknown;
-        vi.spyOn(fsp, name).mockImplementation(((path: unknown, ...rest: unknown[]) => {
-          touched.push(String(path));
-          return original(path, ...rest);
-        }) as never);
-      }
+      const touched = recordFsAccess();
       const stats = await fuzz({ name: 'model-info' }, async ({ random }, record) => {
         const { text, steps } = mutation(random);
         record(Buffer.from(text, 'latin1'), steps);
