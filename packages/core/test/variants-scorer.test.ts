@@ -57,7 +57,7 @@ async function naiveScores(genome: Map<string, string>, rows: AnnotationRecord[]
   const wid = model.context + cov;
   const half = Math.floor(wid / 2);
   const chrom = v.chrom.replace(/^chr/, '');
-  const idxs = rows.map((r, i) => i).filter((i) => rows[i].chrom === chrom && rows[i].txStart + 1 <= v.pos && v.pos <= rows[i].txEnd);
+  const idxs = rows.map((_, i) => i).filter((i) => rows[i].chrom === chrom && rows[i].txStart + 1 <= v.pos && v.pos <= rows[i].txEnd);
   if (!idxs.length) return [];
   const contig = genome.get(`chr${chrom}`)!;
   const start = v.pos - half - 1;

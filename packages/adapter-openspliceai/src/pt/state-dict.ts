@@ -124,7 +124,7 @@ export async function readStateDictIndex(file: string): Promise<TensorInfo[]> {
  */
 export async function readStateDict(file: string): Promise<Map<string, StateDictTensor>> {
   return withArchive(file, async (zip) => {
-    const { tensors, storages, prefix } = await parse(file, zip);
+    const { tensors, prefix } = await parse(file, zip);
     let outBytes = 0;
     for (const { ref } of tensors) outBytes += numelOf(ref.layout.shape) * outputItemSize(ref.storage.dtype);
     if (outBytes > MAX_OUTPUT_BYTES) {
