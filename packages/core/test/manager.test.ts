@@ -121,6 +121,12 @@ describe('discovery', () => {
       ['feature_manifest', 'json'],
       ['model_multiclass', 'pickle'],
     ]);
+ 
+    const report = await managerFor(root).validate();
+    expect(report.issues.filter((i) => i.code === 'meta-model').map((i) => [i.severity, i.message])).toEqual([
+      ['warning', 'meta/model_multiclass.pkl is a pickle file: listed, never loaded (unpickling runs code from the file)'],
+    ]);
+    expect(report.recommendations.join('\n')).toMatch(/export model_multiclass to ONNX/);
   });
 });
 

@@ -19,7 +19,8 @@ export interface ValidationIssue {
     | 'size-mismatch'
     | 'checksum-mismatch'
     | 'no-model'
-    | 'tree-problem';
+    | 'tree-problem'
+    | 'meta-model';
   message: string;
   path?: string;
 }
@@ -75,6 +76,7 @@ export async function validateDiscovery(
       recommendations.push(`download a published set with: metaspliceai models pull ${adapter.id}`);
     }
   }
+  if (!options.adapter) issues.push(...validateMetaModels(discovery, recommendations));
   const sets: SetValidationReport[] = [];
   for (const set of selected) sets.push(await validateSet(set, discovery, adapters.get(set.adapter), options));
   for (const adapter of adapters.values()) {
@@ -86,6 +88,28 @@ export async function validateDiscovery(
   }
   const valid = sets.every((s) => s.valid) && !issues.some((i) => i.severity === 'error');
   return { root: discovery.root, valid, sets, issues, recommendations };
+}
+
+/**
+ * Meta-model artifacts: ONNX ones are what MetaSpliceAI loads; pickle and joblib files are listed
+ * but never loaded, because unpickling runs code from the file. Empty files are broken downloads.
+ */
+function validateMetaModels(discovery: DiscoveryResult, recommendations: string[]): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  for (const artifact of discovery.metaModels) {
+    if (artifact.size === 0) {
+      issues.push({ severity: 'error', code: 'meta-model', message: `${artifact.relativePath} is empty (an interrupted copy?)`, path: artifact.path });
+    } else if (artifact.format === 'pickle' || artifact.format === 'joblib') {
+      issues.push({
+        severity: 'warning',
+        code: 'meta-model',
+        message: `${artifact.relativePath} is a ${artifact.format} file: listed, never loaded (unpickling runs code from the file)`,
+        path: artifact.path,
+      });
+      recommendations.push(`export ${artifact.kind} to ONNX (e.g. skl2onnx or onnxmltools) so it can be loaded safely`);
+    }
+  }
+  return issues;
 }
 
 /** "no openspliceai model for context 5000; available: openspliceai-mane at 80, 400, 2000, 10000". */
