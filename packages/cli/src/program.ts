@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
 import { InvalidArgumentError, MetaSpliceAIError } from '@metaspliceai/core';
 import { registerModelsCommands } from './commands/models.js';
@@ -27,6 +28,7 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
   };
 
   const program = new Command('metaspliceai')
+    .version(cliVersion(), '-V, --version', 'print the version')
     .description('Find, validate, run and score with splice-site base models (SpliceAI, OpenSpliceAI, and any adapter you plug in).')
     .option('--debug', 'show stack traces of errors')
     .exitOverride()
@@ -51,6 +53,15 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
     return reportError(error, io, debug);
   }
   return exitCode;
+}
+
+/** This package's version, read once from its package.json (one level above dist/ and src/). */
+function cliVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
 }
 
 function allCommands(cmd: Command): Command[] {

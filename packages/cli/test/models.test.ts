@@ -73,3 +73,11 @@ describe('models commands with a third-party adapter', () => {
     expect(r.stderr).toMatch(/ModelNotFoundError/);
   });
 });
+
+describe('the program', () => {
+  it('prints its version and exits 0', async () => {
+    const r = await bin(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+});
