@@ -1,6 +1,6 @@
 import type { BaseModelAdapter, KnownModelSet } from '../adapter/contract.js';
 import { AmbiguousModelError, ModelNotFoundError } from '../errors.js';
-import { selectByNameAndContext } from '../manager/selection.js';
+import { describeContexts, selectByNameAndContext } from '../manager/selection.js';
 
 export interface KnownModelSetQuery {
   setName?: string;
@@ -37,7 +37,5 @@ export function selectKnownModelSet(adapter: BaseModelAdapter, query: KnownModel
 
 /** "openspliceai-mane at 80, 400, 2000, 10000; openspliceai-mouse at 10000". */
 export function describeCatalogue(sets: readonly KnownModelSet[]): string {
-  const byName = new Map<string, number[]>();
-  for (const k of sets) byName.set(k.setName, [...(byName.get(k.setName) ?? []), k.context]);
-  return [...byName].map(([name, contexts]) => `${name} at ${contexts.sort((a, b) => a - b).join(', ')}`).join('; ');
+  return describeContexts(sets.map((k) => ({ name: k.setName, context: k.context })));
 }

@@ -11,3 +11,10 @@ export function selectByNameAndContext<T>(items: readonly T[], query: { setName?
   const largest = Math.max(...named.map(contextOf));
   return named.filter((item) => contextOf(item) === largest);
 }
+
+/** "openspliceai-mane at 80, 400, 2000, 10000; openspliceai-mouse at 10000": names with their contexts. */
+export function describeContexts(sets: readonly { name: string; context: number }[]): string {
+  const byName = new Map<string, number[]>();
+  for (const s of sets) byName.set(s.name, [...(byName.get(s.name) ?? []), s.context]);
+  return [...byName].map(([name, contexts]) => `${name} at ${contexts.sort((a, b) => a - b).join(', ')}`).join('; ');
+}

@@ -3,6 +3,7 @@ import { relative } from 'node:path';
 import type { BaseModelAdapter } from '../adapter/contract.js';
 import { type DiscoveryResult, type ModelSet, modelSetKey } from '../discovery/model-set.js';
 import { readModelInfo, resolveInsideSet, sha256File } from '../metadata/model-info.js';
+import { describeContexts } from './selection.js';
 
 export interface ValidationIssue {
   severity: 'error' | 'warning';
@@ -125,12 +126,7 @@ export function describeMissing(discovery: DiscoveryResult, query: { adapter?: s
 /** Lists sets as "name at 80, 400, 2000, 10000", grouped by adapter and name. */
 export function describeAvailable(sets: readonly ModelSet[]): string {
   if (sets.length === 0) return 'none found';
-  const byName = new Map<string, number[]>();
-  for (const s of sets) {
-    const key = s.adapter === s.name ? s.name : `${s.adapter} ${s.name}`;
-    byName.set(key, [...(byName.get(key) ?? []), s.context]);
-  }
-  return `available: ${[...byName].map(([name, contexts]) => `${name} at ${contexts.sort((a, b) => a - b).join(', ')}`).join('; ')}`;
+  return `available: ${describeContexts(sets.map((s) => ({ name: s.adapter === s.name ? s.name : `${s.adapter} ${s.name}`, context: s.context })))}`;
 }
 
 async function validateSet(
