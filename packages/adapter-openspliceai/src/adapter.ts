@@ -11,7 +11,7 @@ import { createOnnxModel, createOnnxModelFromFile, inspectOnnxFile, isOnnxRuntim
 import { readArchitecture } from './architecture.js';
 import { OPENSPLICEAI_CATALOGUE } from './catalogue.js';
 import { openSpliceAIModelInfoSchema } from './metadata.js';
-import { buildOpenSpliceAIGraph } from './network.js';
+import { recordOpenSpliceAINetwork } from './network.js';
 import { OPENSPLICEAI_FILE_PATTERNS, parseOpenSpliceAIPath } from './paths.js';
 import { readStateDict, readStateDictIndex } from './pt/index.js';
 
@@ -77,8 +77,8 @@ export function createOpenSpliceAIAdapter(options: OpenSpliceAIAdapterOptions = 
       if (arch.flank !== context) {
         throw new ModelFileError(file, `the weights are a ${arch.flank}-nt model, but context ${context} was asked for`);
       }
-      const modelBytes = buildOpenSpliceAIGraph(arch, dict, basename(file));
-      return createOnnxModel({ ...session, modelBytes, source: file });
+      const { builder, output } = recordOpenSpliceAINetwork(arch, dict, basename(file));
+      return createOnnxModel({ ...session, modelBytes: builder.build(output), stagedGraphs: () => builder.buildStaged(output), source: file });
     },
   };
 }

@@ -13,6 +13,16 @@ export const OPENSPLICEAI_LEAKY_SLOPE = 0.1;
  * the skip path cropped by flank/2 each side, a 1x1 conv to 3 classes and softmax.
  */
 export function buildOpenSpliceAIGraph(arch: OpenSpliceAIArchitecture, dict: ReadonlyMap<string, StateDictTensor>, name: string): Uint8Array {
+  const { builder, output } = recordOpenSpliceAINetwork(arch, dict, name);
+  return builder.build(output);
+}
+
+/** The network recorded in a builder, for `build` (whole graph) and `buildStaged` (stages). */
+export function recordOpenSpliceAINetwork(
+  arch: OpenSpliceAIArchitecture,
+  dict: ReadonlyMap<string, StateDictTensor>,
+  name: string,
+): { builder: SpliceGraphBuilder; output: GraphValue } {
   const w = (key: string) => toFloat32(dict.get(key)!);
   const c = arch.channels;
   const g = new SpliceGraphBuilder({ name, metadata: { family: 'openspliceai', flank: String(arch.flank) } });
@@ -41,5 +51,5 @@ export function buildOpenSpliceAIGraph(arch: OpenSpliceAIArchitecture, dict: Rea
     h = g.add(h, t);
   }
   const cropped = g.crop(skip, arch.flank / 2, arch.flank / 2);
-  return g.build(g.softmax(conv(cropped, 'final_conv', 3, c, 1)));
+  return { builder: g, output: g.softmax(conv(cropped, 'final_conv', 3, c, 1)) };
 }

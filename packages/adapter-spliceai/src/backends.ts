@@ -1,7 +1,7 @@
 import { type Device, type LoadedModel, RuntimeMissingError } from '@metaspliceai/core';
 import { createOnnxModel, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
 import type { KerasGraph } from './keras/index.js';
-import { kerasGraphToOnnx } from './onnx/graph.js';
+import { recordKerasNetwork } from './onnx/graph.js';
 import { createTfjsModel, detectTfjsBackends } from './tfjs/index.js';
 
 export type SpliceAIBackend = 'onnx' | 'tfjs';
@@ -14,7 +14,15 @@ export interface BackendChoice {
 /** Builds a loaded model of a Keras graph on one backend. */
 export async function createModel(graph: KerasGraph, backend: SpliceAIBackend, options: { device: Device; threads?: number }): Promise<LoadedModel> {
   if (backend === 'tfjs') return createTfjsModel(graph, { device: options.device, threads: options.threads });
-  return createOnnxModel({ modelBytes: kerasGraphToOnnx(graph), context: graph.context, device: options.device, threads: options.threads, source: graph.file });
+  const { builder, output } = recordKerasNetwork(graph);
+  return createOnnxModel({
+    modelBytes: builder.build(output),
+    stagedGraphs: () => builder.buildStaged(output),
+    context: graph.context,
+    device: options.device,
+    threads: options.threads,
+    source: graph.file,
+  });
 }
 
 let autoChoice: Promise<BackendChoice> | undefined;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEnsemble, encodeSequence, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
-import { mockModel, mockScore } from '../src/testing/mock-adapter.js';
+import { mockModel, mockScore, mockStagedModel } from '../src/testing/mock-adapter.js';
 
 function randomSequence(n: number, seed = 1): string {
   let s = seed;
@@ -67,5 +67,23 @@ describe('ensemble', () => {
     expect(swapped[1]).toBe(one[2]);
     expect(swapped[2]).toBe(one[1]);
     expect(() => createEnsemble([a, mockModel(4)])).toThrow(/disagree on context/);
+  });
+
+  it('stacks staged members: states side by side, the mean at the end, classes reordered', async () => {
+    const members = [mockStagedModel([2, 3, 1], 3, 1), mockStagedModel([2, 3, 1], 2, 2)];
+    const ensemble = createEnsemble(members, ['neither', 'donor', 'acceptor']);
+    const stages = ensemble.stages!;
+    expect(stages.reach).toEqual([2, 3, 1]);
+    expect(stages.channels).toEqual([5, 5]);
+    const length = 30;
+    const codes = encodeSequence(randomSequence(2 * length, 4));
+    let state = await stages.runFirst({ codes, batch: 2, length });
+    state = await stages.runMiddle(1, state);
+    const chained = await stages.runLast(state);
+    const whole = await ensemble.predict({ codes, batch: 2, length });
+    expect(Array.from(chained)).toEqual(Array.from(whole));
+    // A member without stages, or with other reaches, leaves the ensemble unstaged.
+    expect(createEnsemble([members[0], mockModel(12)]).stages).toBeUndefined();
+    expect(createEnsemble([members[0], mockStagedModel([3, 2, 1])]).stages).toBeUndefined();
   });
 });

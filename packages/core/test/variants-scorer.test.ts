@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mockModel } from '../src/testing/index.js';
+import { mockModel, mockStagedModel } from '../src/testing/index.js';
 import {
   type AnnotationRecord,
   computeDeltaScores,
@@ -133,6 +133,40 @@ describe('VariantScorer', () => {
           expect(r.entries.map((e) => e.text), `${JSON.stringify(variants[i])} shared=${shareReference}`).toEqual(expected[i]);
         });
       }
+    });
+  }
+
+  for (const [dist, reach] of [[5, [3, 10, 4, 23]], [30, [1, 38, 1]], [2, [1, 1]]] as const) {
+    it(`recomputes only what a substitution changes, to the same numbers (dist ${dist}, reach ${reach.join('+')})`, async () => {
+      const fasta = await openFasta(await writeFasta(genome));
+      const model = mockStagedModel(reach);
+      const calls = { runs: 0 };
+      const counted: LoadedModel = { ...model, predict: async (b) => (calls.runs++, model.predict(b)) };
+      Object.defineProperty(counted, 'stages', { get: () => model.stages });
+      const variants = variantsFor(genome, 80, dist);
+      const annotation = { source: 't', rows: ROWS };
+      const whole = await new VariantScorer({ model, fasta, annotation, dist, recomputeChangesOnly: false }).scoreMany(variants);
+      for (const batchSize of [1, 4]) {
+        const cones = await new VariantScorer({ model: counted, fasta, annotation, dist, batchSize }).scoreMany(variants);
+        cones.forEach((r, i) => {
+          expect(r.entries.map((e) => e.text), JSON.stringify(variants[i])).toEqual(whole[i].entries.map((e) => e.text));
+          r.entries.forEach((e, j) => {
+            const w = whole[i].entries[j].delta;
+            if (!w) return expect(e.delta).toBeUndefined();
+            expect(e.delta!.positions).toEqual(w.positions);
+            e.delta!.scores.forEach((s, k) => expect(Math.abs(s - w.scores[k])).toBeLessThan(1e-6));
+          });
+        });
+      }
+      // Indels still run whole windows; substitutions never do.
+      const substitutionsOnly = await new VariantScorer({ model: counted, fasta, annotation, dist }).scoreMany(
+        variants.filter((v) => v.alts.every((a) => a.length === v.ref.length)),
+      );
+      expect(substitutionsOnly.length).toBeGreaterThan(0);
+      calls.runs = 0;
+      await new VariantScorer({ model: counted, fasta, annotation, dist }).scoreMany(variants.filter((v) => v.alts.every((a) => a.length === v.ref.length)));
+      expect(calls.runs).toBe(0);
+      expect(whole.some((r) => r.entries.some((e) => e.delta && e.delta.scores.some((s) => s > 0.01)))).toBe(true);
     });
   }
 

@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { InvalidArgumentError } from '@metaspliceai/core';
 import { SpliceGraphBuilder, createOnnxModel, inspectModel, type SpliceGraphOptions } from '../src/index.js';
-import { buildTinyNet, makeTinyNet, maxDiff, randomCodes } from './tiny-net.js';
+import { buildTinyNet, buildTinyNetStaged, makeTinyNet, maxDiff, randomCodes } from './tiny-net.js';
 
 const net = makeTinyNet(7);
 
@@ -106,5 +106,77 @@ describe('SpliceGraphBuilder + onnxruntime vs a pure-JS reference', () => {
     expect(() => g.batchNorm(b, { gamma: new Float32Array(3), beta: new Float32Array(8), mean: new Float32Array(8), variance: new Float32Array(8), epsilon: 1e-3 })).toThrow(InvalidArgumentError);
     expect(() => new SpliceGraphBuilder().relu(b)).toThrow(/does not belong/);
     expect(() => g.build(x)).toThrow(InvalidArgumentError);
+  });
+});
+
+describe('SpliceGraphBuilder.buildStaged', () => {
+  const deep = makeTinyNet(5, [3, 5, 3, 5], [1, 2, 4, 1]);
+  const staging = { dist: 2, maxStages: 4 };
+
+  for (const [label, options, softmax] of [
+    ['conv2d', {}, true],
+    ['conv1d, logits', { convLayout: 'conv1d' }, false],
+  ] as const) {
+    it(`chains to the same numbers as the whole graph (${label})`, async () => {
+      const graphs = buildTinyNetStaged(deep, options, staging, softmax)!;
+      expect(graphs.models.length).toBeGreaterThan(1);
+      expect(graphs.reach.reduce((a, b) => a + b, 0)).toBe(deep.context / 2);
+      expect(graphs.reach.every((r) => r > 0)).toBe(true);
+      const model = await createOnnxModel({
+        modelBytes: buildTinyNet(deep, options, softmax),
+        context: deep.context,
+        threads: 1,
+        stagedGraphs: () => buildTinyNetStaged(deep, options, staging, softmax),
+      });
+      try {
+        const stages = model.stages!;
+        expect(stages.reach).toEqual(graphs.reach);
+        const [batch, length] = [2, 90];
+        const codes = randomCodes(batch * length, 4);
+        let state = await stages.runFirst({ codes, batch, length });
+        for (let s = 1; s < stages.reach.length - 1; s++) state = await stages.runMiddle(s, state);
+        const chained = await stages.runLast(state);
+        const whole = await model.predict({ codes, batch, length });
+        expect(chained.length).toBe(whole.length);
+        expect(Math.max(...chained.map((v, i) => Math.abs(v - whole[i])))).toBeLessThan(1e-6);
+        expect(maxDiff(deep, codes, batch, length, chained)).toBeLessThan(1e-5);
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+
+  it('a stage output sees only the 2 * reach + 1 inputs below it', async () => {
+    const model = await createOnnxModel({
+      modelBytes: buildTinyNet(deep),
+      context: deep.context,
+      threads: 1,
+      stagedGraphs: () => buildTinyNetStaged(deep, {}, staging),
+    });
+    try {
+      const stages = model.stages!;
+      const length = 80;
+      const codes = randomCodes(length, 9);
+      const changed = codes.slice();
+      const x = 37;
+      changed[x] = codes[x] === 1 ? 2 : 1;
+      const a = await stages.runFirst({ codes, batch: 1, length });
+      const b = await stages.runFirst({ codes: changed, batch: 1, length });
+      const r = stages.reach[0];
+      const differing = new Set<number>();
+      for (let c = 0; c < a.channels; c++) {
+        for (let j = 0; j < a.length; j++) if (a.data[c * a.length + j] !== b.data[c * a.length + j]) differing.add(j);
+      }
+      expect(a.length).toBe(length - 2 * r);
+      expect(differing.size).toBeGreaterThan(0);
+      expect(Math.min(...differing)).toBeGreaterThanOrEqual(x - 2 * r);
+      expect(Math.max(...differing)).toBeLessThanOrEqual(x);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('gives no stages when the graph cannot be trimmed', () => {
+    expect(buildTinyNetStaged(deep, { trimToNeeded: false }, staging)).toBeUndefined();
   });
 });

@@ -2,7 +2,7 @@
  * A tiny SpliceAI-shaped network with random weights, and a straightforward float64 reference
  * implementation to check the ONNX graphs against.
  */
-import { type BatchNormParams, type GraphValue, type SpliceGraphOptions, SpliceGraphBuilder } from '../src/index.js';
+import { type BatchNormParams, type GraphValue, type SpliceGraphOptions, SpliceGraphBuilder, type StagedGraphs, type StagingOptions } from '../src/index.js';
 
 /** A small deterministic PRNG (mulberry32), so failures reproduce. */
 export function rng(seed: number): () => number {
@@ -77,8 +77,8 @@ export function makeTinyNet(seed = 1, kernels = [3, 5], dilations = [1, 2], chan
   };
 }
 
-/** Builds the tiny net with the builder; `softmax: false` leaves logits. */
-export function buildTinyNet(net: TinyNet, options: SpliceGraphOptions = {}, softmax = true, crop = true): Uint8Array {
+/** Records the tiny net in a builder; `softmax: false` leaves logits. */
+function recordTinyNet(net: TinyNet, options: SpliceGraphOptions = {}, softmax = true, crop = true): { g: SpliceGraphBuilder; out: GraphValue } {
   const g = new SpliceGraphBuilder({ name: 'tiny', ...options });
   const c = (x: GraphValue, p: Conv): GraphValue =>
     g.conv1d(x, { weight: p.weight, shape: [p.out, p.in, p.k], bias: p.bias, dilation: p.dilation, padding: 'same' });
@@ -92,7 +92,19 @@ export function buildTinyNet(net: TinyNet, options: SpliceGraphOptions = {}, sof
   });
   const cropped = crop ? g.crop(skip, net.context / 2, net.context / 2) : skip;
   const logits = c(cropped, net.final);
-  return g.build(softmax ? g.softmax(logits) : logits);
+  return { g, out: softmax ? g.softmax(logits) : logits };
+}
+
+/** Builds the tiny net with the builder; `softmax: false` leaves logits. */
+export function buildTinyNet(net: TinyNet, options: SpliceGraphOptions = {}, softmax = true, crop = true): Uint8Array {
+  const { g, out } = recordTinyNet(net, options, softmax, crop);
+  return g.build(out);
+}
+
+/** The tiny net as stage graphs (undefined when the builder finds no cut). */
+export function buildTinyNetStaged(net: TinyNet, options: SpliceGraphOptions = {}, staging: StagingOptions = {}, softmax = true): StagedGraphs | undefined {
+  const { g, out } = recordTinyNet(net, options, softmax);
+  return g.buildStaged(out, staging);
 }
 
 type Mat = Float64Array[]; // [channel][position]

@@ -8,6 +8,12 @@ import type { KerasActivation, KerasGraph } from '../keras/index.js';
  * Cropping1D. Softmax acts on the channel axis, as Keras' does on its last axis.
  */
 export function kerasGraphToOnnx(graph: KerasGraph): Uint8Array {
+  const { builder, output } = recordKerasNetwork(graph);
+  return builder.build(output);
+}
+
+/** The network recorded in a builder, for `build` (whole graph) and `buildStaged` (stages). */
+export function recordKerasNetwork(graph: KerasGraph): { builder: SpliceGraphBuilder; output: GraphValue } {
   const g = new SpliceGraphBuilder({ name: graph.file.split(/[\\/]/).pop(), metadata: { family: 'spliceai', context: String(graph.context) } });
   const values = new Map<string, GraphValue>();
   const activate = (x: GraphValue, activation: KerasActivation): GraphValue =>
@@ -49,5 +55,5 @@ export function kerasGraphToOnnx(graph: KerasGraph): Uint8Array {
     }
     values.set(layer.name, out);
   }
-  return g.build(values.get(graph.output)!);
+  return { builder: g, output: values.get(graph.output)! };
 }

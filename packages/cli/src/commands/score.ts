@@ -77,7 +77,7 @@ export function registerScoreCommand(program: Command, io: CliIO, run: (fn: () =
     .option('--set <name>', 'the model set, when several share a context (e.g. openspliceai-mane)')
     .option('--context <n>', 'the context window in nt (default: the largest available); the window is context + 2*D + 1')
     .option('--precision <n>', 'decimals of the delta scores, as OpenSpliceAI --precision (default 2)')
-    .option('--batch-size <n>', 'model windows per call (default 8)')
+    .option('--batch-size <n>', 'model windows per call (default 4)')
     .option('--backend <name>', 'runtime backend (e.g. onnx, tfjs, auto)')
     .option('--device <device>', 'cpu or gpu')
     .option('--threads <n>', 'CPU threads for the runtime (default: all cores)')

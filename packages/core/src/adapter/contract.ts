@@ -65,7 +65,36 @@ export interface LoadedModel {
   readonly backend: string;
   readonly device: Device;
   predict(batch: PredictBatch): Promise<Float32Array>;
+  /** Optional: the same network in stages, so variant scoring recomputes only what a variant changes. */
+  readonly stages?: StagedNetwork;
   dispose(): Promise<void>;
+}
+
+/** A state between stages: `(batch, channels, length)` float32, row-major. */
+export interface StageTensor {
+  data: Float32Array;
+  batch: number;
+  channels: number;
+  length: number;
+}
+
+/**
+ * Optional part of a `LoadedModel`: its network cut into consecutive stages that compute exactly
+ * what `predict` computes. Stage `i` maps a state of length `L` to one of length `L - 2 * reach[i]`,
+ * unpadded: output `j` sees inputs `j .. j + 2 * reach[i]` and no others, so a change at one input
+ * position changes only the `2 * reach[i] + 1` outputs around it. The reaches sum to `context / 2`.
+ * Variant scoring keeps the reference's states and recomputes a substitution's cone only.
+ */
+export interface StagedNetwork {
+  readonly reach: readonly number[];
+  /** Channels of the state each stage but the last returns. */
+  readonly channels: readonly number[];
+  /** Stage 0, from nucleotide codes. */
+  runFirst(batch: PredictBatch): Promise<StageTensor>;
+  /** Stage `stage`, for `0 < stage < reach.length - 1`. */
+  runMiddle(stage: number, state: StageTensor): Promise<StageTensor>;
+  /** The last stage: rows `(batch, length - 2 * reach[last], 3)` as `predict` returns them. */
+  runLast(state: StageTensor): Promise<Float32Array>;
 }
 
 export interface LoadOptions {

@@ -1,10 +1,17 @@
-import { type LoadedModel, OUTPUT_CLASSES, type OutputClass, type PredictBatch } from '../adapter/contract.js';
+import {
+  type LoadedModel,
+  OUTPUT_CLASSES,
+  type OutputClass,
+  type PredictBatch,
+  type StagedNetwork,
+  type StageTensor,
+} from '../adapter/contract.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /**
  * Combines members into one model whose output is the float32 mean of theirs (as the reference
  * tools average their ensembles), in core's class order. Members run one after another: each
- * runtime already uses every core.
+ * runtime already uses every core. When every member is staged alike, so is the ensemble.
  */
 export function createEnsemble(members: readonly LoadedModel[], nativeClasses: readonly OutputClass[] = OUTPUT_CLASSES): LoadedModel {
   if (members.length === 0) throw new InvalidArgumentError('an ensemble needs at least one member');
@@ -13,36 +20,117 @@ export function createEnsemble(members: readonly LoadedModel[], nativeClasses: r
   if (mismatch) {
     throw new InvalidArgumentError(`ensemble members disagree on context: ${context} and ${mismatch.context}`);
   }
-  const order = OUTPUT_CLASSES.map((c) => nativeClasses.indexOf(c));
-  if (order.some((i) => i < 0)) {
-    throw new InvalidArgumentError(`output classes ${nativeClasses.join(',')} do not cover ${OUTPUT_CLASSES.join(',')}`);
-  }
-  const reorder = order.some((i, k) => i !== k);
-  const scale = 1 / members.length;
+  const combine = meanInCoreOrder(members.length, nativeClasses);
+  let staged: StagedNetwork | null | undefined;
   return {
     context,
     backend: members[0].backend,
     device: members[0].device,
     async predict(batch: PredictBatch): Promise<Float32Array> {
-      let sum: Float32Array | undefined;
-      for (const member of members) {
-        const out = await member.predict(batch);
-        if (!sum) sum = out.slice();
-        else for (let i = 0; i < out.length; i++) sum[i] += out[i];
-      }
-      const mean = sum!;
-      if (members.length > 1) for (let i = 0; i < mean.length; i++) mean[i] *= scale;
-      if (!reorder) return mean;
-      const ordered = new Float32Array(mean.length);
-      for (let p = 0; p < mean.length; p += 3) {
-        ordered[p] = mean[p + order[0]];
-        ordered[p + 1] = mean[p + order[1]];
-        ordered[p + 2] = mean[p + order[2]];
-      }
-      return ordered;
+      const outputs: Float32Array[] = [];
+      for (const member of members) outputs.push(await member.predict(batch));
+      return combine(outputs);
+    },
+    // Built on first use: a member's stages may cost graph building.
+    get stages(): StagedNetwork | undefined {
+      staged ??= stackStages(members, combine) ?? null;
+      return staged ?? undefined;
     },
     async dispose(): Promise<void> {
       await Promise.all(members.map((m) => m.dispose()));
     },
   };
+}
+
+/** The float32 mean of member outputs (summed in member order), reordered to `OUTPUT_CLASSES`. */
+function meanInCoreOrder(count: number, nativeClasses: readonly OutputClass[]): (outputs: readonly Float32Array[]) => Float32Array {
+  const order = OUTPUT_CLASSES.map((c) => nativeClasses.indexOf(c));
+  if (order.some((i) => i < 0)) {
+    throw new InvalidArgumentError(`output classes ${nativeClasses.join(',')} do not cover ${OUTPUT_CLASSES.join(',')}`);
+  }
+  const reorder = order.some((i, k) => i !== k);
+  const scale = 1 / count;
+  return (outputs) => {
+    const mean = outputs[0].slice();
+    for (const out of outputs.slice(1)) for (let i = 0; i < out.length; i++) mean[i] += out[i];
+    if (count > 1) for (let i = 0; i < mean.length; i++) mean[i] *= scale;
+    if (!reorder) return mean;
+    const ordered = new Float32Array(mean.length);
+    for (let p = 0; p < mean.length; p += 3) {
+      ordered[p] = mean[p + order[0]];
+      ordered[p + 1] = mean[p + order[1]];
+      ordered[p + 2] = mean[p + order[2]];
+    }
+    return ordered;
+  };
+}
+
+/**
+ * The members' stages side by side: the ensemble's state is the members' states stacked on the
+ * channel axis, each member runs on its own channels, and the last stage averages. Undefined unless
+ * every member has stages with the same reaches.
+ */
+function stackStages(members: readonly LoadedModel[], combine: (outputs: readonly Float32Array[]) => Float32Array): StagedNetwork | undefined {
+  const nets = members.map((m) => m.stages);
+  if (nets.some((n) => n === undefined)) return undefined;
+  const [first, ...rest] = nets as StagedNetwork[];
+  if (rest.some((n) => n.reach.length !== first.reach.length || n.reach.some((r, i) => r !== first.reach[i]))) return undefined;
+  const all = nets as StagedNetwork[];
+  const widths = (boundary: number) => all.map((n) => n.channels[boundary]);
+  return {
+    reach: first.reach,
+    channels: first.channels.map((_, k) => widths(k).reduce((a, b) => a + b, 0)),
+    async runFirst(batch) {
+      const parts: StageTensor[] = [];
+      for (const n of all) parts.push(await n.runFirst(batch));
+      return concatChannels(parts);
+    },
+    async runMiddle(stage, state) {
+      const inputs = splitChannels(state, widths(stage - 1));
+      const parts: StageTensor[] = [];
+      for (let m = 0; m < all.length; m++) parts.push(await all[m].runMiddle(stage, inputs[m]));
+      return concatChannels(parts);
+    },
+    async runLast(state) {
+      const inputs = splitChannels(state, widths(first.reach.length - 2));
+      const outputs: Float32Array[] = [];
+      for (let m = 0; m < all.length; m++) outputs.push(await all[m].runLast(inputs[m]));
+      return combine(outputs);
+    },
+  };
+}
+
+/** Stacks tensors of equal batch and length on the channel axis. */
+function concatChannels(parts: readonly StageTensor[]): StageTensor {
+  if (parts.length === 1) return parts[0];
+  const { batch, length } = parts[0];
+  const channels = parts.reduce((sum, p) => sum + p.channels, 0);
+  const data = new Float32Array(batch * channels * length);
+  for (let b = 0; b < batch; b++) {
+    let at = b * channels * length;
+    for (const p of parts) {
+      const size = p.channels * length;
+      data.set(p.data.subarray(b * size, (b + 1) * size), at);
+      at += size;
+    }
+  }
+  return { data, batch, channels, length };
+}
+
+/** The inverse of `concatChannels`. */
+function splitChannels(state: StageTensor, widths: readonly number[]): StageTensor[] {
+  const total = widths.reduce((a, b) => a + b, 0);
+  if (total !== state.channels) throw new InvalidArgumentError(`a state of ${state.channels} channels cannot split into ${widths.join(' + ')}`);
+  if (widths.length === 1) return [state];
+  const { batch, length } = state;
+  let offset = 0;
+  return widths.map((channels) => {
+    const data = new Float32Array(batch * channels * length);
+    for (let b = 0; b < batch; b++) {
+      const from = (b * total + offset) * length;
+      data.set(state.data.subarray(from, from + channels * length), b * channels * length);
+    }
+    offset += channels;
+    return { data, batch, channels, length };
+  });
 }

@@ -11,7 +11,7 @@ import { MetaSpliceAIError } from '../errors.js';
 import { checkAdapter } from '../manager/registration.js';
 import { MODEL_INFO_SCHEMA_VERSION } from '../metadata/schema.js';
 
-export { createMockAdapter, mockModel, mockScore } from './mock-adapter.js';
+export { createMockAdapter, mockModel, mockScore, mockStagedModel } from './mock-adapter.js';
 
 type TestFn = (name: string, fn: () => Promise<void> | void, timeout?: number) => unknown;
 type DescribeFn = (name: string, fn: () => void) => unknown;
@@ -181,6 +181,33 @@ export function runAdapterConformance(options: ConformanceOptions): void {
           expect(worst < 1e-5, `a tile's output depends on its batch neighbour (differs by ${worst})`);
           const again = await model.predict({ codes, batch: 2, length });
           expect(again.every((v, i) => Math.abs(v - both[i]) < 1e-6), 'predict is not deterministic');
+        } finally {
+          await model.dispose();
+        }
+      }, timeout);
+      test('stages, when offered, chain to the numbers of predict', async () => {
+        const a = await get();
+        const model = await a.load({ file: fixtures.modelFile, context: fixtures.context, backend: fixtures.backend });
+        try {
+          const stages = model.stages;
+          if (!stages) return; // optional
+          const sum = stages.reach.reduce((x, y) => x + y, 0);
+          expect(stages.reach.length >= 2 && stages.reach.every((r) => Number.isInteger(r) && r > 0), `reach must be 2+ positive integers, got ${stages.reach}`);
+          expect(sum * 2 === model.context, `the reaches sum to ${sum}, expected context/2 = ${model.context / 2}`);
+          expect(stages.channels.length === stages.reach.length - 1, 'one channel count per boundary between stages');
+          const length = model.context + 29;
+          const codes = randomCodes(2 * length, 3);
+          let state = await stages.runFirst({ codes, batch: 2, length });
+          for (let k = 1; k < stages.reach.length - 1; k++) {
+            expect(state.channels === stages.channels[k - 1] && state.length === length - 2 * stages.reach.slice(0, k).reduce((x, y) => x + y, 0), `stage ${k - 1} returned a state of the wrong shape`);
+            state = await stages.runMiddle(k, state);
+          }
+          const chained = await stages.runLast(state);
+          const whole = await model.predict({ codes, batch: 2, length });
+          expect(chained.length === whole.length, `the last stage gave ${chained.length} values, predict ${whole.length}`);
+          let worst = 0;
+          for (let i = 0; i < whole.length; i++) worst = Math.max(worst, Math.abs(chained[i] - whole[i]));
+          expect(worst < 1e-5, `chained stages differ from predict by ${worst}`);
         } finally {
           await model.dispose();
         }

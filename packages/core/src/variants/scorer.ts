@@ -7,7 +7,8 @@ import { CODE_N, reverseComplementCodes } from '../sequence/encoding.js';
 import { computeDeltaScores, type DeltaScores, formatDeltaEntry } from './delta.js';
 import { encodeVariantSequence, type VariantEncoding } from './encoding.js';
 import { REFERENCE_TILE } from '../inference/tiling.js';
-import { runTiles, type Tile } from './tiles.js';
+import { reverseRows, runTiles, type Tile } from './tiles.js';
+import { type ConeJob, runCones } from './cone.js';
 
 /** A variant as VCF gives it: 1-based POS, REF and the ALT alleles. */
 export interface VariantInput {
@@ -58,7 +59,10 @@ export interface VariantScorerOptions {
   encoding?: VariantEncoding;
   /** Decimals of the scores (default 2, OpenSpliceAI's `--precision`). */
   precision?: number;
-  /** Tiles per `predict` call (default 8). */
+  /**
+   * Windows per model call (default 4): whole windows per `predict`, or cones per stage call. Each
+   * window held costs ~60 MB with a 10000-context 5-model ensemble; 4 keeps scoring under 600 MB.
+   */
   batchSize?: number;
   /**
    * Predict the reference once per stretch of a transcript instead of once per variant (default
@@ -68,15 +72,34 @@ export interface VariantScorerOptions {
   shareReference?: boolean;
   /** Output positions per shared-reference tile (default 5000). */
   referenceTileSize?: number;
+  /**
+   * With a shared reference and a staged model (`LoadedModel.stages`), score substitutions by
+   * recomputing only the positions they change (default true). The numbers are the same.
+   */
+  recomputeChangesOnly?: boolean;
 }
 
 interface Job {
   record: number;
   hit: TranscriptHit;
   alt: string;
+  /** The ALT allele's codes. */
+  altCodes: Uint8Array;
   entry: number;
-  tile: Tile;
 }
+
+interface ConeWork {
+  /** The masked genome around a stretch of substitutions, in the frame the model sees. */
+  reference: Uint8Array;
+  jobs: { job: Job; cone: ConeJob }[];
+  finish(referenceRows: Float32Array, rows: Map<Job, { ref: Float32Array; alt: Float32Array }>): void;
+}
+
+/**
+ * Outputs per cone stretch: bounds the reference states kept (the 5-model ensembles keep about
+ * 5 KB per position) while sharing one reference between the variants of a gene.
+ */
+const CONE_STRETCH = 20_000;
 
 interface Plan {
   result: VariantScore;
@@ -103,6 +126,7 @@ export class VariantScorer {
   readonly batchSize: number;
   readonly shareReference: boolean;
   readonly referenceTileSize: number;
+  readonly recomputeChangesOnly: boolean;
 
   constructor(options: VariantScorerOptions) {
     this.model = options.model;
@@ -112,9 +136,10 @@ export class VariantScorer {
     this.mask = options.mask ?? false;
     this.encoding = options.encoding ?? 'spliceai';
     this.precision = options.precision ?? 2;
-    this.batchSize = options.batchSize ?? 8;
+    this.batchSize = options.batchSize ?? 4;
     this.shareReference = options.shareReference ?? true;
     this.referenceTileSize = options.referenceTileSize ?? REFERENCE_TILE;
+    this.recomputeChangesOnly = options.recomputeChangesOnly ?? true;
     if (!Number.isInteger(this.dist) || this.dist < 0 || this.dist > 4999) throw new InvalidArgumentError(`dist must be a whole number from 0 to 4999, got ${this.dist}`);
     if (!Number.isInteger(this.precision) || this.precision < 0 || this.precision > 20) throw new InvalidArgumentError(`precision must be a whole number from 0 to 20, got ${this.precision}`);
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new InvalidArgumentError(`batch size must be a positive integer, got ${this.batchSize}`);
@@ -144,36 +169,45 @@ export class VariantScorer {
     const plans: Plan[] = [];
     for (const v of variants) plans.push(await this.plan(v));
     const jobs: Job[] = [];
-    const tiles: Tile[] = [];
-    const half = this.flank;
-    // Alternate windows, one per (ALT, transcript).
     plans.forEach((plan, record) => {
       plan.result.entries.forEach((entry, index) => {
         if (entry.text) return; // dots: nothing to run
         const hit = plan.hits.find((h) => h.index === entry.transcriptIndex)!;
-        const masked = this.maskWindow(plan.window!, plan.result.variant.pos, hit);
-        const alt = encodeVariantSequence(entry.alt, this.encoding);
-        const refLength = plan.result.variant.ref.length;
-        const codes = new Uint8Array(masked.length - refLength + alt.length);
-        codes.set(masked.subarray(0, half), 0);
-        codes.set(alt, half);
-        codes.set(masked.subarray(half + refLength), half + alt.length);
-        const tile: Tile = { codes: hit.row.strand === '-' ? reverseComplementCodes(codes) : codes, reverse: hit.row.strand === '-' };
-        tiles.push(tile);
-        jobs.push({ record, hit, alt: entry.alt, entry: index, tile });
+        jobs.push({ record, hit, alt: entry.alt, altCodes: encodeVariantSequence(entry.alt, this.encoding), entry: index });
       });
     });
-    const reference = await this.referenceTiles(plans, jobs);
-    tiles.push(...reference.tiles);
-    await runTiles(this.model, tiles, this.batchSize, onBatch);
-    const cov = 2 * this.dist + 1;
+    // Substitutions (REF and ALT of one length) recompute only what they change when the model
+    // is staged; the rest run whole alternate windows.
+    const stages = this.shareReference && this.recomputeChangesOnly ? this.model.stages : undefined;
+    const isCone = (job: Job) => stages !== undefined && job.altCodes.length === plans[job.record].result.variant.ref.length;
+    const coneJobs = jobs.filter(isCone);
+    const tiledJobs = jobs.filter((job) => !isCone(job));
+    const rows = new Map<Job, { ref: Float32Array; alt: Float32Array }>();
+    const progress = { done: 0, total: 0 };
+    const coneWork = stages ? await this.coneWork(plans, coneJobs) : [];
+    const tiled = await this.tiledWork(plans, tiledJobs);
+    progress.total = coneWork.reduce((n, w) => n + w.jobs.length + 1, 0) + tiled.tiles.length;
+    for (const work of coneWork) {
+      const before = progress.done;
+      const referenceRows = await runCones(stages!, work.reference, work.jobs.map((j) => j.cone), this.batchSize, (done) => {
+        progress.done = before + done;
+        onBatch?.(progress.done, progress.total);
+      });
+      progress.done = before + work.jobs.length + 1;
+      onBatch?.(progress.done, progress.total);
+      work.finish(referenceRows, rows);
+    }
+    const before = progress.done;
+    await runTiles(this.model, tiled.tiles, this.batchSize, (done) => onBatch?.(before + done, progress.total));
+    tiled.finish(rows);
+
     for (const job of jobs) {
       const plan = plans[job.record];
       const variant = plan.result.variant;
-      const ref = reference.rows(job.hit.index, variant.pos, cov);
+      const { ref, alt } = rows.get(job)!;
       const delta = computeDeltaScores({
         ref,
-        alt: job.tile.output!,
+        alt,
         refLength: variant.ref.length,
         altLength: job.alt.length,
         dist: this.dist,
@@ -185,6 +219,97 @@ export class VariantScorer {
       entry.text = formatDeltaEntry(entry.alt, entry.gene, delta, this.precision);
     }
     return plans.map((p) => p.result);
+  }
+
+  /**
+   * Whole windows: each job's alternate window as SpliceAI builds it (the masked window with the
+   * ALT in place, reverse-complemented on the minus strand), and the reference rows they need.
+   */
+  private async tiledWork(plans: Plan[], jobs: Job[]): Promise<{ tiles: Tile[]; finish: (rows: Map<Job, { ref: Float32Array; alt: Float32Array }>) => void }> {
+    const half = this.flank;
+    const altTiles = jobs.map((job) => {
+      const plan = plans[job.record];
+      const masked = this.maskWindow(plan.window!, plan.result.variant.pos, job.hit);
+      const refLength = plan.result.variant.ref.length;
+      const codes = new Uint8Array(masked.length - refLength + job.altCodes.length);
+      codes.set(masked.subarray(0, half), 0);
+      codes.set(job.altCodes, half);
+      codes.set(masked.subarray(half + refLength), half + job.altCodes.length);
+      const reverse = job.hit.row.strand === '-';
+      const tile: Tile = { codes: reverse ? reverseComplementCodes(codes) : codes, reverse };
+      return tile;
+    });
+    const reference = await this.referenceTiles(plans, jobs);
+    const cov = 2 * this.dist + 1;
+    return {
+      tiles: [...altTiles, ...reference.tiles],
+      finish: (rows) => {
+        jobs.forEach((job, i) => rows.set(job, { ref: reference.rows(job.hit.index, plans[job.record].result.variant.pos, cov), alt: altTiles[i].output! }));
+      },
+    };
+  }
+
+  /**
+   * Cones: the substitutions of each transcript, grouped into stretches of at most
+   * `CONE_STRETCH` outputs, each with one reference (the masked genome, as for shared references).
+   */
+  private async coneWork(plans: Plan[], jobs: Job[]): Promise<ConeWork[]> {
+    const half = this.model.context / 2;
+    const dist = this.dist;
+    const byTranscript = new Map<number, Job[]>();
+    for (const job of jobs) {
+      let list = byTranscript.get(job.hit.index);
+      if (!list) byTranscript.set(job.hit.index, (list = []));
+      list.push(job);
+    }
+    const work: ConeWork[] = [];
+    for (const list of byTranscript.values()) {
+      list.sort((a, b) => plans[a.record].result.variant.pos - plans[b.record].result.variant.pos);
+      const stretches: Job[][] = [];
+      for (const job of list) {
+        const pos = plans[job.record].result.variant.pos;
+        const current = stretches[stretches.length - 1];
+        const start = current ? plans[current[0].record].result.variant.pos - dist : 0;
+        const end = current ? plans[current[current.length - 1].record].result.variant.pos + dist : 0;
+        if (current && pos - dist - end - 1 < 2 * half && pos + dist - start < CONE_STRETCH) current.push(job);
+        else stretches.push([job]);
+      }
+      for (const stretch of stretches) {
+        const hit = stretch[0].hit;
+        const reverse = hit.row.strand === '-';
+        const from = plans[stretch[0].record].result.variant.pos - dist;
+        const to = plans[stretch[stretch.length - 1].record].result.variant.pos + dist;
+        const first = from - half; // genome position of reference index 0
+        const genome = await this.maskedGenome(plans[stretch[0].record].fastaName!, hit, first, to + half);
+        const length = genome.length;
+        // Reference index of a genome position, in the frame the model sees.
+        const index = (g: number) => (reverse ? length - 1 - (g - first) : g - first);
+        const entries = stretch.map((job) => {
+          const pos = plans[job.record].result.variant.pos;
+          const m = job.altCodes.length;
+          const cone: ConeJob = {
+            changeStart: reverse ? index(pos + m - 1) : index(pos),
+            alt: reverse ? reverseComplementCodes(job.altCodes) : job.altCodes,
+            outputStart: reverse ? index(pos + dist) : index(pos - dist),
+            outputCount: 2 * dist + 1,
+          };
+          return { job, cone };
+        });
+        work.push({
+          reference: reverse ? reverseComplementCodes(genome) : genome,
+          jobs: entries,
+          finish: (referenceRows, rows) => {
+            const genomeRows = reverse ? reverseRows(referenceRows) : referenceRows;
+            for (const { job, cone } of entries) {
+              const pos = plans[job.record].result.variant.pos;
+              const at = (pos - dist - from) * 3;
+              rows.set(job, { ref: genomeRows.slice(at, at + cone.outputCount * 3), alt: reverse ? reverseRows(cone.output!) : cone.output! });
+            }
+          },
+        });
+      }
+    }
+    return work;
   }
 
   /** The checks SpliceAI makes before running a model, and the (ALT, gene) entries to fill. */
