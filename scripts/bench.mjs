@@ -74,8 +74,8 @@ const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toL
 function row(workload, oursValue, unit, refValue, extra = {}) {
   rows.push({
     workload,
-    ours: `${fmt(oursValue, oursValue < 10 ? 2 : 0)} ${unit}`,
-    reference: refValue === undefined ? '-' : `${fmt(refValue, refValue < 10 ? 2 : 0)} ${unit}`,
+    ours: `${fmt(oursValue, oursValue < 100 ? 2 : 0)} ${unit}`,
+    reference: refValue === undefined ? '-' : `${fmt(refValue, refValue < 100 ? 2 : 0)} ${unit}`,
     ratio: refValue ? `${fmt(unit === 's' ? refValue / oursValue : oursValue / refValue, 2)}x` : '-',
     gflops: extra.gflops === undefined ? '-' : fmt(extra.gflops, 1),
     peak: extra.gflops === undefined || !peak ? '-' : `${fmt((100 * extra.gflops) / peak, 0)}%`,

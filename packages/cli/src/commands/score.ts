@@ -85,7 +85,7 @@ export function registerScoreCommand(program: Command, io: CliIO, run: (fn: () =
     .option('--data-dir <dir>', 'the data folder holding annotations/grch37.txt and grch38.txt (default: data, or $METASPLICEAI_DATA_DIR)')
     .option('--strict', `exit ${EXIT_UNSCORED} when any record is written without a score, whatever the reason`)
     .option('--no-checksums', 'leave the sha256 of the model, reference and annotation files out of the header')
-    .option('--no-share-reference', 'predict the reference window of every variant separately, as SpliceAI does (same numbers, slower)')
+    .option('--no-share-reference', 'run every window whole, as SpliceAI does: no shared reference pass, no recomputing only what a substitution changes (same numbers, slower)')
     .option('--models-dir <dir>', 'the models folder (default: data/models, metaspliceai.config.json, or $METASPLICEAI_MODELS_DIR)')
     .option('--adapter <module...>', 'also register a third-party adapter (package name or path)')
     .option('--quiet', 'no progress bar, notes or summary on stderr (warnings about records stay)')
