@@ -96,8 +96,9 @@ interface ConeWork {
 }
 
 /**
- * Outputs per cone stretch: bounds the reference states kept (the 5-model ensembles keep about
- * 5 KB per position) while sharing one reference between the variants of a gene.
+ * Outputs per cone stretch: bounds the reference states kept (2.5 KB per position for the 5-model
+ * 10000 ensembles: 2 boundaries x 5 members x 64 channels) while sharing one reference between the
+ * variants of a gene.
  */
 const CONE_STRETCH = 20_000;
 
