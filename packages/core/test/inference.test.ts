@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEnsemble, encodeSequence, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
+import { createEnsemble, encodeSequence, evenTileSize, type PredictBatch, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
 import { mockModel, mockScore, mockStagedModel } from '../src/testing/mock-adapter.js';
 
 function randomSequence(n: number, seed = 1): string {
@@ -49,6 +49,18 @@ describe('tiling', () => {
     for (const [tileSize, batchSize] of [[7, 1], [100, 3], [40_000, 2]]) {
       expect(await predictCodes(model, codes, { tileSize, batchSize })).toEqual(reference);
     }
+  });
+  it('evens tiles out so that they fill whole batches', async () => {
+    expect(evenTileSize(100_000, 40_000, 2)).toBe(25_000); // 4 tiles, not 2 + 1
+    expect(evenTileSize(1_000_000, 40_000, 2)).toBe(38_462); // 26 tiles, not 25
+    expect(evenTileSize(1_000_000, 20_000, 2)).toBe(20_000);
+    expect(evenTileSize(30_000, 40_000, 2)).toBe(30_000);
+    expect(evenTileSize(50_000, 20_000, 4)).toBe(20_000); // one batch of 3: nothing to even out
+    const calls: number[] = [];
+    const counted = { ...model, predict: async (b: PredictBatch) => (calls.push(b.batch), model.predict(b)) };
+    const codes = encodeSequence(randomSequence(1000, 5));
+    expectMatchesDirect(codes, await predictCodes(counted, codes, { tileSize: 300, batchSize: 2 }));
+    expect(calls).toEqual([2, 2]);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { LoadedModel } from '../adapter/contract.js';
 import { InvalidArgumentError } from '../errors.js';
-import type { CodeSource } from './tiling.js';
+import { type CodeSource, evenTileSize } from './tiling.js';
 
 /** How much longer (in input length) a short job's tile may be when it shares a batch. */
 const SHARE_LIMIT = 1.5;
@@ -101,7 +101,7 @@ export async function* predictPacked<T>(model: LoadedModel, jobs: Iterable<PackJ
       yield { tag: job.tag, offset: 0, length: 0, probabilities: new Float32Array(0), done: true };
       continue;
     }
-    const need = tileLengthFor(job.outputLength, context, tileSize);
+    const need = job.outputLength > tileSize * batchSize ? evenTileSize(job.outputLength, tileSize, batchSize) : tileLengthFor(job.outputLength, context, tileSize);
     const count = Math.ceil(job.outputLength / need);
     if (count === 1 && pending.length > 0 && pending.length < batchSize && fits(need)) {
       pendingTile = Math.max(pendingTile, need);
