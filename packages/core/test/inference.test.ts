@@ -54,12 +54,13 @@ describe('tiling', () => {
     expect(evenTileSize(100_000, 40_000, 2)).toBe(25_000); // 4 tiles, not 2 + 1
     expect(evenTileSize(1_000_000, 40_000, 2)).toBe(38_462); // 26 tiles, not 25
     expect(evenTileSize(1_000_000, 20_000, 2)).toBe(20_000);
+    expect(evenTileSize(110_000, 20_000, 2)).toBe(20_000); // 6 tiles fill 3 batches already
     expect(evenTileSize(30_000, 40_000, 2)).toBe(30_000);
     expect(evenTileSize(50_000, 20_000, 4)).toBe(20_000); // one batch of 3: nothing to even out
     const calls: number[] = [];
     const counted = { ...model, predict: async (b: PredictBatch) => (calls.push(b.batch), model.predict(b)) };
     const codes = encodeSequence(randomSequence(1000, 5));
-    expectMatchesDirect(codes, await predictCodes(counted, codes, { tileSize: 300, batchSize: 2 }));
+    expectMatchesDirect(codes, await predictCodes(counted, codes, { tileSize: 400, batchSize: 2 })); // 3 tiles of 400 -> 4 of 250
     expect(calls).toEqual([2, 2]);
   });
 });

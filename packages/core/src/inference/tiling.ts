@@ -64,13 +64,14 @@ export async function* predictTiles(
 
 /**
  * Output positions per tile for a sequence of `outputLength`: at most `tileSize`, no more than the
- * sequence, and evened out so that the tiles fill whole batches when they need more than one. The
+ * sequence, and smaller only where that makes the tiles fill whole batches (so the peak memory of
+ * a long sequence is that of full tiles, whatever its length). The
  * numbers do not depend on the tile size; a last batch of one tile ran at half the speed per
  * position of a full batch on onnxruntime.
  */
 export function evenTileSize(outputLength: number, tileSize: number, batchSize: number): number {
   const needed = Math.ceil(outputLength / tileSize);
-  if (needed <= batchSize) return Math.min(tileSize, outputLength);
+  if (needed <= batchSize || needed % batchSize === 0) return Math.min(tileSize, outputLength);
   return Math.ceil(outputLength / (Math.ceil(needed / batchSize) * batchSize));
 }
 
