@@ -7,6 +7,9 @@ import { RuntimeMissingError } from '@metaspliceai/core';
 /** The onnxruntime-node module (internal: not exported from the package, so its types stay optional). */
 export type OrtModule = typeof import('onnxruntime-node');
 
+/** An onnxruntime inference session. */
+export type OrtSession = Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
+
 let cached: Promise<OrtModule> | undefined;
 
 /**

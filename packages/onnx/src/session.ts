@@ -20,7 +20,7 @@ import {
 import { type InputLayout, type TensorLayout, inputLayoutFromShape, lengthAxis, oneHotFor, outputLayoutFromDims, toPositionRows } from './layout.js';
 import { refuseUnsafeExternalData } from './inspect-file.js';
 import { type OnnxModelSummary, OnnxDataType, inspectModel } from './onnx-proto.js';
-import { type OrtModule, loadOnnxRuntime } from './runtime.js';
+import { type OrtModule, type OrtSession, loadOnnxRuntime } from './runtime.js';
 import type { StagedGraphs } from './graph-builder.js';
 import { StagedOnnxNetwork } from './staged.js';
 
@@ -133,10 +133,8 @@ async function openModel(
   return new OrtSpliceModel(ort, session, source, options.context, device, threads, options.backendLabel ?? 'onnx', io, staging);
 }
 
-type Session = Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
-
 /** An onnxruntime session with this package's settings; load failures become typed errors. */
-async function createSession(ort: OrtModule, sessionSource: string | Uint8Array, source: string, device: Device, threads: number): Promise<Session> {
+async function createSession(ort: OrtModule, sessionSource: string | Uint8Array, source: string, device: Device, threads: number): Promise<OrtSession> {
   try {
     const sessionOptions = {
       executionProviders: device === 'gpu' ? ['cuda'] : ['cpu'],
@@ -170,7 +168,7 @@ async function createSession(ort: OrtModule, sessionSource: string | Uint8Array,
 
 interface Staging {
   graphs?: () => StagedGraphs | undefined;
-  open(bytes: Uint8Array): Promise<Session>;
+  open(bytes: Uint8Array): Promise<OrtSession>;
 }
 
 interface ModelInterface {
@@ -238,7 +236,7 @@ class OrtSpliceModel implements OnnxLoadedModel {
 
   constructor(
     private readonly ort: OrtModule,
-    private readonly session: Awaited<ReturnType<OrtModule['InferenceSession']['create']>>,
+    private readonly session: OrtSession,
     private readonly source: string,
     readonly context: number,
     readonly device: Device,

@@ -5,20 +5,18 @@
 import { InvalidArgumentError, type PredictBatch, type StagedNetwork, type StageTensor } from '@metaspliceai/core';
 import { type StagedGraphs, STATE_INPUT, STATE_OUTPUT } from './graph-builder.js';
 import { oneHotFor, toPositionRows } from './layout.js';
-import type { OrtModule } from './runtime.js';
-
-type Session = Awaited<ReturnType<OrtModule['InferenceSession']['create']>>;
+import type { OrtModule, OrtSession } from './runtime.js';
 
 export class StagedOnnxNetwork implements StagedNetwork {
   readonly reach: readonly number[];
   readonly channels: readonly number[];
-  private readonly sessions: (Promise<Session> | undefined)[];
+  private readonly sessions: (Promise<OrtSession> | undefined)[];
   private disposed = false;
 
   constructor(
     private readonly ort: OrtModule,
     private readonly graphs: StagedGraphs,
-    private readonly open: (bytes: Uint8Array) => Promise<Session>,
+    private readonly open: (bytes: Uint8Array) => Promise<OrtSession>,
     /** Whether the last stage ends in logits (apply a softmax to its rows). */
     private readonly softmax: boolean,
   ) {
@@ -33,7 +31,7 @@ export class StagedOnnxNetwork implements StagedNetwork {
     return this.run(0, this.graphs.inputName, STATE_OUTPUT, { data, batch, channels: 4, length });
   }
 
-  runMiddle(stage: number, state: StageTensor): Promise<StageTensor> {
+  async runMiddle(stage: number, state: StageTensor): Promise<StageTensor> {
     if (!Number.isInteger(stage) || stage < 1 || stage >= this.reach.length - 1) {
       throw new InvalidArgumentError(`runMiddle: stage must be 1..${this.reach.length - 2}, got ${stage}`);
     }
