@@ -21,9 +21,13 @@ export function loadOnnxRuntime(): Promise<OrtModule> {
   cached ??= (async () => {
     process.env.ORT_DISABLE_TELEMETRY ??= '1';
     try {
-      const mod = (await import('onnxruntime-node')) as OrtModule & { default?: OrtModule };
+      const imported = (await import('onnxruntime-node')) as OrtModule & { default?: OrtModule };
       // CommonJS interop: named exports may only be on `default` under some loaders.
-      return mod.InferenceSession ? mod : (mod.default as OrtModule);
+      const mod = imported.InferenceSession ? imported : (imported.default as OrtModule);
+      // Its failures reach users as typed errors; its own log would print them a second time,
+      // with colour codes (e.g. once per provider probed for a GPU).
+      mod.env.logLevel = 'fatal';
+      return mod;
     } catch (error) {
       cached = undefined; // let a later call retry after the user installs it
       throw new RuntimeMissingError('onnxruntime-node', 'Running ONNX models', { cause: error });

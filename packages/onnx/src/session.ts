@@ -23,12 +23,16 @@ import { type OnnxModelSummary, OnnxDataType, inspectModel } from './onnx-proto.
 import { type OrtModule, type OrtSession, loadOnnxRuntime } from './runtime.js';
 import type { StagedGraphs } from './graph-builder.js';
 import { StagedOnnxNetwork } from './staged.js';
+import { type ExecutionProvider, gpuRequirements, gpuSettled, providerMissing, providerServed, providersFor, providersUnavailable } from './providers.js';
 
 /** Options shared by in-memory and file models. */
 export interface OnnxSessionOptions {
   /** Total flank of the model: each output position sees `context / 2` inputs on either side. */
   context: number;
-  /** `cpu` (default) or `gpu` (the CUDA execution provider, which the npm package does not bundle). */
+  /**
+   * `cpu` (default) or `gpu`: CUDA where onnxruntime-node was installed with it, else WebGPU (see
+   * `providersFor`).
+   */
   device?: Device;
   /** Intra-op threads; default `os.availableParallelism()`. */
   threads?: number;
@@ -68,6 +72,8 @@ export interface OnnxLoadedModel extends LoadedModel {
   /** Whether `predict` applies a softmax to the graph's output. */
   readonly appliesSoftmax: boolean;
   readonly threads: number;
+  /** The onnxruntime execution provider the model runs on: `cpu`, or for `gpu` `cuda` or `webgpu`. */
+  readonly executionProvider: ExecutionProvider;
 }
 
 const CLASSES = 3;
@@ -128,16 +134,43 @@ async function openModel(
   const io = describeInterface(summary, source, options);
 
   const ort = await loadOnnxRuntime();
-  const session = await createSession(ort, sessionSource, source, device, threads);
-  const staging: Staging = { graphs: options.stagedGraphs, open: (bytes) => createSession(ort, bytes, source, device, threads) };
-  return new OrtSpliceModel(ort, session, source, options.context, device, threads, options.backendLabel ?? 'onnx', io, staging);
+  const { session, provider } = await createSession(ort, sessionSource, source, device, threads);
+  const staging: Staging = { graphs: options.stagedGraphs, open: async (bytes) => (await createSession(ort, bytes, source, device, threads)).session };
+  return new OrtSpliceModel(ort, session, provider, source, options.context, device, threads, options.backendLabel ?? 'onnx', io, staging);
 }
 
-/** An onnxruntime session with this package's settings; load failures become typed errors. */
-async function createSession(ort: OrtModule, sessionSource: string | Uint8Array, source: string, device: Device, threads: number): Promise<OrtSession> {
-  try {
+/** An onnxruntime session with this package's settings, and the provider it runs on. */
+interface OpenedSession {
+  session: OrtSession;
+  provider: ExecutionProvider;
+}
+
+/**
+ * Opens a session on the first execution provider for `device` that can run here (see
+ * `providersFor`); load failures become typed errors.
+ */
+async function createSession(ort: OrtModule, sessionSource: string | Uint8Array, source: string, device: Device, threads: number): Promise<OpenedSession> {
+  if (device === 'cpu' || gpuSettled()) return openOnFirstProvider(ort, sessionSource, source, device, threads);
+  // Until one GPU session has opened, open them one at a time: an ensemble opens its members at
+  // once, and each would probe (and log) every unavailable provider.
+  const turn = gpuProbes.then(() => openOnFirstProvider(ort, sessionSource, source, device, threads));
+  gpuProbes = turn.catch(() => undefined);
+  return turn;
+}
+
+let gpuProbes: Promise<unknown> = Promise.resolve();
+
+async function openOnFirstProvider(
+  ort: OrtModule,
+  sessionSource: string | Uint8Array,
+  source: string,
+  device: Device,
+  threads: number,
+): Promise<OpenedSession> {
+  const unavailable: string[] = [];
+  for (const provider of providersFor(device)) {
     const sessionOptions = {
-      executionProviders: device === 'gpu' ? ['cuda'] : ['cpu'],
+      executionProviders: [provider],
       graphOptimizationLevel: 'all',
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
@@ -149,21 +182,27 @@ async function createSession(ort: OrtModule, sessionSource: string | Uint8Array,
       // scoring 7 -> 11 variants/s, ensemble prediction +6%, on 2 cores).
       extra: { session: { intra_op: { allow_spinning: '0' } } },
     } as const;
-    return typeof sessionSource === 'string'
-      ? await ort.InferenceSession.create(sessionSource, sessionOptions)
-      : await ort.InferenceSession.create(sessionSource, sessionOptions);
-  } catch (error) {
-    const message = (error as Error)?.message ?? String(error);
-    if (device === 'gpu' && /cuda|provider|shared librar/i.test(message)) {
-      throw new DeviceUnavailableError(`the CUDA execution provider of onnxruntime-node is not available (${firstLine(message)})`, {
-        cause: error,
-        hint:
-          "onnxruntime-node's npm package ships CPU binaries only: reinstall it with ONNXRUNTIME_NODE_INSTALL=cuda12 " +
-          '(needs CUDA 12 and cuDNN 9 on the machine and access to the download), or run with --device cpu',
-      });
+    try {
+      const session =
+        typeof sessionSource === 'string'
+          ? await ort.InferenceSession.create(sessionSource, sessionOptions)
+          : await ort.InferenceSession.create(sessionSource, sessionOptions);
+      if (device === 'gpu') providerServed(provider);
+      return { session, provider };
+    } catch (error) {
+      const message = (error as Error)?.message ?? String(error);
+      if (device === 'gpu' && providerMissing(provider, message)) {
+        unavailable.push(`${provider}: ${firstLine(message)}`);
+        continue;
+      }
+      throw new ModelFileError(source, `onnxruntime could not load the model (${firstLine(message)})`, { cause: error });
     }
-    throw new ModelFileError(source, `onnxruntime could not load the model (${firstLine(message)})`, { cause: error });
   }
+  const error = new DeviceUnavailableError(`no GPU execution provider of onnxruntime-node can run here (${unavailable.join('; ')})`, {
+    hint: `${gpuRequirements()}; or run with --device cpu`,
+  });
+  if (unavailable.length > 0) providersUnavailable(error);
+  throw error;
 }
 
 interface Staging {
@@ -237,6 +276,7 @@ class OrtSpliceModel implements OnnxLoadedModel {
   constructor(
     private readonly ort: OrtModule,
     private readonly session: OrtSession,
+    readonly executionProvider: ExecutionProvider,
     private readonly source: string,
     readonly context: number,
     readonly device: Device,
@@ -326,6 +366,8 @@ function defaultThreads(): number {
 }
 
 function firstLine(message: string): string {
-  // onnxruntime appends its own coloured log lines; keep the first sentence.
-  return message.split('\n')[0].replace(/\u001b\[[0-9;]*m/g, '').slice(0, 300);
+  // onnxruntime appends its own coloured log lines, and may prefix a failed check's source
+  // location ("/onnxruntime_src/...cc:136 ... was false. "); keep the first sentence that says why.
+  const line = message.split('\n')[0].replace(/\u001b\[[0-9;]*m/g, '');
+  return line.replace(/^\/onnxruntime_src\/\S+ .*? was false\. /, '').slice(0, 300);
 }

@@ -9,6 +9,7 @@ import {
   createOnnxModel,
   createOnnxModelFromFile,
   encodeModel,
+  GPU_PROVIDER_ENV,
   floatTensor,
 } from '../src/index.js';
 import { loadOnnxRuntime } from '../src/runtime.js';
@@ -103,15 +104,34 @@ describe('createOnnxModel', () => {
     await expect(createOnnxModel({ modelBytes: buildTinyNet(net), context: 20, threads: 0 })).rejects.toThrow(InvalidArgumentError);
   });
 
-  it('throws DeviceUnavailableError when the CUDA provider is not there', async () => {
+  it('throws DeviceUnavailableError naming each GPU provider when none can run here', async () => {
+    // CI machines have neither onnxruntime's CUDA download nor a GPU adapter for WebGPU.
     const error = await createOnnxModel({ modelBytes: buildTinyNet(net), context: net.context, device: 'gpu' }).then(
       () => undefined,
       (e: unknown) => e,
     );
     expect(DeviceUnavailableError.isInstance(error)).toBe(true);
     const e = error as DeviceUnavailableError;
-    expect(e.message).toMatch(/CUDA/);
-    expect(e.hint).toMatch(/--device cpu/);
+    expect(e.message).toMatch(/cuda: .*webgpu: /);
+    expect(e.hint).toMatch(/CUDA.*WebGPU.*--device cpu/);
+  });
+
+  it('tries only the GPU provider METASPLICEAI_GPU_PROVIDER names', async () => {
+    process.env[GPU_PROVIDER_ENV] = 'webgpu';
+    try {
+      const error = await createOnnxModel({ modelBytes: buildTinyNet(net), context: net.context, device: 'gpu' }).catch((e: unknown) => e);
+      expect(DeviceUnavailableError.isInstance(error)).toBe(true);
+      expect((error as Error).message).toMatch(/webgpu: /);
+      expect((error as Error).message).not.toMatch(/cuda: /);
+    } finally {
+      delete process.env[GPU_PROVIDER_ENV];
+    }
+  });
+
+  it('reports the execution provider a CPU model runs on', async () => {
+    const model = await createOnnxModel({ modelBytes: buildTinyNet(net), context: net.context });
+    expect(model.executionProvider).toBe('cpu');
+    await model.dispose();
   });
 
   it('names the source in a ModelFileError when onnxruntime rejects the bytes', async () => {
