@@ -48,8 +48,7 @@ const rows = [];
 function ours(workload, options) {
   const out = execFileSync(process.execPath, [resolve(repo, 'scripts/bench/workloads.mjs'), workload, JSON.stringify({ modelsDir, fasta, threads, ...options })], {
     encoding: 'utf8',
-    // The CLI workloads get the allocator setting the metaspliceai bin gives itself (packages/cli/src/bin.ts).
-    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1', ...(workload.endsWith('Cli') ? { MALLOC_ARENA_MAX: '2' } : {}) },
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
     maxBuffer: 1 << 26,
   });
   const record = JSON.parse(out.trim().split('\n').pop());
