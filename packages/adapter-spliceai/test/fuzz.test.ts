@@ -25,6 +25,15 @@ const original = readFileSync(spliceaiFile(1));
 const dir = tempDir();
 
 /** Inspection, then the full read and the ONNX graph a load would build from it. */
+/** Reads a fuzzed file every way, then deletes it. */
+async function readThenRemove(file: string): ReturnType<typeof readAllWays> {
+  try {
+    return await readAllWays(file);
+  } finally {
+    unlinkSync(file);
+  }
+}
+
 async function readAllWays(file: string) {
   const inspect = await typedOutcome(() => inspectKerasModel(file), file, CODES);
   const load = await typedOutcome(async () => kerasGraphToOnnx(await readKerasModel(file)), file, CODES);
@@ -91,11 +100,7 @@ describe('fuzz: Keras .h5 reading', () => {
         record(bytes, steps);
         const file = path.join(dir, `bytes-${iteration}.h5`);
         writeFileSync(file, bytes);
-        try {
-          return await readAllWays(file);
-        } finally {
-          unlinkSync(file);
-        }
+        return readThenRemove(file);
       });
       expect(Object.values(stats.refused).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     },
@@ -110,11 +115,7 @@ describe('fuzz: Keras .h5 reading', () => {
         record(Buffer.from(text, 'latin1'), steps);
         const file = path.join(dir, `config-${iteration}.h5`);
         await withConfig(file, text);
-        try {
-          return await readAllWays(file);
-        } finally {
-          unlinkSync(file);
-        }
+        return readThenRemove(file);
       });
       expect(Object.values(stats.refused).reduce((a, b) => a + b, 0)).toBeGreaterThan(0);
     },

@@ -201,7 +201,7 @@ async function openOnFirstProvider(
   const error = new DeviceUnavailableError(`no GPU execution provider of onnxruntime-node can run here (${unavailable.join('; ')})`, {
     hint: `${gpuRequirements()}; or run with --device cpu`,
   });
-  if (unavailable.length > 0) providersUnavailable(error);
+  providersUnavailable(error);
   throw error;
 }
 
