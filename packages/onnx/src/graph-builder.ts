@@ -6,7 +6,8 @@
  * The builder records layers first and lowers them to ONNX nodes in `build`, which is where the
  * speed-relevant choices are made: convolutions as height-1 `Conv2d` (onnxruntime's CPU Conv2d
  * kernels are several times faster than its Conv1d ones), batch norms folded into the convolution
- * they follow.
+ * they follow, and the other batch norms and crops written as depthwise convolutions, so that
+ * onnxruntime keeps the whole residual trunk in its blocked (NCHWc) layout and fuses activations.
  */
 import { InvalidArgumentError } from '@metaspliceai/core';
 import { type OnnxNode, type OnnxTensor, type OnnxValueInfo, OnnxDataType, encodeModel, floatTensor, int64Tensor } from './onnx-proto.js';
@@ -19,8 +20,19 @@ import { type BatchNormParams, batchNormAffine, foldBatchNormIntoConv } from './
  */
 export type ConvLayout = 'conv2d' | 'conv1d';
 
-/** How a batch norm that cannot be folded into a preceding convolution is emitted. */
-export type BatchNormForm = 'node' | 'mul-add';
+/**
+ * How a batch norm that cannot be folded into a preceding convolution is emitted: an ONNX
+ * `BatchNormalization`, a `Mul` and an `Add`, or a depthwise 1x1 `Conv` (`conv2d` layout only),
+ * into which onnxruntime fuses the activation that follows.
+ */
+export type BatchNormForm = 'node' | 'mul-add' | 'conv';
+
+/**
+ * How a crop of the length axis is emitted: a `Slice`, or (`conv2d` layout, equal crops at both
+ * ends) a depthwise `Conv` of taps `[0, 1, 0]` dilated by the crop, which copies exactly and keeps
+ * onnxruntime's blocked layout (a `Slice` makes it reorder the tensor out of it and back).
+ */
+export type CropForm = 'slice' | 'conv';
 
 export interface SpliceGraphOptions {
   /** The graph name stored in the model, e.g. `openspliceai-10000`. */
@@ -38,8 +50,10 @@ export interface SpliceGraphOptions {
    * Graphs whose crops do not cover their convolutions' reach keep 'same' padding.
    */
   trimToNeeded?: boolean;
-  /** Form of the batch norms left after folding (default `node`: ONNX BatchNormalization). */
+  /** Form of the batch norms left after folding (default `conv` for `conv2d`, `node` for `conv1d`). */
   batchNormForm?: BatchNormForm;
+  /** Form of the crops (default `conv` for `conv2d`, `slice` for `conv1d`). */
+  cropForm?: CropForm;
   /** Name of the graph input (default `one_hot`). */
   inputName?: string;
   /** Name of the graph output (default `probabilities`). */
@@ -161,13 +175,18 @@ export class SpliceGraphBuilder {
   private readonly values: GraphValue[] = [];
 
   constructor(options: SpliceGraphOptions = {}) {
+    const convLayout = options.convLayout ?? 'conv2d';
+    if (convLayout === 'conv1d' && (options.batchNormForm === 'conv' || options.cropForm === 'conv')) {
+      throw new InvalidArgumentError("batchNormForm 'conv' and cropForm 'conv' need convLayout 'conv2d'");
+    }
     this.options = {
       name: options.name ?? 'splice-model',
       inputChannels: options.inputChannels ?? 4,
-      convLayout: options.convLayout ?? 'conv2d',
+      convLayout,
       foldBatchNorm: options.foldBatchNorm ?? true,
       trimToNeeded: options.trimToNeeded ?? true,
-      batchNormForm: options.batchNormForm ?? 'node',
+      batchNormForm: options.batchNormForm ?? (convLayout === 'conv2d' ? 'conv' : 'node'),
+      cropForm: options.cropForm ?? (convLayout === 'conv2d' ? 'conv' : 'slice'),
       inputName: options.inputName ?? 'one_hot',
       outputName: options.outputName ?? 'probabilities',
       metadata: { ...options.metadata },
@@ -311,7 +330,7 @@ export class SpliceGraphBuilder {
       if (Math.max(...sides.map((s) => s[0])) !== Math.max(...sides.map((s) => s[1]))) return undefined;
       const parts = next.map((v, k) => {
         const name = `state_part${k}`;
-        this.emitSlice(emitted, name, this.nameOf(plan, v), extent - trim.get(v)![0], extent - trim.get(v)![1]);
+        this.emitCrop(emitted, name, this.nameOf(plan, v), this.values[v].channels, extent - trim.get(v)![0], extent - trim.get(v)![1]);
         return name;
       });
       emitted.nodes.push({ opType: 'Concat', name: STATE_OUTPUT, inputs: parts, outputs: [STATE_OUTPUT], attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
@@ -428,9 +447,30 @@ export class SpliceGraphBuilder {
     emitted.nodes.push({ opType: 'Split', name: 'state_split', inputs: [STATE_INPUT, 'state_split'], outputs: names, attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
   }
 
-  private emitSlice(emitted: Emitted, name: string, input: string, left: number, right: number): void {
+  /** Drops `left` and `right` positions of `input` (`channels` wide), in the builder's crop form. */
+  private emitCrop(emitted: Emitted, name: string, input: string, channels: number, left: number, right: number): void {
     if (left === 0 && right === 0) {
       emitted.nodes.push({ opType: 'Identity', name, inputs: [input], outputs: [name] });
+      return;
+    }
+    if (this.options.cropForm === 'conv' && left === right) {
+      // out[i] = 0 * x[i] + 1 * x[i + left] + 0 * x[i + 2 * left]: an exact copy for finite x.
+      const taps = new Float32Array(channels * 3);
+      for (let c = 0; c < channels; c++) taps[c * 3 + 1] = 1;
+      emitted.initializers.push(floatTensor(`${name}_taps`, [channels, 1, 1, 3], taps));
+      emitted.nodes.push({
+        opType: 'Conv',
+        name,
+        inputs: [input, `${name}_taps`],
+        outputs: [name],
+        attributes: [
+          { name: 'kernel_shape', kind: 'ints', value: [1, 3] },
+          { name: 'dilations', kind: 'ints', value: [1, left] },
+          { name: 'pads', kind: 'ints', value: [0, 0, 0, 0] },
+          { name: 'strides', kind: 'ints', value: [1, 1] },
+          { name: 'group', kind: 'int', value: channels },
+        ],
+      });
       return;
     }
     emitted.initializers.push(int64Tensor(`${name}_starts`, [1], [left]));
@@ -491,7 +531,21 @@ export class SpliceGraphBuilder {
             break;
           }
           const c = layer.params.gamma.length;
-          if (batchNormForm === 'node') {
+          if (batchNormForm === 'conv') {
+            const { scale, shift } = batchNormAffine(layer.params);
+            initializers.push(floatTensor(`${name}_scale`, [c, 1, 1, 1], Float32Array.from(scale)));
+            initializers.push(floatTensor(`${name}_shift`, [c], Float32Array.from(shift)));
+            nodes.push({
+              opType: 'Conv',
+              name,
+              inputs: [nameOf(layer.input), `${name}_scale`, `${name}_shift`],
+              outputs: [name],
+              attributes: [
+                { name: 'kernel_shape', kind: 'ints', value: [1, 1] },
+                { name: 'group', kind: 'int', value: c },
+              ],
+            });
+          } else if (batchNormForm === 'node') {
             const p = layer.params;
             for (const [suffix, data] of [['scale', p.gamma], ['shift', p.beta], ['mean', p.mean], ['var', p.variance]] as const) {
               initializers.push(floatTensor(`${name}_${suffix}`, [c], data));
@@ -531,7 +585,7 @@ export class SpliceGraphBuilder {
             const have = trim?.get(input) ?? [0, 0];
             const [left, right] = [target[0] - have[0], target[1] - have[1]];
             if (left === 0 && right === 0) return nameOf(input);
-            this.emitSlice(emitted, `${name}_operand${k}`, nameOf(input), left, right);
+            this.emitCrop(emitted, `${name}_operand${k}`, nameOf(input), this.values[input].channels, left, right);
             return `${name}_operand${k}`;
           });
           nodes.push({ opType: 'Add', name, inputs, outputs: [name] });
@@ -539,7 +593,7 @@ export class SpliceGraphBuilder {
         }
         case 'crop': {
           const have = trim?.get(layer.input) ?? [0, 0];
-          this.emitSlice(emitted, name, nameOf(layer.input), layer.left - have[0], layer.right - have[1]);
+          this.emitCrop(emitted, name, nameOf(layer.input), this.values[layer.input].channels, layer.left - have[0], layer.right - have[1]);
           break;
         }
         case 'softmax':

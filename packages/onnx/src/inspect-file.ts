@@ -3,7 +3,10 @@ import { ModelFileError, UnsafeModelFileError } from '@metaspliceai/core';
 import { externalDataProblem, inspectModel, type OnnxModelSummary } from './onnx-proto.js';
 
 export interface OnnxFileInspection {
-  /** The receptive field: the sum of dilation x (kernel - 1) over every convolution. */
+  /**
+   * The receptive field: the `context` this package's builder records in the model's metadata, or
+   * else the sum of dilation x (kernel - 1) over every convolution.
+   */
   context: number;
   architecture: string;
   parameterCount: number;
@@ -13,7 +16,8 @@ export interface OnnxFileInspection {
 /**
  * Reads an `.onnx` file's graph without a runtime and derives what discovery needs. For the
  * SpliceAI family (dilated 'same' convolutions, cropped to what every output can see), the
- * receptive field summed over the convolutions is the model's context.
+ * receptive field summed over the convolutions is the model's context. Graphs from this package's
+ * builder record it instead: their crops are depthwise convolutions off the main chain.
  */
 export async function inspectOnnxFile(file: string): Promise<OnnxFileInspection> {
   let bytes: Uint8Array;
@@ -31,7 +35,8 @@ export async function inspectOnnxFile(file: string): Promise<OnnxFileInspection>
   refuseUnsafeExternalData(file, summary);
   const convs = summary.nodes.filter((n) => n.opType === 'Conv');
   if (convs.length === 0) throw new ModelFileError(file, 'has no Conv nodes: not a SpliceAI-family ONNX model');
-  let context = 0;
+  const recorded = /^\d+$/.test(summary.metadata.context ?? '') ? Number(summary.metadata.context) : undefined;
+  let summed = 0;
   for (const node of convs) {
     const weight = summary.initializerDims[node.inputs[1]];
     const attr = node.attributes.kernel_shape;
@@ -40,8 +45,9 @@ export async function inspectOnnxFile(file: string): Promise<OnnxFileInspection>
     const kernel = kernelShape[kernelShape.length - 1];
     const dilations = node.attributes.dilations;
     const dilation = Array.isArray(dilations) ? dilations[dilations.length - 1] : 1;
-    context += dilation * (kernel - 1);
+    summed += dilation * (kernel - 1);
   }
+  const context = recorded ?? summed;
   const parameterCount = Object.values(summary.initializerDims).reduce((n, dims) => n + (dims.length ? dims.reduce((a, b) => a * b, 1) : 1), 0);
   return {
     context,

@@ -11,6 +11,7 @@ describe('SpliceGraphBuilder + onnxruntime vs a pure-JS reference', () => {
     { convLayout: 'conv1d' },
     { foldBatchNorm: false },
     { foldBatchNorm: false, batchNormForm: 'mul-add' },
+    { batchNormForm: 'node', cropForm: 'slice' },
     { convLayout: 'conv1d', foldBatchNorm: false, batchNormForm: 'mul-add' },
     { trimToNeeded: false },
   ];
@@ -33,10 +34,11 @@ describe('SpliceGraphBuilder + onnxruntime vs a pure-JS reference', () => {
   it('trims layers to what later layers need: unpadded convs, cropped sums, a smaller final crop', () => {
     const trimmed = inspectModel(buildTinyNet(net));
     const padded = inspectModel(buildTinyNet(net, { trimToNeeded: false }));
-    const pads = (m: typeof trimmed) => m.nodes.filter((n) => n.opType === 'Conv').map((n) => n.attributes.pads);
+    const pads = (m: typeof trimmed) => m.nodes.filter((n) => n.opType === 'Conv').map((n) => n.attributes.pads ?? []);
     expect(pads(trimmed).every((p) => (p as number[]).every((v) => v === 0))).toBe(true);
     expect(pads(padded).some((p) => (p as number[]).some((v) => v > 0))).toBe(true);
-    expect(trimmed.nodes.filter((n) => n.opType === 'Slice').length).toBeGreaterThan(padded.nodes.filter((n) => n.opType === 'Slice').length);
+    const crops = (m: typeof trimmed) => m.nodes.filter((n) => n.opType === 'Slice' || n.attributes.kernel_shape?.toString() === '1,3').length;
+    expect(crops(trimmed)).toBeGreaterThan(crops(padded));
     // Without a crop covering the convolutions' reach, trimming would change the outputs: it is not applied.
     const uncropped = inspectModel(buildTinyNet(net, {}, true, false));
     expect(pads(uncropped).some((p) => (p as number[]).some((v) => v > 0))).toBe(true);
@@ -63,12 +65,35 @@ describe('SpliceGraphBuilder + onnxruntime vs a pure-JS reference', () => {
   it('folds a batch norm into the conv it follows, and only there', () => {
     const ops = (options: SpliceGraphOptions) => inspectModel(buildTinyNet(net, options)).nodes.map((n) => n.opType);
     const count = (list: string[], op: string) => list.filter((o) => o === op).length;
-    const folded = ops({});
+    const folded = ops({ batchNormForm: 'node', cropForm: 'slice' });
     // Each unit's second BN follows a conv (folded); the first follows an Add (kept).
     expect(count(folded, 'BatchNormalization')).toBe(2);
     expect(count(folded, 'Conv')).toBe(2 + 4 + 2 + 1);
-    expect(count(ops({ foldBatchNorm: false }), 'BatchNormalization')).toBe(4);
+    expect(count(ops({ foldBatchNorm: false, cropForm: 'slice' }), 'Conv')).toBe(2 + 4 + 2 + 1 + 4);
     expect(count(ops({ foldBatchNorm: false, batchNormForm: 'mul-add' }), 'Mul')).toBe(4);
+  });
+
+  it('writes the other batch norms and equal crops as depthwise convs in conv2d, so onnxruntime keeps its blocked layout', () => {
+    const nodes = inspectModel(buildTinyNet(net)).nodes;
+    const depthwise = nodes.filter((n) => n.opType === 'Conv' && (n.attributes.group as number) > 1);
+    expect(nodes.some((n) => n.opType === 'BatchNormalization' || n.opType === 'Slice')).toBe(false);
+    expect(depthwise.filter((n) => n.attributes.kernel_shape?.toString() === '1,1')).toHaveLength(2);
+    expect(depthwise.filter((n) => n.attributes.kernel_shape?.toString() === '1,3').length).toBeGreaterThan(0);
+    // conv1d keeps the ONNX nodes, and refuses the conv forms.
+    const conv1d = inspectModel(buildTinyNet(net, { convLayout: 'conv1d' })).nodes;
+    expect(conv1d.filter((n) => n.opType === 'BatchNormalization')).toHaveLength(2);
+    expect(() => new SpliceGraphBuilder({ convLayout: 'conv1d', cropForm: 'conv' })).toThrow(/need convLayout 'conv2d'/);
+  });
+
+  it('crops unequal ends with a Slice', async () => {
+    const g = new SpliceGraphBuilder();
+    const w = new Float32Array(3 * 4).map((_, i) => i / 12);
+    const y = g.softmax(g.crop(g.conv1d(g.input(), { weight: w, shape: [3, 4, 1] }), 1, 3));
+    const bytes = g.build(y);
+    expect(inspectModel(bytes).nodes.map((n) => n.opType)).toContain('Slice');
+    const model = await createOnnxModel({ modelBytes: bytes, context: 4, threads: 1 });
+    expect((await model.predict({ codes: new Uint8Array([1, 2, 3, 4, 1, 2]), batch: 1, length: 6 })).length).toBe(2 * 3);
+    await model.dispose();
   });
 
   it('emits height-1 Conv2d by default and Conv1d on request', () => {
