@@ -1,13 +1,14 @@
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
 import {
   type BaseModelAdapter,
   type LoadedModel,
+  type LoadEnsembleOptions,
   type LoadOptions,
   type ModelFileInspection,
   ModelFileError,
   SPECIFICATION_VERSION,
 } from '@metaspliceai/core';
-import { createOnnxModel, createOnnxModelFromFile, inspectOnnxFile, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
+import { type RecordedNetwork, SpliceGraphBuilder, createOnnxModel, createOnnxModelFromFile, inspectOnnxFile, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
 import { readArchitecture } from './architecture.js';
 import { OPENSPLICEAI_CATALOGUE } from './catalogue.js';
 import { openSpliceAIModelInfoSchema } from './metadata.js';
@@ -23,6 +24,22 @@ export interface OpenSpliceAIAdapterOptions {
 }
 
 const isOnnx = (file: string) => /\.onnx$/i.test(file);
+
+function refuseBackend(file: string, backend: string | undefined): void {
+  if (backend && backend !== 'auto' && backend !== 'onnx') {
+    throw new ModelFileError(file, `OpenSpliceAI runs on the onnx backend, not ${backend}`);
+  }
+}
+
+/** A `.pt` checkpoint's network recorded in a graph builder, after checking its flank. */
+async function recordCheckpoint(file: string, context: number): Promise<RecordedNetwork> {
+  const dict = await readStateDict(file);
+  const arch = readArchitecture(file, [...dict.values()]);
+  if (arch.flank !== context) {
+    throw new ModelFileError(file, `the weights are a ${arch.flank}-nt model, but context ${context} was asked for`);
+  }
+  return recordOpenSpliceAINetwork(arch, dict, basename(file));
+}
 
 /**
  * The OpenSpliceAI adapter: reads the original PyTorch `.pt` checkpoints with a safe unpickler
@@ -67,18 +84,28 @@ export function createOpenSpliceAIAdapter(options: OpenSpliceAIAdapterOptions = 
     },
 
     async load({ file, context, device = 'cpu', threads, backend }: LoadOptions): Promise<LoadedModel> {
-      if (backend && backend !== 'auto' && backend !== 'onnx') {
-        throw new ModelFileError(file, `OpenSpliceAI runs on the onnx backend, not ${backend}`);
-      }
+      refuseBackend(file, backend);
       const session = { context, device, threads: threads ?? options.threads, backendLabel: 'onnx' };
       if (isOnnx(file)) return createOnnxModelFromFile(file, session);
-      const dict = await readStateDict(file);
-      const arch = readArchitecture(file, [...dict.values()]);
-      if (arch.flank !== context) {
-        throw new ModelFileError(file, `the weights are a ${arch.flank}-nt model, but context ${context} was asked for`);
-      }
-      const { builder, output } = recordOpenSpliceAINetwork(arch, dict, basename(file));
+      const { builder, output } = await recordCheckpoint(file, context);
       return createOnnxModel({ ...session, modelBytes: builder.build(output), stagedGraphs: () => builder.buildStaged(output), source: file });
+    },
+
+    /** Every `.pt` member in one graph and one session, averaged in the graph. */
+    async loadEnsemble({ files, context, device = 'cpu', threads, backend }: LoadEnsembleOptions): Promise<LoadedModel | undefined> {
+      if (files.length < 2 || files.some(isOnnx)) return undefined;
+      refuseBackend(files[0], backend);
+      const members: RecordedNetwork[] = await Promise.all(files.map((file) => recordCheckpoint(file, context)));
+      return createOnnxModel({
+        context,
+        device,
+        threads: threads ?? options.threads,
+        backendLabel: 'onnx',
+        memoryArena: true,
+        modelBytes: SpliceGraphBuilder.buildMean(members),
+        stagedGraphs: () => SpliceGraphBuilder.buildStagedMean(members),
+        source: `${dirname(files[0])} (${files.map((f) => basename(f)).join(', ')})`,
+      });
     },
   };
 }

@@ -37,6 +37,22 @@ describe('OpenSpliceAI parity with the reference outputs', () => {
     }
   });
 
+  it('loads a set as one session whose output is the mean of the members; declines .onnx members', async () => {
+    const adapter = createOpenSpliceAIAdapter();
+    const files = [10, 11, 12, 13, 14].map((seed) => join(MODELS_DIR, `openspliceai/openspliceai-mane/400nt/model_400nt_rs${seed}.pt`));
+    const joint = (await adapter.loadEnsemble!({ files, context: 400 }))!;
+    const members = await Promise.all(files.map((file) => adapter.load({ file, context: 400 })));
+    try {
+      const codes = encodeSequence(sequences.get('tubb8_window')!);
+      const outputs = await Promise.all(members.map((m) => predictCodes(m, codes)));
+      const mean = (await predictCodes(joint, codes)).map((v, i) => Math.abs(v - outputs.reduce((sum, o) => sum + o[i], 0) / outputs.length));
+      expect(Math.max(...mean)).toBeLessThan(1e-6);
+      expect(await adapter.loadEnsemble!({ files: [files[0], 'exported.onnx'], context: 400 })).toBeUndefined();
+    } finally {
+      await Promise.all([joint, ...members].map((m) => m.dispose()));
+    }
+  });
+
   it('gives the same numbers with 40000-output tiles in batches of 2', async () => {
     const loaded = await manager.load({ adapter: 'openspliceai', setName: 'openspliceai-mane', context: 400 });
     try {

@@ -2,14 +2,15 @@ import {
   type BaseModelAdapter,
   InvalidArgumentError,
   type LoadedModel,
+  type LoadEnsembleOptions,
   type LoadOptions,
   ModelFileError,
   SPECIFICATION_VERSION,
 } from '@metaspliceai/core';
 import { isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
-import { chooseBackend, createModel, type SpliceAIBackend } from './backends.js';
+import { chooseBackend, createModel, createOnnxEnsemble, type SpliceAIBackend } from './backends.js';
 import { SPLICEAI_CATALOGUE } from './catalogue.js';
-import { inspectKerasModel, readKerasModel } from './keras/index.js';
+import { inspectKerasModel, type KerasGraph, readKerasModel } from './keras/index.js';
 import { spliceAIModelInfoSchema } from './metadata.js';
 import { parseSpliceAIPath, SPLICEAI_FILE_PATTERNS } from './paths.js';
 import { detectTfjsBackends } from './tfjs/index.js';
@@ -50,16 +51,35 @@ export function createSpliceAIAdapter(options: SpliceAIAdapterOptions = {}): Bas
     },
 
     async load({ file, context, backend, device = 'cpu', threads }: LoadOptions): Promise<LoadedModel> {
-      const wanted = backend ?? options.backend ?? 'auto';
-      if (wanted !== 'auto' && wanted !== 'onnx' && wanted !== 'tfjs') {
-        throw new InvalidArgumentError(`SpliceAI has no backend "${wanted}"; choose auto, onnx or tfjs`);
-      }
-      const graph = await readKerasModel(file);
-      if (graph.context !== context) {
-        throw new ModelFileError(file, `the network is a ${graph.context}-nt model, but context ${context} was asked for`);
-      }
+      const wanted = wantedBackend(backend ?? options.backend);
+      const graph = await readGraph(file, context);
       const chosen = wanted === 'auto' ? (await chooseBackend(graph, device)).backend : wanted;
       return createModel(graph, chosen, { device, threads: threads ?? options.threads });
     },
+
+    /** On onnx, every member in one graph and one session, averaged in the graph. */
+    async loadEnsemble({ files, context, backend, device = 'cpu', threads }: LoadEnsembleOptions): Promise<LoadedModel | undefined> {
+      const wanted = wantedBackend(backend ?? options.backend);
+      if (files.length < 2 || wanted === 'tfjs') return undefined;
+      const graphs = await Promise.all(files.map((file) => readGraph(file, context)));
+      if (wanted === 'auto' && (await chooseBackend(graphs[0], device)).backend !== 'onnx') return undefined;
+      return createOnnxEnsemble(graphs, { device, threads: threads ?? options.threads });
+    },
   };
+}
+
+function wantedBackend(backend: string | undefined): 'auto' | SpliceAIBackend {
+  const wanted = backend ?? 'auto';
+  if (wanted !== 'auto' && wanted !== 'onnx' && wanted !== 'tfjs') {
+    throw new InvalidArgumentError(`SpliceAI has no backend "${wanted}"; choose auto, onnx or tfjs`);
+  }
+  return wanted;
+}
+
+async function readGraph(file: string, context: number): Promise<KerasGraph> {
+  const graph = await readKerasModel(file);
+  if (graph.context !== context) {
+    throw new ModelFileError(file, `the network is a ${graph.context}-nt model, but context ${context} was asked for`);
+  }
+  return graph;
 }

@@ -1,5 +1,5 @@
 import { type Device, type LoadedModel, RuntimeMissingError } from '@metaspliceai/core';
-import { createOnnxModel, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
+import { SpliceGraphBuilder, createOnnxModel, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
 import type { KerasGraph } from './keras/index.js';
 import { recordKerasNetwork } from './onnx/graph.js';
 import { createTfjsModel, detectTfjsBackends } from './tfjs/index.js';
@@ -22,6 +22,20 @@ export async function createModel(graph: KerasGraph, backend: SpliceAIBackend, o
     device: options.device,
     threads: options.threads,
     source: graph.file,
+  });
+}
+
+/** Keras graphs of one set as one onnxruntime session whose output is their mean. */
+export async function createOnnxEnsemble(graphs: readonly KerasGraph[], options: { device: Device; threads?: number }): Promise<LoadedModel> {
+  const members = graphs.map(recordKerasNetwork);
+  return createOnnxModel({
+    modelBytes: SpliceGraphBuilder.buildMean(members),
+    stagedGraphs: () => SpliceGraphBuilder.buildStagedMean(members),
+    memoryArena: true,
+    context: graphs[0].context,
+    device: options.device,
+    threads: options.threads,
+    source: graphs.map((g) => g.file).join(', '),
   });
 }
 

@@ -50,6 +50,16 @@ describe('the SpliceAI release on disk', () => {
     await model.dispose();
   });
 
+  it('loads the set as one onnx session (joint), and leaves tfjs to load member by member', async () => {
+    const adapter = createSpliceAIAdapter();
+    const files = [1, 2, 3, 4, 5].map(spliceaiFile);
+    const joint = await adapter.loadEnsemble!({ files, context: 10000 });
+    expect(joint?.backend).toBe('onnx');
+    await joint?.dispose();
+    expect(await adapter.loadEnsemble!({ files, context: 10000, backend: 'tfjs' })).toBeUndefined();
+    await expect(adapter.loadEnsemble!({ files, context: 400 })).rejects.toThrow(/10000-nt model, but context 400/);
+  });
+
   it('says in the health check which runtimes are installed', async () => {
     const lines = await createSpliceAIAdapter().describeRuntimes!();
     expect(lines).toContain('onnxruntime-node: installed');

@@ -9,7 +9,7 @@ import {
   ModelFileError,
   ModelNotFoundError,
 } from '../src/index.js';
-import { createMockAdapter } from '../src/testing/mock-adapter.js';
+import { createMockAdapter, mockModel } from '../src/testing/mock-adapter.js';
 import { makeTree, mock } from './helpers/tree.js';
 
 const managerFor = (root: string) => createModelManager({ modelsDir: root }).register(createMockAdapter());
@@ -200,5 +200,35 @@ describe('metadata and validation', () => {
     const report = await managerFor(root).validate({ adapter: 'mock', context: 5000 });
     expect(report.valid).toBe(false);
     expect(report.issues[0].message).toMatch(/no mock model for context 5000 .*available: mock alpha at 8, 80/);
+  });
+});
+
+describe('loading a set', () => {
+  it("takes the adapter's joint model when it offers one, and loads members one by one when it declines", async () => {
+    const root = await makeTree({ 'alpha/a_8.mock': mock(8), 'alpha/b_8.mock': mock(8) });
+    const joint: string[][] = [];
+    const singles: string[] = [];
+    const adapter = (offer: boolean) =>
+      createMockAdapter({
+        async load({ file }) {
+          singles.push(file);
+          return mockModel(8);
+        },
+        async loadEnsemble({ files, context }) {
+          joint.push([...files]);
+          return offer ? mockModel(context, 0.1) : undefined;
+        },
+      });
+    const codes = new Uint8Array(20).fill(1);
+    const offered = await createModelManager({ modelsDir: root }).register(adapter(true)).load({ adapter: 'mock' });
+    // The joint model (bias 0.1) answers, not the mean of members (bias 0).
+    expect((await offered.model.predict({ codes, batch: 1, length: 20 }))[1]).toBeCloseTo((await mockModel(8, 0.1).predict({ codes, batch: 1, length: 20 }))[1], 6);
+    expect(joint).toEqual([[join(root, 'alpha/a_8.mock'), join(root, 'alpha/b_8.mock')]]);
+    expect(singles).toEqual([]);
+    await offered.dispose();
+    const declined = await createModelManager({ modelsDir: root }).register(adapter(false)).load({ adapter: 'mock' });
+    expect(singles.sort()).toEqual([join(root, 'alpha/a_8.mock'), join(root, 'alpha/b_8.mock')]);
+    await declined.dispose();
+    expect(() => createModelManager({ modelsDir: root }).register({ ...createMockAdapter(), loadEnsemble: 'yes' } as never)).toThrow(/loadEnsemble, when given, must be a function/);
   });
 });

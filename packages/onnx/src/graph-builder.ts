@@ -141,6 +141,8 @@ type TrimPlan = Map<number, readonly [number, number]>;
 
 interface GraphPlan {
   outId: number;
+  /** Prepended to the names of this network's values (not the shared input): `m<k>_` in an ensemble. */
+  prefix: string;
   needed: ReadonlySet<number>;
   /** Conv id -> the batch norm folded into it. */
   foldedInto: ReadonlyMap<number, number>;
@@ -279,11 +281,27 @@ export class SpliceGraphBuilder {
    * `(N, C, 1, L - context)` (`conv2d`) or `(N, C, L - context)` (`conv1d`), channels-first.
    */
   build(output: GraphValue): Uint8Array {
-    const plan = this.analyze(output);
-    const trim = this.options.trimToNeeded ? this.planTrim(plan, 1, plan.outId, new Map([[0, [0, 0]]])) : undefined;
+    return SpliceGraphBuilder.buildMean([{ builder: this, output }]);
+  }
+
+  /**
+   * Networks recorded in separate builders over the same input, as one graph whose output is the
+   * float32 mean of theirs (ONNX `Mean`): an ensemble in one session, which a runtime runs in one
+   * call and plans memory for once. Their builders must agree on layout, input, output and context;
+   * each member's values are prefixed `m<k>_`. One network gives what `build` gives.
+   */
+  static buildMean(members: readonly RecordedNetwork[]): Uint8Array {
+    const { builder: lead, output } = checkMembers(members);
     const emitted: Emitted = { nodes: [], initializers: [] };
-    this.emitLayers(plan, trim, 1, plan.outId, emitted);
-    return this.encode(emitted, output.context, this.inputDeclaration(), this.valueDeclaration(this.options.outputName, output.channels, output.context === 0 ? 'length' : 'out_length'));
+    const outputs = members.map(({ builder, output: out }, k) => {
+      const plan = builder.analyze(out, memberPrefix(members.length, k));
+      const trim = builder.options.trimToNeeded ? builder.planTrim(plan, 1, plan.outId, new Map([[0, [0, 0]]])) : undefined;
+      builder.emitLayers(plan, trim, 1, plan.outId, emitted);
+      return builder.nameOf(plan, plan.outId);
+    });
+    emitMean(emitted, outputs, lead.options.outputName);
+    const declared = lead.valueDeclaration(lead.options.outputName, output.channels, output.context === 0 ? 'length' : 'out_length');
+    return lead.encode(emitted, output.context, lead.inputDeclaration(), declared, members.length);
   }
 
   /**
@@ -295,58 +313,87 @@ export class SpliceGraphBuilder {
    * be trimmed (see `trimToNeeded`) or has no useful cut.
    */
   buildStaged(output: GraphValue, options: StagingOptions = {}): StagedGraphs | undefined {
-    if (!this.options.trimToNeeded || output.context % 2 !== 0) return undefined;
-    const plan = this.analyze(output);
-    const whole = this.planTrim(plan, 1, plan.outId, new Map([[0, [0, 0]]]));
-    if (!whole) return undefined;
-    const half = output.context / 2;
-    const cuts = this.chooseCuts(plan, whole, half, options.maxStages ?? 3, options.dist ?? 50);
-    if (cuts.length === 0) return undefined;
+    return SpliceGraphBuilder.buildStagedMean([{ builder: this, output }], options);
+  }
 
-    const { convLayout: layout, inputName, outputName } = this.options;
+  /**
+   * `buildStaged` for the mean of several networks (see `buildMean`): each stage runs every
+   * member's part, the state is the members' states side by side on the channel axis, and the last
+   * stage averages. Undefined unless every member cuts into stages of the same reaches.
+   */
+  static buildStagedMean(members: readonly RecordedNetwork[], options: StagingOptions = {}): StagedGraphs | undefined {
+    const { builder: lead, output } = checkMembers(members);
+    if (!lead.options.trimToNeeded || output.context % 2 !== 0) return undefined;
+    const half = output.context / 2;
+    const cutPlans: { builder: SpliceGraphBuilder; plan: GraphPlan; cuts: number[] }[] = [];
+    for (const [k, { builder, output: out }] of members.entries()) {
+      const plan = builder.analyze(out, memberPrefix(members.length, k));
+      const whole = builder.planTrim(plan, 1, plan.outId, new Map([[0, [0, 0]]]));
+      if (!whole) return undefined;
+      const cuts = builder.chooseCuts(plan, whole, half, options.maxStages ?? 3, options.dist ?? 50);
+      if (cuts.length === 0 || cuts.length !== (cutPlans[0]?.cuts.length ?? cuts.length)) return undefined;
+      cutPlans.push({ builder, plan, cuts });
+    }
+
+    const { convLayout: layout, inputName, outputName } = lead.options;
     const result: StagedGraphs = { models: [], reach: [], channels: [], layout, inputName, outputName };
-    let from = 1;
-    let live: readonly number[] = [0];
-    let reached = 0;
-    for (let stage = 0; stage <= cuts.length; stage++) {
-      const last = stage === cuts.length;
-      const to = last ? plan.outId : cuts[stage];
-      const trim = this.planTrim(plan, from, to, new Map(live.map((v) => [v, [reached, reached] as const])));
-      if (!trim) return undefined;
+    const at = cutPlans.map(() => ({ from: 1, live: [0] as readonly number[], reached: 0 }));
+    const stageCount = cutPlans[0].cuts.length + 1;
+    for (let stage = 0; stage < stageCount; stage++) {
+      const last = stage === stageCount - 1;
       const emitted: Emitted = { nodes: [], initializers: [] };
-      const input = stage === 0 ? this.inputDeclaration() : this.valueDeclaration(STATE_INPUT, sumChannels(this.values, live), 'length');
-      if (stage > 0) this.emitSplit(live, plan, emitted);
-      this.emitLayers(plan, trim, from, to, emitted);
+      if (stage > 0) {
+        emitSplit(
+          emitted,
+          cutPlans.flatMap(({ builder, plan }, k) => at[k].live.map((v) => ({ name: builder.nameOf(plan, v), channels: builder.values[v].channels }))),
+        );
+      }
+      const outputs: string[] = [];
+      const parts: string[] = [];
+      const reaches = new Set<number>();
+      let channels = 0;
+      for (const [k, { builder, plan, cuts }] of cutPlans.entries()) {
+        const { from, live, reached } = at[k];
+        const to = last ? plan.outId : cuts[stage];
+        const trim = builder.planTrim(plan, from, to, new Map(live.map((v) => [v, [reached, reached] as const])));
+        if (!trim) return undefined;
+        builder.emitLayers(plan, trim, from, to, emitted);
+        if (last) {
+          outputs.push(builder.nameOf(plan, plan.outId));
+          reaches.add(half - reached);
+          continue;
+        }
+        const next = builder.liveAfter(plan, to);
+        const sides = next.map((v) => trim.get(v)!);
+        const extent = Math.max(...sides.flat());
+        // Each crossing value is cropped to the common extent; the state must stay centred.
+        if (Math.max(...sides.map((side) => side[0])) !== Math.max(...sides.map((side) => side[1]))) return undefined;
+        next.forEach((v, j) => {
+          const name = `${plan.prefix}state_part${j}`;
+          builder.emitCrop(emitted, name, builder.nameOf(plan, v), builder.values[v].channels, extent - trim.get(v)![0], extent - trim.get(v)![1]);
+          parts.push(name);
+        });
+        channels += sumChannels(builder.values, next);
+        reaches.add(extent - reached);
+        at[k] = { from: to + 1, live: next, reached: extent };
+      }
+      if (reaches.size !== 1) return undefined;
+      const input = stage === 0 ? lead.inputDeclaration() : lead.valueDeclaration(STATE_INPUT, result.channels[stage - 1], 'length');
+      result.reach.push([...reaches][0]);
       if (last) {
-        result.reach.push(half - reached);
-        const outputDecl = this.valueDeclaration(this.options.outputName, output.channels, 'out_length');
-        result.models.push(this.encode(emitted, output.context, input, outputDecl));
+        emitMean(emitted, outputs, outputName);
+        result.models.push(lead.encode(emitted, output.context, input, lead.valueDeclaration(outputName, output.channels, 'out_length'), members.length));
         break;
       }
-      const next = this.liveAfter(plan, to);
-      const sides = next.map((v) => trim.get(v)!);
-      const extent = Math.max(...sides.flat());
-      // Each crossing value is cropped to the common extent; the state must stay centred.
-      if (Math.max(...sides.map((s) => s[0])) !== Math.max(...sides.map((s) => s[1]))) return undefined;
-      const parts = next.map((v, k) => {
-        const name = `state_part${k}`;
-        this.emitCrop(emitted, name, this.nameOf(plan, v), this.values[v].channels, extent - trim.get(v)![0], extent - trim.get(v)![1]);
-        return name;
-      });
       emitted.nodes.push({ opType: 'Concat', name: STATE_OUTPUT, inputs: parts, outputs: [STATE_OUTPUT], attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
-      const channels = sumChannels(this.values, next);
-      result.models.push(this.encode(emitted, output.context, input, this.valueDeclaration(STATE_OUTPUT, channels, 'out_length')));
-      result.reach.push(extent - reached);
+      result.models.push(lead.encode(emitted, output.context, input, lead.valueDeclaration(STATE_OUTPUT, channels, 'out_length'), members.length));
       result.channels.push(channels);
-      from = to + 1;
-      live = next;
-      reached = extent;
     }
     return result;
   }
 
   /** Which layers the output needs, which batch norms fold into their convolution, and last uses. */
-  private analyze(output: GraphValue): GraphPlan {
+  private analyze(output: GraphValue, prefix = ''): GraphPlan {
     const outId = this.check(output);
     if (outId === 0) throw new InvalidArgumentError('build: the output must be computed from the input, not the input itself');
     const needed = new Set<number>();
@@ -375,7 +422,7 @@ export class SpliceGraphBuilder {
         if (src.kind === 'conv' && consumers.get(layer.input) === 1 && layer.input !== outId) foldedInto.set(layer.input, id);
       }
     }
-    return { outId, needed, foldedInto, lastUse };
+    return { outId, needed, foldedInto, lastUse, prefix };
   }
 
   /** Values computed at or before layer `id` that a later needed layer reads. */
@@ -433,18 +480,8 @@ export class SpliceGraphBuilder {
   }
 
   private nameOf(plan: GraphPlan, id: number): string {
-    return id === 0 ? this.options.inputName : id === plan.outId ? this.options.outputName : `${this.layers[id].kind}_${id}`;
-  }
-
-  /** Splits a stage's input state back into the values that crossed the cut. */
-  private emitSplit(live: readonly number[], plan: GraphPlan, emitted: Emitted): void {
-    const names = live.map((v) => this.nameOf(plan, v));
-    if (live.length === 1) {
-      emitted.nodes.push({ opType: 'Identity', name: names[0], inputs: [STATE_INPUT], outputs: names });
-      return;
-    }
-    emitted.initializers.push(int64Tensor('state_split', [live.length], live.map((v) => this.values[v].channels)));
-    emitted.nodes.push({ opType: 'Split', name: 'state_split', inputs: [STATE_INPUT, 'state_split'], outputs: names, attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
+    if (id === 0) return this.options.inputName;
+    return plan.prefix + (id === plan.outId ? this.options.outputName : `${this.layers[id].kind}_${id}`);
   }
 
   /** Drops `left` and `right` positions of `input` (`channels` wide), in the builder's crop form. */
@@ -612,13 +649,13 @@ export class SpliceGraphBuilder {
     return { name, elemType: OnnxDataType.FLOAT, shape };
   }
 
-  private encode(emitted: Emitted, context: number, input: OnnxValueInfo, output: OnnxValueInfo): Uint8Array {
+  private encode(emitted: Emitted, context: number, input: OnnxValueInfo, output: OnnxValueInfo, members: number): Uint8Array {
     return encodeModel({
       irVersion: IR_VERSION,
       opsetVersion: OPSET_VERSION,
       producerName: '@metaspliceai/onnx',
       producerVersion: '0.1.0',
-      metadata: { ...this.options.metadata, context: String(context), layout: this.options.convLayout },
+      metadata: { ...this.options.metadata, context: String(context), layout: this.options.convLayout, ...(members > 1 ? { members: String(members) } : {}) },
       graph: { name: this.options.name, nodes: emitted.nodes, initializers: emitted.initializers, inputs: [input], outputs: [output] },
     });
   }
@@ -672,6 +709,43 @@ export class SpliceGraphBuilder {
     if (this.values[x.id] !== x) throw new InvalidArgumentError('the value does not belong to this SpliceGraphBuilder');
     return x.id;
   }
+}
+
+/** A network recorded in a builder and the value it outputs: a member of `buildMean`. */
+export interface RecordedNetwork {
+  builder: SpliceGraphBuilder;
+  output: GraphValue;
+}
+
+/** The first member, once all agree on what a shared input and a mean output need. */
+function checkMembers(members: readonly RecordedNetwork[]): RecordedNetwork {
+  if (members.length === 0) throw new InvalidArgumentError('buildMean: no networks given');
+  const [first] = members;
+  const key = ({ builder: b, output: o }: RecordedNetwork) =>
+    JSON.stringify([b.options.convLayout, b.options.inputChannels, b.options.inputName, b.options.outputName, b.options.trimToNeeded, o.channels, o.context]);
+  const odd = members.find((m) => key(m) !== key(first));
+  if (odd) throw new InvalidArgumentError(`buildMean: networks differ in layout, input, output or context (${key(first)} vs ${key(odd)})`);
+  return first;
+}
+
+function memberPrefix(count: number, k: number): string {
+  return count > 1 ? `m${k}_` : '';
+}
+
+/** Names the mean of `outputs` `name`; a single output already has that name. */
+function emitMean(emitted: Emitted, outputs: readonly string[], name: string): void {
+  if (outputs.length > 1) emitted.nodes.push({ opType: 'Mean', name, inputs: [...outputs], outputs: [name] });
+}
+
+/** Splits a stage's input state back into the values that crossed the cut. */
+function emitSplit(emitted: Emitted, values: readonly { name: string; channels: number }[]): void {
+  const names = values.map((v) => v.name);
+  if (values.length === 1) {
+    emitted.nodes.push({ opType: 'Identity', name: names[0], inputs: [STATE_INPUT], outputs: names });
+    return;
+  }
+  emitted.initializers.push(int64Tensor('state_split', [values.length], values.map((v) => v.channels)));
+  emitted.nodes.push({ opType: 'Split', name: 'state_split', inputs: [STATE_INPUT, 'state_split'], outputs: names, attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
 }
 
 function inputsOf(layer: Layer): readonly number[] {

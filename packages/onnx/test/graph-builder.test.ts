@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { InvalidArgumentError } from '@metaspliceai/core';
 import { SpliceGraphBuilder, createOnnxModel, inspectModel, type SpliceGraphOptions } from '../src/index.js';
-import { buildTinyNet, buildTinyNetStaged, makeTinyNet, maxDiff, randomCodes } from './tiny-net.js';
+import { buildTinyNet, buildTinyNetStaged, makeTinyNet, maxDiff, randomCodes, recordTinyNet, referenceForward } from './tiny-net.js';
 
 const net = makeTinyNet(7);
 
@@ -203,5 +203,72 @@ describe('SpliceGraphBuilder.buildStaged', () => {
 
   it('gives no stages when the graph cannot be trimmed', () => {
     expect(buildTinyNetStaged(deep, { trimToNeeded: false }, staging)).toBeUndefined();
+  });
+});
+
+describe('SpliceGraphBuilder.buildMean (an ensemble in one graph)', () => {
+  const nets = [makeTinyNet(5, [3, 5, 3, 5], [1, 2, 4, 1]), makeTinyNet(6, [3, 5, 3, 5], [1, 2, 4, 1]), makeTinyNet(7, [3, 5, 3, 5], [1, 2, 4, 1])];
+  const members = () => nets.map((net) => {
+    const { g, out } = recordTinyNet(net);
+    return { builder: g, output: out };
+  });
+  const [batch, length] = [2, 90];
+  const codes = randomCodes(batch * length, 12);
+  /** The float64 mean of the members' reference outputs, tile after tile. */
+  const expected = (): Float64Array => {
+    const n = length - nets[0].context;
+    const mean = new Float64Array(batch * n * 3);
+    for (const net of nets) {
+      for (let b = 0; b < batch; b++) {
+        const ref = referenceForward(net, codes.subarray(b * length, (b + 1) * length));
+        for (let i = 0; i < ref.length; i++) mean[b * n * 3 + i] += ref[i] / nets.length;
+      }
+    }
+    return mean;
+  };
+
+  it('gives the mean of the members, read as probabilities (no second softmax)', async () => {
+    const bytes = SpliceGraphBuilder.buildMean(members());
+    const summary = inspectModel(bytes);
+    expect(summary.nodes.filter((n) => n.opType === 'Mean')).toHaveLength(1);
+    expect(summary.metadata).toMatchObject({ members: '3', context: String(nets[0].context) });
+    const model = await createOnnxModel({ modelBytes: bytes, context: nets[0].context, threads: 1, memoryArena: true });
+    try {
+      expect(model.appliesSoftmax).toBe(false);
+      const out = await model.predict({ codes, batch, length });
+      const want = expected();
+      expect(Math.max(...out.map((v, i) => Math.abs(v - want[i])))).toBeLessThan(1e-5);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('stages the mean: the state is the members side by side, and the chain gives the whole graph', async () => {
+    const graphs = SpliceGraphBuilder.buildStagedMean(members(), { dist: 2, maxStages: 4 })!;
+    const single = buildTinyNetStaged(nets[0], {}, { dist: 2, maxStages: 4 })!;
+    expect(graphs.reach).toEqual(single.reach);
+    expect(graphs.channels).toEqual(single.channels.map((c) => c * nets.length));
+    const model = await createOnnxModel({
+      modelBytes: SpliceGraphBuilder.buildMean(members()),
+      context: nets[0].context,
+      threads: 1,
+      stagedGraphs: () => graphs,
+    });
+    try {
+      const stages = model.stages!;
+      let state = await stages.runFirst({ codes, batch, length });
+      for (let s = 1; s < stages.reach.length - 1; s++) state = await stages.runMiddle(s, state);
+      const chained = await stages.runLast(state);
+      const whole = await model.predict({ codes, batch, length });
+      expect(Math.max(...chained.map((v, i) => Math.abs(v - whole[i])))).toBeLessThan(1e-6);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('refuses networks that do not share an input and an output shape', () => {
+    const other = recordTinyNet(makeTinyNet(8));
+    expect(() => SpliceGraphBuilder.buildMean([...members(), { builder: other.g, output: other.out }])).toThrow(/networks differ/);
+    expect(() => SpliceGraphBuilder.buildMean([])).toThrow(InvalidArgumentError);
   });
 });

@@ -78,7 +78,7 @@ export function makeTinyNet(seed = 1, kernels = [3, 5], dilations = [1, 2], chan
 }
 
 /** Records the tiny net in a builder; `softmax: false` leaves logits. */
-function recordTinyNet(net: TinyNet, options: SpliceGraphOptions = {}, softmax = true, crop = true): { g: SpliceGraphBuilder; out: GraphValue } {
+export function recordTinyNet(net: TinyNet, options: SpliceGraphOptions = {}, softmax = true, crop = true): { g: SpliceGraphBuilder; out: GraphValue } {
   const g = new SpliceGraphBuilder({ name: 'tiny', ...options });
   const c = (x: GraphValue, p: Conv): GraphValue =>
     g.conv1d(x, { weight: p.weight, shape: [p.out, p.in, p.k], bias: p.bias, dilation: p.dilation, padding: 'same' });

@@ -109,6 +109,12 @@ export interface LoadOptions {
   threads?: number;
 }
 
+/** `LoadOptions` for every member of a set at once (see `BaseModelAdapter.loadEnsemble`). */
+export interface LoadEnsembleOptions extends Omit<LoadOptions, 'file'> {
+  /** Absolute paths of the members, in the set's order. */
+  files: readonly string[];
+}
+
 /** A set of files an adapter knows how to fetch from its public upstream (used by `models pull`). */
 export interface KnownModelSet {
   setName: string;
@@ -149,4 +155,11 @@ export interface BaseModelAdapter {
   /** Lines saying which runtimes are installed and usable (shown by the health check). */
   describeRuntimes?(): Promise<string[]>;
   load(options: LoadOptions): Promise<LoadedModel>;
+  /**
+   * Optional: a whole set as one model whose `predict` (and `stages`, if any) give the float32 mean
+   * of the members in `outputClasses` order, e.g. one runtime session for every member, which runs
+   * faster and holds less memory than one session each. Undefined where the backend or device has
+   * no such form; core then loads the members one by one with `load` and averages them itself.
+   */
+  loadEnsemble?(options: LoadEnsembleOptions): Promise<LoadedModel | undefined>;
 }

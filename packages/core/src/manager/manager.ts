@@ -147,9 +147,15 @@ export class ModelManager {
     if (options.backend && options.backend !== 'auto' && !adapter.capabilities.backends.includes(options.backend)) {
       throw new InvalidArgumentError(`${adapter.displayName} has no backend "${options.backend}"; choose one of ${['auto', ...adapter.capabilities.backends].join(', ')}`);
     }
+    const shared = { context: set.context, backend: options.backend, device: options.device, threads: options.threads };
+    const joint = await adapter.loadEnsemble?.({ ...shared, files: set.members.map((m) => m.path) });
+    if (joint) {
+      const model = createEnsemble([joint], adapter.outputClasses);
+      return { set, model, license: set.license, dispose: () => model.dispose() };
+    }
     // Members load concurrently: runtimes build sessions off the main thread.
     const loads = await Promise.allSettled(
-      set.members.map((m) => adapter.load({ file: m.path, context: set.context, backend: options.backend, device: options.device, threads: options.threads })),
+      set.members.map((m) => adapter.load({ ...shared, file: m.path })),
     );
     const members = loads.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected');

@@ -49,6 +49,9 @@ export function checkAdapter(adapter: unknown, registered: ReadonlyMap<string, B
   for (const fn of ['parsePath', 'inspect', 'load'] as const) {
     if (typeof a[fn] !== 'function') problems.push(`${fn} must be a function`);
   }
+  for (const fn of ['describeSet', 'describeRuntimes', 'loadEnsemble'] as const) {
+    if (a[fn] !== undefined && typeof a[fn] !== 'function') problems.push(`${fn}, when given, must be a function`);
+  }
   if (problems.length > 0) {
     throw new AdapterRegistrationError(`${name} is not a valid base-model adapter: ${problems.join('; ')}`, {
       hint: 'run the conformance kit (@metaspliceai/core/testing) against it',
