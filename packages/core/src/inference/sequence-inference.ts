@@ -45,12 +45,11 @@ const STAGES: Record<InferenceMode, InferenceStage> = {
  * Output positions per tile by default. Any tile gives the reference's numbers (to float rounding,
  * an output depends only on inputs within context/2 of it); the larger the tile, the less of the
  * work is context: with the 10000-nt models a 5000-output tile costs 3.2 MFLOP per output, 20000
- * 1.8, 40000 1.6 (layers trimmed to what they feed). Measured with `pnpm bench`: 40000 x 2 runs a
- * 1 Mb FASTA through the CLI ~13% faster, but its peak memory then keeps growing with the input
- * (about +25% from 110 kb to 1 Mb, allocator growth in the runtime) where 20000 x 2 stays within
- * about 10%; `--tile-size 40000` is there for long inputs.
+ * 1.8, 40000 1.6 (layers trimmed to what they feed). Measured through the CLI on 1 Mb with a
+ * joint ensemble session (2 threads): 20000 ran 33,400 nt/s, 40000 35,800 and 60000 36,900, with
+ * peak memory 383, 398 and 467 MB; 40000 is the knee.
  */
-export const DEFAULT_TILE_SIZE = 20_000;
+export const DEFAULT_TILE_SIZE = 40_000;
 /** Tiles per `predict` call by default (before the adapter's `maxBatchSize` caps it). */
 export const DEFAULT_BATCH_SIZE = 2;
 
