@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEnsemble, encodeSequence, evenTileSize, type PredictBatch, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
+import { createEnsemble, encodeSequence, tileLengths, type PredictBatch, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
 import { mockModel, mockScore, mockStagedModel } from '../src/testing/mock-adapter.js';
 
 function randomSequence(n: number, seed = 1): string {
@@ -50,17 +50,20 @@ describe('tiling', () => {
       expect(await predictCodes(model, codes, { tileSize, batchSize })).toEqual(reference);
     }
   });
-  it('evens tiles out so that they fill whole batches', async () => {
-    expect(evenTileSize(100_000, 40_000, 2)).toBe(25_000); // 4 tiles, not 2 + 1
-    expect(evenTileSize(1_000_000, 40_000, 2)).toBe(38_462); // 26 tiles, not 25
-    expect(evenTileSize(1_000_000, 20_000, 2)).toBe(20_000);
-    expect(evenTileSize(110_000, 20_000, 2)).toBe(20_000); // 6 tiles fill 3 batches already
-    expect(evenTileSize(30_000, 40_000, 2)).toBe(30_000);
-    expect(evenTileSize(50_000, 20_000, 4)).toBe(20_000); // one batch of 3: nothing to even out
+  it('runs whole batches of full tiles, then the rest as one batch of equal tiles', async () => {
+    const repeat = (n: number, v: number) => Array<number>(n).fill(v);
+    expect(tileLengths(1_000_000, 10_000, 40_000, 2)).toEqual([...repeat(24, 40_000), 20_000, 20_000]);
+    expect(tileLengths(110_000, 10_000, 40_000, 2)).toEqual([40_000, 40_000, 15_000, 15_000]);
+    expect(tileLengths(50_000, 10_000, 40_000, 2)).toEqual([25_000, 25_000]); // 2 cores, not 1 tile and a padded one
+    expect(tileLengths(160_000, 10_000, 40_000, 2)).toEqual(repeat(4, 40_000));
+    expect(tileLengths(30_000, 10_000, 40_000, 2)).toEqual([30_000]); // one tile, to share a batch with other records
+    expect(tileLengths(1_000, 10_000, 40_000, 2)).toEqual([1_000]);
+    expect(tileLengths(130_001, 10_000, 40_000, 4)).toEqual(repeat(4, 33_000));
+    expect(tileLengths(170_001, 10_000, 40_000, 4)).toEqual([...repeat(4, 40_000), 6_000, 6_000]); // 10,001 left: two tiles, rounded to a tenth of the context
     const calls: number[] = [];
     const counted = { ...model, predict: async (b: PredictBatch) => (calls.push(b.batch), model.predict(b)) };
     const codes = encodeSequence(randomSequence(1000, 5));
-    expectMatchesDirect(codes, await predictCodes(counted, codes, { tileSize: 400, batchSize: 2 })); // 3 tiles of 400 -> 4 of 250
+    expectMatchesDirect(codes, await predictCodes(counted, codes, { tileSize: 400, batchSize: 2 })); // 2 x 400, then 2 x 100
     expect(calls).toEqual([2, 2]);
   });
 });

@@ -1,6 +1,6 @@
 import type { LoadedModel } from '../adapter/contract.js';
 import { InvalidArgumentError } from '../errors.js';
-import { type CodeSource, evenTileSize } from './tiling.js';
+import { type CodeSource, tileLengths } from './tiling.js';
 
 /** How much longer (in input length) a short job's tile may be when it shares a batch. */
 const SHARE_LIMIT = 1.5;
@@ -31,16 +31,6 @@ export interface PackingOptions {
 }
 
 /**
- * The tile length for a sequence: the full tile, or for a short one its length rounded up to a
- * step of a tenth of the context, so that records of similar length share a tile length (and so a
- * `predict` call) while the padding wastes at most ~10% of the work, which context dominates.
- */
-export function tileLengthFor(outputLength: number, context: number, tileSize: number): number {
-  const step = Math.max(32, Math.ceil(context / 10));
-  return Math.min(tileSize, Math.ceil(outputLength / step) * step);
-}
-
-/**
  * Runs a model over many sequences, packing tiles of equal length from consecutive sequences into
  * one `predict` call (many short records cost a few calls, not one each), and yields each job's
  * rows in job order, so a writer can stream them. Holds one batch of tiles at a time: memory does
@@ -53,7 +43,8 @@ export async function* predictPacked<T>(model: LoadedModel, jobs: Iterable<PackJ
   const context = model.context;
   interface Tile {
     job: PackJob<T>;
-    index: number;
+    /** The tile's first output in its job. */
+    start: number;
     last: boolean;
   }
   let pending: Tile[] = [];
@@ -67,7 +58,7 @@ export async function* predictPacked<T>(model: LoadedModel, jobs: Iterable<PackJ
     const inputLength = tile + context;
     const codes = new Uint8Array(tiles.length * inputLength);
     for (let t = 0; t < tiles.length; t++) {
-      const start = tiles[t].index * tile;
+      const start = tiles[t].start;
       const read = await tiles[t].job.source(start, start + inputLength);
       if (read.length !== inputLength) throw new Error(`a code source returned ${read.length} codes for ${inputLength}`);
       codes.set(read, t * inputLength);
@@ -78,7 +69,7 @@ export async function* predictPacked<T>(model: LoadedModel, jobs: Iterable<PackJ
       const job = tiles[first].job;
       let next = first + 1;
       while (next < tiles.length && tiles[next].job === job) next++;
-      const offset = tiles[first].index * tile;
+      const offset = tiles[first].start;
       const length = Math.min((next - first) * tile, job.outputLength - offset);
       const begin = first * tile * 3;
       yield { tag: job.tag, offset, length, probabilities: out.subarray(begin, begin + length * 3), done: tiles[next - 1].last };
@@ -101,15 +92,16 @@ export async function* predictPacked<T>(model: LoadedModel, jobs: Iterable<PackJ
       yield { tag: job.tag, offset: 0, length: 0, probabilities: new Float32Array(0), done: true };
       continue;
     }
-    const need = job.outputLength > tileSize * batchSize ? evenTileSize(job.outputLength, tileSize, batchSize) : tileLengthFor(job.outputLength, context, tileSize);
-    const count = Math.ceil(job.outputLength / need);
-    if (count === 1 && pending.length > 0 && pending.length < batchSize && fits(need)) {
-      pendingTile = Math.max(pendingTile, need);
-      smallestNeed = Math.min(smallestNeed, need);
-      pending.push({ job, index: 0, last: true });
+    const lengths = tileLengths(job.outputLength, context, tileSize, batchSize);
+    const count = lengths.length;
+    if (count === 1 && pending.length > 0 && pending.length < batchSize && fits(lengths[0])) {
+      pendingTile = Math.max(pendingTile, lengths[0]);
+      smallestNeed = Math.min(smallestNeed, lengths[0]);
+      pending.push({ job, start: 0, last: true });
       continue;
     }
-    for (let index = 0; index < count; index++) {
+    let start = 0;
+    for (const [index, need] of lengths.entries()) {
       if (pending.length > 0 && (pendingTile !== need || pending.length >= batchSize)) yield* flush();
       if (pending.length === 0) {
         singlesOnly = true;
@@ -117,7 +109,8 @@ export async function* predictPacked<T>(model: LoadedModel, jobs: Iterable<PackJ
       }
       pendingTile = need;
       if (count > 1) singlesOnly = false;
-      pending.push({ job, index, last: index === count - 1 });
+      pending.push({ job, start, last: index === count - 1 });
+      start += need;
     }
   }
   yield* flush();
