@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEnsemble, encodeSequence, tileLengths, type PredictBatch, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
+import { createEnsemble, defaultBatchSize, encodeSequence, tileLengths, type PredictBatch, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
 import { mockModel, mockScore, mockStagedModel } from '../src/testing/mock-adapter.js';
 
 function randomSequence(n: number, seed = 1): string {
@@ -50,6 +50,10 @@ describe('tiling', () => {
       expect(await predictCodes(model, codes, { tileSize, batchSize })).toEqual(reference);
     }
   });
+  it('batches one tile per thread by default, at least two', () => {
+    expect([1, 2, 16].map((threads) => defaultBatchSize(threads))).toEqual([2, 2, 16]);
+  });
+
   it('runs whole batches of full tiles, then the rest as one batch of equal tiles', async () => {
     const repeat = (n: number, v: number) => Array<number>(n).fill(v);
     expect(tileLengths(1_000_000, 10_000, 40_000, 2)).toEqual([...repeat(24, 40_000), 20_000, 20_000]);
