@@ -212,6 +212,27 @@ export function runAdapterConformance(options: ConformanceOptions): void {
           await model.dispose();
         }
       }, timeout);
+      test('a joint ensemble, when offered, gives the mean of its members', async () => {
+        const a = await get();
+        if (!a.loadEnsemble) return; // optional
+        const options = { context: fixtures.context, backend: fixtures.backend };
+        // A set of the fixture twice: its mean is the fixture's own output.
+        const joint = await a.loadEnsemble({ ...options, files: [fixtures.modelFile, fixtures.modelFile] });
+        if (!joint) return; // declined for this backend
+        const member = await a.load({ ...options, file: fixtures.modelFile });
+        try {
+          expect(joint.context === fixtures.context, `the joint model has context ${joint.context}, expected ${fixtures.context}`);
+          const length = fixtures.context + 41;
+          const codes = randomCodes(2 * length, 5);
+          const [mean, one] = [await joint.predict({ codes, batch: 2, length }), await member.predict({ codes, batch: 2, length })];
+          expect(mean.length === one.length, `the joint model gave ${mean.length} values, a member ${one.length}`);
+          let worst = 0;
+          for (let i = 0; i < one.length; i++) worst = Math.max(worst, Math.abs(mean[i] - one[i]));
+          expect(worst < 1e-5, `the mean of two copies of a member differs from it by ${worst}`);
+        } finally {
+          await Promise.all([joint.dispose(), member.dispose()]);
+        }
+      }, timeout);
     });
 
     group('errors', () => {
