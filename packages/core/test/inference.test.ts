@@ -50,8 +50,8 @@ describe('tiling', () => {
       expect(await predictCodes(model, codes, { tileSize, batchSize })).toEqual(reference);
     }
   });
-  it('batches one tile per thread by default, at least two', () => {
-    expect([1, 2, 16].map((threads) => defaultBatchSize(threads))).toEqual([2, 2, 16]);
+  it('batches one tile per thread by default, from 2 to 16', () => {
+    expect([1, 2, 16, 64].map((threads) => defaultBatchSize(threads))).toEqual([2, 2, 16, 16]);
   });
 
   it('runs whole batches of full tiles, then the rest as one batch of equal tiles', async () => {

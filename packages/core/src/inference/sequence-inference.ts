@@ -54,15 +54,18 @@ export const DEFAULT_TILE_SIZE = 40_000;
 /** The fewest tiles per `predict` call by default (see `defaultBatchSize`). */
 export const DEFAULT_BATCH_SIZE = 2;
 
+/** The most tiles per `predict` call by default: 16 tiles of 40000 outputs need ~720 MB of working memory (~45 MB each). */
+export const MAX_DEFAULT_BATCH_SIZE = 16;
+
 /**
  * Tiles per `predict` call by default, before the adapter's `maxBatchSize` caps it: one per thread,
- * and at least `DEFAULT_BATCH_SIZE`. onnxruntime splits a convolution over the batch, so fewer
- * tiles than threads leave cores idle: on a 16-core host, 500 kb ran at 19,087 nt/s in batches of
- * 2 and at 54,737 in batches of 16, with the same output. Each 40000-output tile adds ~45 MB to
- * the peak memory; `batchSize` bounds it.
+ * between `DEFAULT_BATCH_SIZE` and `MAX_DEFAULT_BATCH_SIZE`. onnxruntime splits a convolution over
+ * the batch, so fewer tiles than threads leave cores idle: on a 16-core host, 500 kb ran at 19,087
+ * nt/s in batches of 2 and at 54,737 in batches of 16, with the same output. Each 40000-output tile
+ * adds ~45 MB to the peak memory; `batchSize` sets it.
  */
 export function defaultBatchSize(threads: number = os.availableParallelism()): number {
-  return Math.max(DEFAULT_BATCH_SIZE, threads);
+  return Math.min(MAX_DEFAULT_BATCH_SIZE, Math.max(DEFAULT_BATCH_SIZE, threads));
 }
 
 export interface SequenceInferenceOptions {
