@@ -153,16 +153,16 @@ interface OpenedSession {
   provider: ExecutionProvider;
 }
 
-/**
- * Opens a session on the first execution provider for `device` that can run here (see
- * `providersFor`); load failures become typed errors.
- */
 interface SessionSettings {
   device: Device;
   threads: number;
   memoryArena: boolean;
 }
 
+/**
+ * Opens a session on the first execution provider for `device` that can run here (see
+ * `providersFor`); load failures become typed errors.
+ */
 async function createSession(ort: OrtModule, sessionSource: string | Uint8Array, source: string, settings: SessionSettings): Promise<OpenedSession> {
   if (settings.device === 'cpu' || gpuSettled()) return openOnFirstProvider(ort, sessionSource, source, settings);
   // Until one GPU session has opened, open them one at a time: an ensemble opens its members at
