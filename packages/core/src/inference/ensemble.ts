@@ -51,6 +51,8 @@ function meanInCoreOrder(count: number, nativeClasses: readonly OutputClass[]): 
   const reorder = order.some((i, k) => i !== k);
   const scale = 1 / count;
   return (outputs) => {
+    // A joint model (one member computing the mean itself) in core's order needs no copy.
+    if (count === 1 && !reorder) return outputs[0];
     const mean = outputs[0].slice();
     for (const out of outputs.slice(1)) for (let i = 0; i < out.length; i++) mean[i] += out[i];
     if (count > 1) for (let i = 0; i < mean.length; i++) mean[i] *= scale;

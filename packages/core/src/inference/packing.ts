@@ -1,6 +1,6 @@
 import type { LoadedModel } from '../adapter/contract.js';
 import { InvalidArgumentError } from '../errors.js';
-import { type CodeSource, tileLengths } from './tiling.js';
+import type { CodeSource } from './tiling.js';
 
 /** How much longer (in input length) a short job's tile may be when it shares a batch. */
 const SHARE_LIMIT = 1.5;
@@ -28,6 +28,37 @@ export interface PackingOptions {
   tileSize: number;
   /** Most tiles per `predict` call. */
   batchSize: number;
+}
+
+/**
+ * The tile length for a short sequence: the full tile, or its length rounded up to a step of a
+ * tenth of the context, so that records of similar length share a tile length (and so a
+ * `predict` call) while the padding wastes at most ~10% of the work, which context dominates.
+ */
+export function tileLengthFor(outputLength: number, context: number, tileSize: number): number {
+  const step = Math.max(32, Math.ceil(context / 10));
+  return Math.min(tileSize, Math.ceil(outputLength / step) * step);
+}
+
+/**
+ * The output lengths of a sequence's tiles, in order. One that fits a tile gets one (of
+ * `tileLengthFor`, so short records share batches). A longer one runs in whole batches of
+ * `tileSize` tiles, then what is left in one batch of equal smaller tiles, at least two: a batch
+ * of one tile runs on one core (onnxruntime splits a convolution over the batch), and shrinking
+ * every tile to fill the batches instead would make the peak memory of a 100 kb input smaller
+ * than a chromosome's. The numbers do not depend on the tiles.
+ */
+export function tileLengths(outputLength: number, context: number, tileSize: number, batchSize: number): number[] {
+  if (outputLength <= tileSize) return [tileLengthFor(outputLength, context, tileSize)];
+  const full = Math.floor(outputLength / (tileSize * batchSize)) * batchSize;
+  const lengths = Array<number>(full).fill(tileSize);
+  const rest = outputLength - full * tileSize;
+  if (rest > 0) {
+    const count = Math.min(batchSize, Math.max(2, Math.ceil(rest / tileSize)));
+    const tile = tileLengthFor(Math.ceil(rest / count), context, tileSize);
+    lengths.push(...Array<number>(Math.ceil(rest / tile)).fill(tile));
+  }
+  return lengths;
 }
 
 /**

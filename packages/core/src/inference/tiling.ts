@@ -1,5 +1,5 @@
 import type { LoadedModel } from '../adapter/contract.js';
-import { InvalidArgumentError } from '../errors.js';
+import { predictPacked } from './packing.js';
 
 /**
  * Output positions per tile in the reference tools. Any tile size gives the same numbers (an
@@ -39,62 +39,11 @@ export async function* predictTiles(
   outputLength: number,
   options: TilingOptions = {},
 ): AsyncGenerator<PredictedChunk> {
-  const tileSize = options.tileSize ?? REFERENCE_TILE;
-  const batchSize = options.batchSize ?? 4;
-  if (!Number.isInteger(tileSize) || tileSize < 1) throw new InvalidArgumentError(`tileSize must be a positive integer, got ${tileSize}`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, got ${batchSize}`);
-  if (outputLength <= 0) return;
-  const context = model.context;
-  const lengths = tileLengths(outputLength, context, tileSize, batchSize);
-  let offset = 0;
-  for (let first = 0; first < lengths.length; ) {
-    // A batch: up to batchSize consecutive tiles of one length.
-    const tile = lengths[first];
-    let count = 1;
-    while (count < batchSize && lengths[first + count] === tile) count++;
-    const inputLength = tile + context;
-    const codes = new Uint8Array(count * inputLength);
-    for (let t = 0; t < count; t++) {
-      const start = offset + t * tile;
-      codes.set(await source(start, start + inputLength), t * inputLength);
-    }
-    const out = await model.predict({ codes, batch: count, length: inputLength });
-    const length = Math.min(count * tile, outputLength - offset);
-    yield { offset, probabilities: length * 3 === out.length ? out : out.subarray(0, length * 3), length };
-    offset += count * tile;
-    first += count;
+  const packing = { tileSize: options.tileSize ?? REFERENCE_TILE, batchSize: options.batchSize ?? 4 };
+  const job = { tag: 0, outputLength: Math.max(outputLength, 0), source };
+  for await (const { offset, probabilities, length } of predictPacked(model, [job], packing)) {
+    if (length > 0) yield { offset, probabilities, length };
   }
-}
-
-/**
- * The tile length for a short sequence: the full tile, or its length rounded up to a step of a
- * tenth of the context, so that records of similar length share a tile length (and so a
- * `predict` call) while the padding wastes at most ~10% of the work, which context dominates.
- */
-export function tileLengthFor(outputLength: number, context: number, tileSize: number): number {
-  const step = Math.max(32, Math.ceil(context / 10));
-  return Math.min(tileSize, Math.ceil(outputLength / step) * step);
-}
-
-/**
- * The output lengths of a sequence's tiles, in order. One that fits a tile gets one (of
- * `tileLengthFor`, so short records share batches). A longer one runs in whole batches of
- * `tileSize` tiles, then what is left in one batch of equal smaller tiles, at least two: a batch
- * of one tile runs on one core (onnxruntime splits a convolution over the batch), and shrinking
- * every tile to fill the batches instead would make the peak memory of a 100 kb input smaller
- * than a chromosome's. The numbers do not depend on the tiles.
- */
-export function tileLengths(outputLength: number, context: number, tileSize: number, batchSize: number): number[] {
-  if (outputLength <= tileSize) return [tileLengthFor(outputLength, context, tileSize)];
-  const full = Math.floor(outputLength / (tileSize * batchSize)) * batchSize;
-  const lengths = Array<number>(full).fill(tileSize);
-  const rest = outputLength - full * tileSize;
-  if (rest > 0) {
-    const count = Math.min(batchSize, Math.max(2, Math.ceil(rest / tileSize)));
-    const tile = tileLengthFor(Math.ceil(rest / count), context, tileSize);
-    lengths.push(...Array<number>(Math.ceil(rest / tile)).fill(tile));
-  }
-  return lengths;
 }
 
 /** A CodeSource over codes held in memory, N-padded by context/2 on each side. */
