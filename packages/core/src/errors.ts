@@ -145,3 +145,18 @@ export class DownloadError extends MetaSpliceAIError {
     super(DownloadError.code, message, options);
   }
 }
+
+/**
+ * An output file (or stdout) could not be written: no space, no permission, a read-only file
+ * system, a missing folder. Names the file and says in words what happened; the hint is what the
+ * user can change. A file under its final name is never left partly written.
+ */
+export class OutputError extends MetaSpliceAIError {
+  static readonly code = 'E_OUTPUT';
+  static override isInstance = codeCheck<OutputError>(OutputError.code);
+  readonly file: string;
+  constructor(file: string, message: string, options?: ErrorOptions) {
+    super(OutputError.code, `${file}: ${message}`, options);
+    this.file = file;
+  }
+}

@@ -30,6 +30,8 @@ export * from './annotations/source.js';
 export { readTextLines, inputBytes, type TextInput, type TextLine } from './io/lines.js';
 export * from './io/vcf.js';
 export { createBgzfStream, bgzfBlock, BGZF_EOF } from './io/bgzf-writer.js';
+export * from './io/atomic-file.js';
+export * from './io/write-errors.js';
 export * from './variants/format.js';
 export * from './variants/delta.js';
 export * from './variants/encoding.js';
