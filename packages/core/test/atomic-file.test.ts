@@ -10,7 +10,10 @@ import {
   removeLiveTempFilesSync,
   toOutputError,
   writeFileAtomic,
+  writeModelInfo,
+  type ModelInfo,
 } from '@metaspliceai/core';
+import { z } from 'zod';
 
 let dir: string;
 beforeEach(async () => {
@@ -100,5 +103,25 @@ describe('toOutputError', () => {
     expect(eacces.message).toContain('permission denied');
     expect(eacces.hint).toMatch(/permissions/);
     expect(toOutputError('/x/out.vcf', Object.assign(new Error('EROFS'), { code: 'EROFS' })).hint).toMatch(/writable file system/);
+  });
+});
+
+describe('writeModelInfo', () => {
+  const anyInfo = z.custom<ModelInfo>(() => true);
+  const info = { schemaVersion: 1, adapter: 'x', setName: 'y' } as unknown as ModelInfo;
+
+  it('creates metadata/ (a folder the tool manages) and leaves only the finished file', async () => {
+    const file = join(dir, 'set', 'metadata', 'model_info.json');
+    await writeModelInfo(file, info, anyInfo);
+    expect(JSON.parse(await fs.readFile(file, 'utf8'))).toEqual(info);
+    expect(await fs.readdir(join(dir, 'set', 'metadata'))).toEqual(['model_info.json']);
+  });
+
+  it('a failed write is one OutputError and leaves no temp file beside it', async () => {
+    const file = join(dir, 'model_info.json');
+    await fs.mkdir(file); // a folder where the file should go: the rename fails
+    const error = await writeModelInfo(file, info, anyInfo).catch((e: unknown) => e);
+    expect(OutputError.isInstance(error)).toBe(true);
+    expect(await listing()).toEqual(['model_info.json']);
   });
 });

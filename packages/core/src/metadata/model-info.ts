@@ -4,6 +4,8 @@ import { dirname, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
 import { MetadataError } from '../errors.js';
 import { type ModelInfo, modelInfoSchema } from './schema.js';
+import { writeFileAtomic } from '../io/atomic-file.js';
+import { toOutputError } from '../io/write-errors.js';
 
 export type ModelInfoRead =
   | { status: 'ok'; info: ModelInfo }
@@ -42,14 +44,15 @@ export async function loadModelInfo(file: string, schema: z.ZodType<ModelInfo> =
   throw new MetadataError(file, read.message.replace(`${file}: `, ''));
 }
 
-/** Validates and writes a model_info.json atomically (temp file, then rename). */
+/** Validates and writes a model_info.json atomically (temp file beside it, fsync, rename), so a reader never sees half of one. */
 export async function writeModelInfo(file: string, info: ModelInfo, schema: z.ZodType<ModelInfo> = modelInfoSchema): Promise<void> {
   const parsed = schema.safeParse(info);
   if (!parsed.success) throw new MetadataError(file, `refusing to write invalid metadata: ${z.prettifyError(parsed.error)}`);
-  await fs.mkdir(dirname(file), { recursive: true });
-  const temp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(temp, `${JSON.stringify(parsed.data, null, 2)}\n`);
-  await fs.rename(temp, file);
+  // metadata/ is a folder the tool manages, so it is created; the file itself appears whole or not at all.
+  await fs.mkdir(dirname(file), { recursive: true }).catch((error: unknown) => {
+    throw toOutputError(dirname(file), error);
+  });
+  await writeFileAtomic(file, `${JSON.stringify(parsed.data, null, 2)}\n`);
 }
 
 /** The sha256 of a file, streamed. */
