@@ -83,6 +83,8 @@ async function naiveScores(genome: Map<string, string>, rows: AnnotationRecord[]
         out.push(`${alt}|${row.name}|.|.|.|.|.|.|.|.`);
         continue;
       }
+      // Our one departure: SpliceAI reads IUPAC codes in REF or ALT as other bases (R as C); we leave such ALTs out.
+      if (/[^ACGTN]/i.test(v.ref + alt)) continue;
       const d = transcriptDistances(row, v.pos);
       const pad = [Math.max(half + d.txStart, 0), Math.max(half - d.txEnd, 0)];
       const xRef = 'N'.repeat(pad[0]) + seq.slice(pad[0], wid - pad[1]) + 'N'.repeat(pad[1]);

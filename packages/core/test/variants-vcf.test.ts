@@ -14,6 +14,7 @@ import {
   InputError,
   openFasta,
   openVcf,
+  removeInfoField,
   setInfoField,
   SPLICEAI_INFO_HEADER,
   VariantScorer,
@@ -59,7 +60,7 @@ function sampleVcf(): string {
   ].join('\n');
 }
 
-async function run(input: string | Buffer, options: { chunkSize?: number } = {}) {
+async function run(input: string | Buffer, options: { chunkSize?: number; inputWarnings?: string[] } = {}) {
   const { scorer } = await setup();
   const out = new PassThrough();
   const chunks: Buffer[] = [];
@@ -71,6 +72,7 @@ async function run(input: string | Buffer, options: { chunkSize?: number } = {})
     output: out,
     headerLines: ['##metaspliceai_test=1'],
     onWarning: (w) => warnings.push(w),
+    onInputWarning: (m) => options.inputWarnings?.push(m),
     chunkSize: options.chunkSize,
   });
   out.end();
@@ -140,11 +142,87 @@ describe('annotateVcf', () => {
   });
 });
 
+describe('annotateVcf and input problems (issue 16)', () => {
+  const head = ['##fileformat=VCFv4.2', '#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO'];
+  const other = (pos: number) => (ref(pos) === 'A' ? 'C' : 'A');
+
+  it('replaces every earlier SpliceAI= of a scored record, removes it from an unscored one with a warning, and writes no empty entries', async () => {
+    const lines = [
+      `7\t500\t.\t${ref(500)}\t${other(500)}\t.\t.\tSpliceAI=stale1;A=1;SpliceAI=stale2`,
+      `7\t501\t.\t${ref(501)}\t${other(501)}\t.\t.\tA=1;`,
+      `7\t20\t.\t${ref(20)}\tA\t.\t.\tSpliceAI=old`, // outside the gene: unscored
+      `7\t21\t.\t${ref(21)}\tA\t.\t.\tB=2;;SpliceAI=old;C`,
+      `7\t22\t.\t${ref(22)}\tA\t.\t.\tB=2`, // unscored, nothing stale: unchanged
+    ];
+    const { text, warnings } = await run([...head, ...lines, ''].join('\n'));
+    const body = text.split('\n').slice(4, -1);
+    expect(body[0]).toMatch(new RegExp(`\\tSpliceAI=${other(500)}\\|G1\\|[^;\\t]*;A=1$`));
+    expect(body[0]).not.toMatch(/stale/);
+    expect(body[1]).toMatch(new RegExp(`\\tA=1;SpliceAI=${other(501)}\\|G1\\|[^;]*$`));
+    expect(body[2]).toBe(lines[2].replace('SpliceAI=old', '.'));
+    expect(body[3]).toBe(lines[3].replace('B=2;;SpliceAI=old;C', 'B=2;C'));
+    expect(body[4]).toBe(lines[4]);
+    const stale = warnings.filter((w) => w.reason === 'stale-score');
+    expect(stale.map((w) => w.line)).toEqual([5, 6]);
+    expect(stale[0].message).toMatch(/line 5: 7:20 .*earlier SpliceAI= entry was removed/);
+  });
+
+  it('does not score IUPAC ALTs (SpliceAI would read R as C) and warns once per record', async () => {
+    const base = ref(500);
+    const lines = [`7\t500\t.\t${base}\tR\t.\t.\t.`, `7\t500\t.\t${base}\t${other(500)},Y\t.\t.\t.`, `7\t600\t.\t${ref(600)}\t${other(600)}\t.\t.\t.`];
+    const { text, warnings, summary } = await run([...head, ...lines, ''].join('\n'));
+    const body = text.split('\n').slice(4, -1);
+    expect(body[0]).toBe(lines[0]);
+    expect(body[1]).toMatch(new RegExp(`\\tSpliceAI=${other(500)}\\|G1\\|[^,]*$`));
+    expect(body[2]).toMatch(/SpliceAI=/);
+    expect(warnings.map((w) => [w.line, w.reason])).toEqual([
+      [3, 'ambiguous-alt'],
+      [3, 'no-scorable-alt'],
+      [4, 'ambiguous-alt'],
+    ]);
+    expect(warnings[0].message).toMatch(/ALT R not scored \(IUPAC code/);
+    expect(warnings[2].message).toMatch(/ALT Y not scored/);
+    expect(summary).toMatchObject({ records: 3, scored: 2 });
+  });
+
+  it('says "invalid position" for POS 0 and POS past the contig end, naming the contig length', async () => {
+    const lines = [`7\t0\t.\tA\tC\t.\t.\t.`, `7\t1300\t.\tA\tC\t.\t.\t.`, `7\t1200\t.\t${ref(1200)}AA\tC\t.\t.\t.`];
+    const { warnings, summary } = await run([...head, ...lines, ''].join('\n'));
+    expect(warnings.map((w) => w.reason)).toEqual(['invalid-position', 'invalid-position', 'invalid-position']);
+    expect(warnings[0].message).toMatch(/not scored \(invalid position\): POS 0 is not a position/);
+    expect(warnings[1].message).toMatch(/POS 1300 is past the end of chr7 \(1200 nt\)/);
+    expect(warnings[2].message).toMatch(/REF ends at 1202, which is past the end of chr7 \(1200 nt\)/);
+    expect(summary.unscored['invalid-position']).toBe(3);
+  });
+
+  it('warns, naming the input, when a bgzip VCF has no end-of-file block (truncated at a block boundary)', async () => {
+    const whole = await bgzip(sampleVcf());
+    const warned: string[] = [];
+    await run(whole, { inputWarnings: warned });
+    expect(warned).toEqual([]);
+    const cut = whole.subarray(0, whole.length - BGZF_EOF.length);
+    const { summary } = await run(cut, { inputWarnings: warned });
+    expect(summary.records).toBe(9);
+    expect(warned).toEqual([expect.stringMatching(/^stdin: the bgzip file has no end-of-file block, so it may be truncated/)]);
+    // Plain gzip has no such block: no warning.
+    const plain: string[] = [];
+    await run(gzipSync(sampleVcf()), { inputWarnings: plain });
+    expect(plain).toEqual([]);
+  });
+});
+
 describe('setInfoField', () => {
   it('replaces ".", appends after ";", and replaces an earlier value, touching nothing else', () => {
     expect(setInfoField('1\t2\t.\tA\tC\t.\t.\t.', 'K', 'v')).toBe('1\t2\t.\tA\tC\t.\t.\tK=v');
     expect(setInfoField('1\t2\t.\tA\tC\t.\t.\tX;K=old;Y=1\tGT\t0/1', 'K', 'v')).toBe('1\t2\t.\tA\tC\t.\t.\tX;K=v;Y=1\tGT\t0/1');
     expect(setInfoField('1\t2\t.\tA\tC\t.\t.\tX', 'K', 'v')).toBe('1\t2\t.\tA\tC\t.\t.\tX;K=v');
+  });
+
+  it('drops every earlier entry of the key and empty entries; removeInfoField leaves "." when nothing remains', () => {
+    expect(setInfoField('1\t2\t.\tA\tC\t.\t.\tK=a;X;K=b', 'K', 'v')).toBe('1\t2\t.\tA\tC\t.\t.\tK=v;X');
+    expect(setInfoField('1\t2\t.\tA\tC\t.\t.\tA=1;', 'K', 'v')).toBe('1\t2\t.\tA\tC\t.\t.\tA=1;K=v');
+    expect(removeInfoField('1\t2\t.\tA\tC\t.\t.\tK=a;K', 'K')).toEqual({ text: '1\t2\t.\tA\tC\t.\t.\t.', removed: true });
+    expect(removeInfoField('1\t2\t.\tA\tC\t.\t.\tA=1;;B', 'K')).toEqual({ text: '1\t2\t.\tA\tC\t.\t.\tA=1;;B', removed: false });
   });
 });
 

@@ -54,10 +54,10 @@ interface ScoreOptions extends GlobalOptions {
 export const EXIT_UNSCORED = 3;
 
 /**
- * The reasons that point at a problem in the input. The others (outside genes, near a contig end,
+ * The reasons that point at a problem in the input (POS 0 or past the contig's end included). The others (outside genes, near a contig end,
  * a deletion longer than 2*dist, no scorable ALT) are SpliceAI's ordinary "no score" cases.
  */
-const INPUT_PROBLEMS = ['malformed', 'ref-mismatch', 'contig-missing'] as const;
+const INPUT_PROBLEMS = ['malformed', 'ref-mismatch', 'contig-missing', 'invalid-position'] as const;
 
 /**
  * `metaspliceai score`: SpliceAI's `spliceai -I -O -R -A -D -M` with any registered base model.
@@ -98,7 +98,9 @@ Records outside genes, within context/2 + D of a contig end, with a REF that dif
 REF longer than 2*D, or with only symbolic ALTs get no score and one warning each on stderr; a
 summary counts them. Exit 0 when every record was scored or had one of SpliceAI's ordinary reasons
 not to be; ${EXIT_UNSCORED} when a record was skipped for a problem in the input (malformed, REF
-mismatch, unknown contig; with --strict: for any reason); 1 on failure; 2 on bad usage.
+mismatch, unknown contig, POS 0 or past the contig's end; with --strict: for any reason); 1 on
+failure; 2 on bad usage. ALTs with IUPAC codes (R, Y, ...) are not scored (one warning each), and
+a SpliceAI= entry from an earlier run is replaced, or removed from a record that gets no score.
 
 Examples:
   metaspliceai score -I input.vcf -O output.vcf -R hg19.fa -A grch37
@@ -194,6 +196,7 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
         output: out,
         headerLines,
         onWarning: (w) => progress.log(`warning: ${w.message}`),
+        onInputWarning: (message) => progress.log(`warning: ${message}`),
         onProgress: ({ records }) => {
           if (records > written) progress.advance(records - written);
           written = Math.max(written, records);

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { InputError } from '../errors.js';
+import { BGZF_EOF } from './bgzf-writer.js';
 
 /** Bytes of a text input: a file path, or a stream such as stdin. */
 export type TextInput = string | NodeJS.ReadableStream | AsyncIterable<Uint8Array>;
@@ -9,9 +10,11 @@ export type TextInput = string | NodeJS.ReadableStream | AsyncIterable<Uint8Arra
 /**
  * The bytes of an input, gunzipped when they start with the gzip magic (plain gzip and bgzip
  * alike: bgzip is a series of gzip members, which Node's gunzip reads through). `onRead` counts
- * the raw bytes consumed, for progress bars.
+ * the raw bytes consumed, for progress bars. A bgzip input that does not end with bgzip's
+ * end-of-file block reads through to its last whole block, then `onWarning` is told that it may be
+ * truncated (a file cut at a block boundary is otherwise indistinguishable from a whole one).
  */
-export async function* inputBytes(input: TextInput, name: string, onRead?: (bytes: number) => void): AsyncGenerator<Buffer> {
+export async function* inputBytes(input: TextInput, name: string, onRead?: (bytes: number) => void, onWarning?: (message: string) => void): AsyncGenerator<Buffer> {
   const source: AsyncIterable<Uint8Array> = typeof input === 'string' ? createReadStream(input) : (input as AsyncIterable<Uint8Array>);
   const counted = async function* (): AsyncGenerator<Buffer> {
     for await (const chunk of source) {
@@ -20,10 +23,16 @@ export async function* inputBytes(input: TextInput, name: string, onRead?: (byte
       yield buf;
     }
   };
-  const raw = counted();
+  let tail = Buffer.alloc(0); // the last raw bytes, to look for bgzip's end-of-file block
+  const raw = (async function* () {
+    for await (const buf of counted()) {
+      tail = buf.length >= BGZF_EOF.length ? buf.subarray(buf.length - BGZF_EOF.length) : Buffer.concat([tail, buf]).subarray(-BGZF_EOF.length);
+      yield buf;
+    }
+  })();
   let head = Buffer.alloc(0);
   try {
-    while (head.length < 2) {
+    while (head.length < 16) {
       const next = await raw.next();
       if (next.done) break;
       head = Buffer.concat([head, next.value]);
@@ -42,6 +51,8 @@ export async function* inputBytes(input: TextInput, name: string, onRead?: (byte
     } catch (cause) {
       throw new InputError(`${name}: corrupt gzip data (${(cause as Error).message})`, { cause, hint: 'check the file: gzip -t or bgzip -t' });
     }
+    const bgzip = head.length >= 14 && (head[3] & 4) !== 0 && head[12] === 0x42 && head[13] === 0x43;
+    if (bgzip && !tail.equals(BGZF_EOF)) onWarning?.(`${name}: the bgzip file has no end-of-file block, so it may be truncated (check it with bgzip -t)`);
     return;
   }
   try {
@@ -64,10 +75,10 @@ export interface TextLine {
  * Splits an input into lines, keeping each line's ending so a writer can give the bytes back
  * unchanged. Decoding is latin1: one character per byte, lossless for any encoding.
  */
-export async function* readTextLines(input: TextInput, name: string, onRead?: (bytes: number) => void): AsyncGenerator<TextLine> {
+export async function* readTextLines(input: TextInput, name: string, onRead?: (bytes: number) => void, onWarning?: (message: string) => void): AsyncGenerator<TextLine> {
   let partial = '';
   let number = 0;
-  for await (const chunk of inputBytes(input, name, onRead)) {
+  for await (const chunk of inputBytes(input, name, onRead, onWarning)) {
     const text = partial + chunk.toString('latin1');
     let from = 0;
     for (let nl = text.indexOf('\n'); nl !== -1; nl = text.indexOf('\n', from)) {

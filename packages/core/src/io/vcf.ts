@@ -47,9 +47,12 @@ export interface VcfReader {
  * a line the parser rejects) is reported in `problem` so the caller can write it through and warn.
  * Only a missing or broken header is an InputError.
  */
-export async function openVcf(input: TextInput, options: { name?: string; onRead?: (bytes: number) => void } = {}): Promise<VcfReader> {
+export async function openVcf(
+  input: TextInput,
+  options: { name?: string; onRead?: (bytes: number) => void; /** A bgzip input without its end-of-file block. */ onWarning?: (message: string) => void } = {},
+): Promise<VcfReader> {
   const name = options.name ?? (typeof input === 'string' ? input : 'VCF input');
-  const source = readTextLines(input, name, options.onRead);
+  const source = readTextLines(input, name, options.onRead, options.onWarning);
   const meta: TextLine[] = [];
   let columns: TextLine | undefined;
   for (;;) {
@@ -117,20 +120,35 @@ export function formatVcfHeader(header: VcfHeader, extra: readonly string[] = []
 }
 
 /**
- * A record line with `key=value` set in INFO (column 8): appended after `;`, replacing `.` or an
- * earlier value of the same key. Every other byte of the line is kept.
+ * A record line with `key=value` set in INFO (column 8): it takes the place of the key's first
+ * earlier entry (or is appended, replacing `.`), and every other entry of the key is dropped. Empty entries (`A=1;;B`, a trailing `;`) are
+ * left out of the rewritten INFO. Every other column is kept byte for byte.
  */
 export function setInfoField(text: string, key: string, value: string): string {
+  return editInfo(text, key, `${key}=${value}`).text;
+}
+
+/**
+ * A record line without any INFO entry of `key` (`removed` says whether it had one). A line that
+ * has none comes back unchanged; otherwise INFO is rewritten without empty entries, and is `.`
+ * when nothing remains.
+ */
+export function removeInfoField(text: string, key: string): { text: string; removed: boolean } {
+  return editInfo(text, key, undefined);
+}
+
+function editInfo(text: string, key: string, entry: string | undefined): { text: string; removed: boolean } {
   const fields = text.split('\t');
   const info = fields[7];
   if (info === undefined) throw new InputError(`a VCF record without an INFO column: ${text.slice(0, 80)}`);
-  if (info === '.' || info === '') fields[7] = `${key}=${value}`;
-  else {
-    const parts = info.split(';');
-    const at = parts.findIndex((p) => p === key || p.startsWith(`${key}=`));
-    if (at === -1) parts.push(`${key}=${value}`);
-    else parts[at] = `${key}=${value}`;
-    fields[7] = parts.join(';');
-  }
-  return fields.join('\t');
+  const parts = info === '.' ? [] : info.split(';').filter((p) => p !== '');
+  const isKey = (p: string) => p === key || p.startsWith(`${key}=`);
+  const first = parts.findIndex(isKey);
+  if (entry === undefined && first === -1) return { text, removed: false };
+  const kept = parts.filter((p, i) => i === first || !isKey(p));
+  // The new entry takes the place of the first old one (as a rewrite in place would), else goes last.
+  if (first !== -1) kept.splice(first, 1, ...(entry === undefined ? [] : [entry]));
+  else kept.push(entry!);
+  fields[7] = kept.length ? kept.join(';') : '.';
+  return { text: fields.join('\t'), removed: first !== -1 };
 }

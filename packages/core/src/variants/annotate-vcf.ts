@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { TextInput } from '../io/lines.js';
-import { formatVcfHeader, openVcf, setInfoField, type VcfLine } from '../io/vcf.js';
+import { formatVcfHeader, openVcf, removeInfoField, setInfoField, type VcfLine } from '../io/vcf.js';
 import { SKIP_REASONS, type SkipReason, type VariantScore, type VariantScorer } from './scorer.js';
 
 /** Why a record was written without a score. */
@@ -10,7 +10,11 @@ export type UnscoredReason = SkipReason | 'malformed';
 export interface VcfWarning {
   /** 1-based line number in the input. */
   line: number;
-  reason: UnscoredReason;
+  /**
+   * Why the record was not scored; `ambiguous-alt` when it was scored but some ALT was left out
+   * for holding IUPAC codes, `stale-score` when an unscored record lost an earlier `SpliceAI=`.
+   */
+  reason: UnscoredReason | 'ambiguous-alt' | 'stale-score';
   /** One line: where, what, why. */
   message: string;
 }
@@ -27,6 +31,8 @@ export interface AnnotateVcfOptions {
   /** Records scored together (default 256): more shares more reference work, and holds more in memory. */
   chunkSize?: number;
   onWarning?: (warning: VcfWarning) => void;
+  /** Warnings about the input as a whole (a bgzip file without its end-of-file block). */
+  onInputWarning?: (message: string) => void;
   /** After each model call and each chunk: records written so far, input bytes read so far. */
   onProgress?: (progress: { records: number; bytesRead: number }) => void;
 }
@@ -50,6 +56,7 @@ export const UNSCORED_LABELS: Record<UnscoredReason, string> = {
   'ref-mismatch': 'REF mismatch',
   'ref-too-long': 'deletion longer than 2*dist',
   'no-scorable-alt': 'no scorable ALT',
+  'invalid-position': 'invalid position',
   malformed: 'malformed line',
 };
 
@@ -62,7 +69,9 @@ function abbreviate(text: string, max = 20): string {
  * Annotates a VCF as `spliceai -I ... -O ...` does: the header gains SpliceAI's INFO line (and the
  * given provenance lines); every input line is written, in order, byte for byte, except that a
  * scored record's INFO gains `SpliceAI=` entries (one per ALT and gene, comma-joined). Records that
- * cannot be scored, malformed lines included, are written unchanged and reported to `onWarning`.
+ * cannot be scored, malformed lines included, are written unchanged and reported to `onWarning`,
+ * except that any `SpliceAI=` a record already had is removed (it came from another run, which the
+ * new header does not describe), with a warning when the record got no new one.
  */
 export async function annotateVcf(options: AnnotateVcfOptions): Promise<AnnotateVcfSummary> {
   const started = performance.now();
@@ -70,7 +79,7 @@ export async function annotateVcf(options: AnnotateVcfOptions): Promise<Annotate
   const chunkSize = options.chunkSize ?? 256;
   let bytesRead = 0;
   const name = options.inputName ?? (typeof options.input === 'string' ? options.input : 'stdin');
-  const vcf = await openVcf(options.input, { name, onRead: (n) => (bytesRead += n) });
+  const vcf = await openVcf(options.input, { name, onRead: (n) => (bytesRead += n), onWarning: options.onInputWarning });
   const summary: AnnotateVcfSummary = {
     records: 0,
     scored: 0,
@@ -102,14 +111,29 @@ export async function annotateVcf(options: AnnotateVcfOptions): Promise<Annotate
         options.onWarning?.({ line: l.line.number, reason: 'malformed', message: `line ${l.line.number}: malformed record written unchanged: ${abbreviate(l.problem, 200)}` });
       } else if (score) {
         summary.records++;
+        const v = score.variant;
+        const where = `line ${l.line.number}: ${v.chrom}:${v.pos} ${abbreviate(v.ref)}>${abbreviate(v.alts.join(',') || '.')}`;
+        if (score.ambiguousAlts.length) {
+          const alts = score.ambiguousAlts.map((a) => abbreviate(a)).join(',');
+          options.onWarning?.({
+            line: l.line.number,
+            reason: 'ambiguous-alt',
+            message: `${where}: ALT ${alts} not scored (IUPAC code or a letter other than A, C, G, T, N; SpliceAI would read it as another base)`,
+          });
+        }
         if (score.skipped) {
           summary.unscored[score.skipped.reason]++;
-          const v = score.variant;
           options.onWarning?.({
             line: l.line.number,
             reason: score.skipped.reason,
-            message: `line ${l.line.number}: ${v.chrom}:${v.pos} ${abbreviate(v.ref)}>${abbreviate(v.alts.join(',') || '.')} not scored (${UNSCORED_LABELS[score.skipped.reason]}): ${abbreviate(score.skipped.message, 200)}`,
+            message: `${where} not scored (${UNSCORED_LABELS[score.skipped.reason]}): ${abbreviate(score.skipped.message, 200)}`,
           });
+          const stale = removeInfoField(l.line.text, 'SpliceAI');
+          if (stale.removed) {
+            options.onWarning?.({ line: l.line.number, reason: 'stale-score', message: `${where}: its earlier SpliceAI= entry was removed (it came from another run)` });
+            text += stale.text + eol;
+            continue;
+          }
         } else {
           summary.scored++;
           summary.entries += score.entries.length;

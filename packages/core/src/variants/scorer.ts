@@ -18,10 +18,13 @@ export interface VariantInput {
   alts: readonly string[];
 }
 
-/** Why a record got no `SpliceAI` field (SpliceAI's own skips, plus a missing contig). */
-export type SkipReason = 'outside-genes' | 'contig-missing' | 'contig-end' | 'ref-mismatch' | 'ref-too-long' | 'no-scorable-alt';
+/**
+ * Why a record got no `SpliceAI` field: SpliceAI's own skips, plus a missing contig and a position
+ * that is not on the contig (POS 0, or past its end: the reference and the VCF disagree).
+ */
+export type SkipReason = 'outside-genes' | 'contig-missing' | 'contig-end' | 'ref-mismatch' | 'ref-too-long' | 'no-scorable-alt' | 'invalid-position';
 
-export const SKIP_REASONS: readonly SkipReason[] = ['outside-genes', 'contig-missing', 'contig-end', 'ref-mismatch', 'ref-too-long', 'no-scorable-alt'];
+export const SKIP_REASONS: readonly SkipReason[] = ['outside-genes', 'contig-missing', 'contig-end', 'ref-mismatch', 'ref-too-long', 'no-scorable-alt', 'invalid-position'];
 
 /** One `ALT|GENE|...` entry. */
 export interface AlleleScore {
@@ -34,6 +37,11 @@ export interface AlleleScore {
   delta?: DeltaScores;
   /** The entry as SpliceAI writes it. */
   text: string;
+  /**
+   * With `keepRows`: the REF and ALT rows behind `delta` (`(2*dist+1, 3)`, genome order; ALT as the
+   * model returned it, before deletions are padded or insertions folded), for REF/ALT probabilities.
+   */
+  rows?: { ref: Float32Array; alt: Float32Array };
 }
 
 export interface VariantScore {
@@ -42,8 +50,14 @@ export interface VariantScore {
   entries: AlleleScore[];
   /** Set when the record gets no score at all. */
   skipped?: { reason: SkipReason; message: string };
-  /** ALT alleles left out (`.`, `*`, `-`, symbolic `<...>`, breakends). */
+  /** ALT alleles left out (`.`, `*`, `-`, symbolic `<...>`, breakends, IUPAC codes). */
   ignoredAlts: string[];
+  /**
+   * The ALT alleles left out for holding IUPAC ambiguity codes (R, Y, ...) or other letters than
+   * A, C, G, T, N: SpliceAI would read `R` as C (its byte value mod 5) and score C>R as C>C, a number
+   * that means nothing, so they are not scored and the caller warns.
+   */
+  ambiguousAlts: string[];
 }
 
 export interface VariantScorerOptions {
@@ -77,6 +91,8 @@ export interface VariantScorerOptions {
    * recomputing only the positions they change (default true). The numbers are the same.
    */
   recomputeChangesOnly?: boolean;
+  /** Keep each entry's REF and ALT rows on `AlleleScore.rows` (default false: they cost ~24 B per position). */
+  keepRows?: boolean;
 }
 
 interface Job {
@@ -110,6 +126,8 @@ interface Plan {
 }
 
 const SKIPPED_ALT = /[.\-*<>[\]]/;
+/** An allele of plain bases: only these are scored (see `VariantScore.ambiguousAlts`). */
+const PLAIN_BASES = /^[ACGTN]+$/i;
 
 /**
  * SpliceAI-compatible variant scoring with any base model: `get_delta_scores` of SpliceAI (and of
@@ -128,6 +146,7 @@ export class VariantScorer {
   readonly shareReference: boolean;
   readonly referenceTileSize: number;
   readonly recomputeChangesOnly: boolean;
+  readonly keepRows: boolean;
 
   constructor(options: VariantScorerOptions) {
     this.model = options.model;
@@ -141,6 +160,7 @@ export class VariantScorer {
     this.shareReference = options.shareReference ?? true;
     this.referenceTileSize = options.referenceTileSize ?? REFERENCE_TILE;
     this.recomputeChangesOnly = options.recomputeChangesOnly ?? true;
+    this.keepRows = options.keepRows ?? false;
     if (!Number.isInteger(this.dist) || this.dist < 0 || this.dist > 4999) throw new InvalidArgumentError(`dist must be a whole number from 0 to 4999, got ${this.dist}`);
     if (!Number.isInteger(this.precision) || this.precision < 0 || this.precision > 20) throw new InvalidArgumentError(`precision must be a whole number from 0 to 20, got ${this.precision}`);
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new InvalidArgumentError(`batch size must be a positive integer, got ${this.batchSize}`);
@@ -218,6 +238,7 @@ export class VariantScorer {
       const entry = plan.result.entries[job.entry];
       entry.delta = delta;
       entry.text = formatDeltaEntry(entry.alt, entry.gene, delta, this.precision);
+      if (this.keepRows) entry.rows = { ref, alt };
     }
     return plans.map((p) => p.result);
   }
@@ -315,13 +336,19 @@ export class VariantScorer {
 
   /** The checks SpliceAI makes before running a model, and the (ALT, gene) entries to fill. */
   private async plan(variant: VariantInput): Promise<Plan> {
-    const result: VariantScore = { variant, entries: [], ignoredAlts: [] };
+    const result: VariantScore = { variant, entries: [], ignoredAlts: [], ambiguousAlts: [] };
     const skip = (reason: SkipReason, message: string): Plan => ({ result: { ...result, skipped: { reason, message } }, hits: [] });
+    if (!Number.isInteger(variant.pos) || variant.pos < 1) return skip('invalid-position', `POS ${variant.pos} is not a position (VCF positions start at 1)`);
     const hits = this.annotation.overlapping(variant.chrom, variant.pos);
-    if (hits.length === 0) return skip('outside-genes', 'not inside any transcript of the annotation');
     const fastaName = await this.fasta.resolveName(variant.chrom);
-    if (fastaName === undefined) return skip('contig-missing', `contig ${variant.chrom} is not in the reference ${this.fasta.path}`);
-    const length = (await this.fasta.length(fastaName))!;
+    // Past the contig's end is checked before genes, so a VCF for another assembly is not "outside genes".
+    const length = fastaName === undefined ? undefined : await this.fasta.length(fastaName);
+    const last = variant.pos + Math.max(variant.ref.length, 1) - 1;
+    if (length !== undefined && last > length) {
+      return skip('invalid-position', `${variant.pos > length ? `POS ${variant.pos}` : `REF ends at ${last}, which`} is past the end of ${fastaName} (${length} nt) in ${this.fasta.path}`);
+    }
+    if (hits.length === 0) return skip('outside-genes', 'not inside any transcript of the annotation');
+    if (fastaName === undefined || length === undefined) return skip('contig-missing', `contig ${variant.chrom} is not in the reference ${this.fasta.path}`);
     const half = this.flank;
     const start = variant.pos - half - 1;
     const end = variant.pos + half;
@@ -333,13 +360,19 @@ export class VariantScorer {
       return skip('ref-mismatch', `REF ${variant.ref.length > 20 ? `${variant.ref.slice(0, 20)}...` : variant.ref} does not match the reference (${shown})`);
     }
     if (variant.ref.length > 2 * this.dist) return skip('ref-too-long', `REF is ${variant.ref.length} nt, longer than 2*dist = ${2 * this.dist}`);
+    const ambiguousRef = !PLAIN_BASES.test(variant.ref);
     for (const alt of variant.alts) {
       if (alt === '' || SKIPPED_ALT.test(alt)) {
         result.ignoredAlts.push(alt);
         continue;
       }
+      const dots = variant.ref.length > 1 && alt.length > 1; // SpliceAI prints dots: nothing is computed
+      if (!dots && (ambiguousRef || !PLAIN_BASES.test(alt))) {
+        result.ignoredAlts.push(alt);
+        result.ambiguousAlts.push(alt);
+        continue;
+      }
       for (const hit of hits) {
-        const dots = variant.ref.length > 1 && alt.length > 1;
         result.entries.push({
           alt,
           gene: hit.row.name,
@@ -351,7 +384,8 @@ export class VariantScorer {
       }
     }
     if (result.entries.length === 0) {
-      return skip('no-scorable-alt', variant.alts.length ? `no ALT can be scored (${variant.alts.join(',')})` : 'no ALT allele');
+      const why = ambiguousRef ? `; REF ${variant.ref} holds a letter other than A, C, G, T, N` : result.ambiguousAlts.length ? `; IUPAC codes or other letters than A, C, G, T, N are not scored` : '';
+      return skip('no-scorable-alt', variant.alts.length ? `no ALT can be scored (${variant.alts.join(',')})${why}` : 'no ALT allele');
     }
     return { result, window: encodeVariantSequence(sequence, this.encoding), hits, fastaName };
   }
