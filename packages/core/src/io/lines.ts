@@ -23,7 +23,7 @@ export async function* inputBytes(input: TextInput, name: string, onRead?: (byte
       yield buf;
     }
   };
-  let tail = Buffer.alloc(0); // the last raw bytes, to look for bgzip's end-of-file block
+  let tail: Buffer = Buffer.alloc(0); // the last raw bytes, to look for bgzip's end-of-file block
   const raw = (async function* () {
     for await (const buf of counted()) {
       tail = buf.length >= BGZF_EOF.length ? buf.subarray(buf.length - BGZF_EOF.length) : Buffer.concat([tail, buf]).subarray(-BGZF_EOF.length);
