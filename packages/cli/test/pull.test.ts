@@ -92,13 +92,17 @@ describe('models pull', () => {
     expect(r.stderr).toMatch(
       new RegExp(`^error: ${join(folder(), names[2]).replace(/\./g, '\\.')}: sha256 mismatch, expected ${PUBLISHED.files[2].sha256}, got [0-9a-f]{64} \\(from ${server.url}${served(names[2])}\\)\nhint: .+\n$`),
     );
-    expect(await fs.readdir(folder())).toEqual(names.slice(0, 2));
-    expect(existsSync(join(folder(), 'metadata'))).toBe(false);
+    // Nothing of the set is installed, so nothing can run on 2 of its 5 members.
+    expect(existsSync(folder())).toBe(false);
+    const list = await cli(['models', 'list', '--json', '--models-dir', root]);
+    expect(JSON.parse(list.stdout).modelSets).toEqual([]);
+    expect((await cli(['models', 'validate', 'openspliceai', '--models-dir', root])).code).toBe(1);
 
-    server.corrupt.clear(); // the mirror is fixed: the next pull completes the set
+    server.corrupt.clear(); // the mirror is fixed: the next pull completes the set from what was verified
     const fixed = await pull('--json');
     expect(fixed.code).toBe(0);
-    expect(JSON.parse(fixed.stdout).files.map((f: { status: string }) => f.status)).toEqual(['present', 'present', 'downloaded', 'downloaded', 'downloaded']);
+    expect(JSON.parse(fixed.stdout).files.map((f: { status: string }) => f.status)).toEqual(['resumed', 'resumed', 'downloaded', 'downloaded', 'downloaded']);
+    expect((await fs.readdir(root)).sort()).toEqual(['openspliceai']);
   });
 
   it('resumes a download cut off in the middle with a Range request', async () => {
@@ -197,5 +201,24 @@ describe('models pull', () => {
     const r = await cli(['models', 'pull', ...pick, '--from', `${server.url}empty/`, '--models-dir', root]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^error: .*model_80nt_rs10.pt: HTTP 404 Not Found from http:\/\/127.0.0.1:\d+\/empty\/openspliceai\/openspliceai-mane\/80nt\/model_80nt_rs10.pt\nhint: the file is not at that address/);
+    expect(existsSync(folder())).toBe(false);
+  });
+
+  it('installs nothing from a mirror that lacks one member, and keeps an earlier complete set as it was', async () => {
+    const mirror = await fs.mkdtemp(join(tmpdir(), 'metaspliceai-mirror-'));
+    await fs.mkdir(join(mirror, SET_DIR), { recursive: true });
+    for (const n of names.filter((n) => n !== names[3])) await fs.copyFile(join(MODELS_DIR, SET_DIR, n), join(mirror, SET_DIR, n));
+    const partial = await cli(['models', 'pull', ...pick, '--from', mirror, '--models-dir', root]);
+    expect(partial.code).toBe(1);
+    expect(partial.stderr).toContain(`the mirror has no file ${join(mirror, SET_DIR, names[3])}`);
+    expect(existsSync(folder())).toBe(false);
+
+    expect((await pull()).code).toBe(0);
+    await fs.rm(join(folder(), names[3])); // a member lost from a complete set, and the mirror lacks it too
+    const before = await fs.readFile(join(folder(), 'metadata', 'model_info.json'), 'utf8');
+    const failed = await cli(['models', 'pull', ...pick, '--from', mirror, '--models-dir', root]);
+    expect(failed.code).toBe(1);
+    expect((await fs.readdir(folder())).sort()).toEqual(['metadata', ...names.filter((n) => n !== names[3])]);
+    expect(await fs.readFile(join(folder(), 'metadata', 'model_info.json'), 'utf8')).toBe(before);
   });
 });

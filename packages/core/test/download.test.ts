@@ -9,6 +9,7 @@ import { type ModelServer, startModelServer } from '../../../test-support/model-
 import { MODELS_DIR } from '../../../test-support/shared.js';
 import {
   AmbiguousModelError,
+  createModelManager,
   downloadFile,
   DownloadError,
   type KnownModelSet,
@@ -18,7 +19,9 @@ import {
   type PulledFile,
   pullModelSet,
   selectKnownModelSet,
+  stagingDirectory,
 } from '../src/index.js';
+import { PULL_STAGING_DIR } from '../src/discovery/walk.js';
 import { createMockAdapter } from '../src/testing/mock-adapter.js';
 
 const SET_DIR = 'openspliceai/openspliceai-mane/80nt';
@@ -247,12 +250,64 @@ describe('pullModelSet', () => {
     expect(fromUrl.files.map((f) => f.source)).toEqual(names.slice(0, 2).map((n) => `${server.url}${served(n)}`));
   });
 
-  it('stops at a corrupted file: verified files stay, the bad one leaves no file and no .part, no metadata is written', async () => {
+  /** Every file under `root` with its sha256, for "nothing changed" checks. */
+  async function snapshot(root: string): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const entry of await fs.readdir(root, { recursive: true, withFileTypes: true })) {
+      if (entry.isFile()) out[join(entry.parentPath, entry.name).slice(root.length + 1)] = sha256(readFileSync(join(entry.parentPath, entry.name)));
+    }
+    return out;
+  }
+
+  it('installs nothing when a file is corrupt: the set folder never appears, discovery finds nothing, a rerun reuses the verified files', async () => {
     server.corrupt.add(served(names[1]));
     const error = await pullModelSet(knownSet(server.url), { adapter, modelsDir: dir }).catch((e: unknown) => e);
     expect(DownloadError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toContain(names[1]);
-    expect(await fs.readdir(join(dir, SET_DIR))).toEqual([names[0]]);
+    expect((error as Error).message.startsWith(`${join(dir, SET_DIR, names[1])}: sha256 mismatch`)).toBe(true);
+    expect(existsSync(join(dir, SET_DIR))).toBe(false);
+    expect(await fs.readdir(dir)).toEqual([PULL_STAGING_DIR]);
+    expect((await fs.readdir(stagingDirectory(dir, SET_DIR))).sort()).toEqual([names[0]]);
+    const found = await createModelManager({ modelsDir: dir }).register(createMockAdapter({ filePatterns: [/\.pt$/] })).discover();
+    expect(found.modelSets).toEqual([]);
+
+    server.corrupt.clear();
+    server.requests.length = 0;
+    const result = await pullModelSet(knownSet(server.url), { adapter, modelsDir: dir });
+    expect(result.files.map((f) => f.status)).toEqual(['resumed', 'downloaded', 'downloaded', 'downloaded', 'downloaded']);
+    expect(server.requests.map((r) => r.path)).toEqual(names.slice(1).map(served));
+    expect(await fs.readdir(dir)).toEqual(['openspliceai']); // the staging folder is gone
+    expect((await fs.readdir(join(dir, SET_DIR))).sort()).toEqual(['metadata', ...names]);
+    for (const f of result.set.files) expect(sha256(readFileSync(join(dir, SET_DIR, f.name)))).toBe(f.sha256);
+  });
+
+  it('installs nothing when the mirror lacks one member', async () => {
+    const set = knownSet(server.url);
+    const missing = { ...set, files: set.files.map((f, i) => (i === 3 ? { ...f, url: `${server.url}nope/${f.name}` } : f)) };
+    await expect(pullModelSet(missing, { adapter, modelsDir: dir })).rejects.toThrow(/HTTP 404/);
+    expect(existsSync(join(dir, SET_DIR))).toBe(false);
+  });
+
+  it('leaves an earlier complete set untouched when a pull that would replace a file fails', async () => {
+    const set = knownSet(server.url);
+    await pullModelSet(set, { adapter, modelsDir: dir });
+    const before = await snapshot(join(dir, SET_DIR));
+    // A newer release of one member (another sha256) that the mirror serves corrupted.
+    const bytes = Buffer.from(bytesOf(names[2]));
+    bytes[bytes.length >> 1] ^= 0xff;
+    const newer = { ...set, files: set.files.map((f, i) => (i === 2 ? { ...f, sha256: sha256(bytes) } : f)) };
+    const error = await pullModelSet(newer, { adapter, modelsDir: dir }).catch((e: unknown) => e);
+    expect(DownloadError.isInstance(error)).toBe(true);
+    expect(await snapshot(join(dir, SET_DIR))).toEqual(before);
+  });
+
+  it('moves a .part an older pull left beside the final name into staging and resumes it', async () => {
+    const bytes = bytesOf(names[0]);
+    await fs.mkdir(join(dir, SET_DIR), { recursive: true });
+    await fs.writeFile(partPath(join(dir, SET_DIR, names[0])), bytes.subarray(0, 10_000));
+    const result = await pullModelSet(knownSet(server.url), { adapter, modelsDir: dir });
+    expect(result.files[0].status).toBe('resumed');
+    expect(server.requests).toContainEqual({ path: served(names[0]), range: 'bytes=10000-', status: 206 });
+    expect((await fs.readdir(join(dir, SET_DIR))).sort()).toEqual(['metadata', ...names]);
   });
 
   it('refuses catalogue paths that leave the models folder', async () => {

@@ -13,8 +13,14 @@ export interface WalkProblem {
   message: string;
 }
 
-/** Folders that never hold models and are expensive to walk. */
-const SKIPPED_DIRS = new Set(['node_modules', '.git', '.turbo', '.cache']);
+/**
+ * The hidden folder where `models pull` stages a set until every file of it is verified; its
+ * files are never members of a set, so discovery does not walk it.
+ */
+export const PULL_STAGING_DIR = '.metaspliceai-pull';
+
+/** Folders that never hold models (or hold them only half-pulled) and are expensive to walk. */
+const SKIPPED_DIRS = new Set(['node_modules', '.git', '.turbo', '.cache', PULL_STAGING_DIR]);
 
 /**
  * Lists every regular file under `root` (names only, no stat), following symlinks. A symlinked folder that leads back to

@@ -1,10 +1,11 @@
 import { promises as fs } from 'node:fs';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type BaseModelAdapter, type KnownModelSet, OUTPUT_CLASSES } from '../adapter/contract.js';
 import { DownloadError } from '../errors.js';
 import { readModelInfo, sha256File, writeModelInfo } from '../metadata/model-info.js';
 import { MODEL_INFO_SCHEMA_VERSION, type ModelInfo } from '../metadata/schema.js';
-import { downloadFile } from './download.js';
+import { PULL_STAGING_DIR } from '../discovery/walk.js';
+import { downloadFile, partPath } from './download.js';
 
 /** Progress of a whole set, in bytes still to fetch (files already present are not counted). */
 export interface PullProgress {
@@ -25,7 +26,8 @@ export interface PulledFile {
   source: string;
   /**
    * `present`: already there with the right sha256; `downloaded`; `resumed`: a `.part` of an
-   * earlier run was continued; `replaced`: a file of that name with another sha256 was replaced.
+   * earlier run was continued, or a file an earlier, unfinished pull verified was kept;
+   * `replaced`: a file of that name with another sha256 was replaced.
    */
   status: 'present' | 'downloaded' | 'resumed' | 'replaced';
 }
@@ -62,29 +64,43 @@ export interface PullResult {
 /**
  * Fetches every file of a published set into the models folder and records it in
  * `metadata/model_info.json` (checksums, sizes, source, licence, citation, species), so the set is
- * valid for `models validate` at once. Files already present with the published sha256 are kept;
- * each download is verified and renamed into place atomically (see downloadFile), so an interrupted
- * pull leaves the folder as it was plus resumable `.part` files.
+ * valid for `models validate` at once.
+ *
+ * The set appears whole or not at all: every missing or different file is downloaded into a
+ * hidden staging folder (`<modelsDir>/.metaspliceai-pull/<set.directory>/`, which discovery never
+ * walks), each verified against the published size and sha256, and only when all are good is the
+ * set moved into place. A pull that fails part-way (a mirror missing a file, a corrupt file, a
+ * dropped connection) therefore adds nothing under the models folder and leaves an earlier set
+ * there untouched; the verified files and resumable `.part` files it staged are reused by the
+ * next run. Files already in place with the published sha256 are kept.
  */
 export async function pullModelSet(set: KnownModelSet, options: PullOptions): Promise<PullResult> {
   checkCatalogueEntry(set, options.adapter.id);
   const directory = resolve(options.modelsDir, ...set.directory.split('/'));
-  const plan: { file: KnownModelSet['files'][number]; dest: string; source: string; existing: 'none' | 'match' | 'differs' }[] = [];
+  const staging = stagingDirectory(options.modelsDir, set.directory);
+  const plan: PlannedFile[] = [];
   for (const file of set.files) {
     const dest = join(directory, file.name);
-    plan.push({ file, dest, source: sourceFor(set, file, options.from), existing: await existingState(dest, file) });
+    const staged = join(staging, file.name);
+    const existing = await existingState(dest, file);
+    await adoptLegacyPart(dest, staged, existing);
+    plan.push({ file, dest, staged, source: sourceFor(set, file, options.from), existing, stagedState: existing === 'match' ? 'none' : await existingState(staged, file) });
   }
-  const total = plan.filter((p) => p.existing !== 'match').reduce((n, p) => n + p.file.size, 0);
+  const total = plan.filter((p) => p.existing !== 'match' && p.stagedState !== 'match').reduce((n, p) => n + p.file.size, 0);
   let done = 0;
   const files: PulledFile[] = [];
-  for (const { file, dest, source, existing } of plan) {
+  for (const { file, dest, staged, source, existing, stagedState } of plan) {
     let pulled: PulledFile;
     if (existing === 'match') {
       pulled = { name: file.name, path: dest, size: file.size, sha256: file.sha256, source: dest, status: 'present' };
+    } else if (stagedState === 'match') {
+      // Verified by an earlier run that stopped before the whole set was there.
+      pulled = { name: file.name, path: dest, size: file.size, sha256: file.sha256.toLowerCase(), source, status: existing === 'differs' ? 'replaced' : 'resumed' };
     } else {
+      if (stagedState === 'differs') await fs.rm(staged, { force: true });
       const result = await downloadFile({
         source,
-        dest,
+        dest: staged,
         sha256: file.sha256,
         size: file.size,
         retries: options.retries,
@@ -92,6 +108,8 @@ export async function pullModelSet(set: KnownModelSet, options: PullOptions): Pr
         idleTimeoutMs: options.idleTimeoutMs,
         signal: options.signal,
         onProgress: (p) => options.onProgress?.({ file: file.name, received: done + p.received, total }),
+      }).catch((error: unknown) => {
+        throw DownloadError.isInstance(error) ? renameInMessage(error, staged, dest) : error;
       });
       done += file.size;
       const status = existing === 'differs' ? 'replaced' : result.resumedFrom > 0 ? 'resumed' : 'downloaded';
@@ -101,10 +119,111 @@ export async function pullModelSet(set: KnownModelSet, options: PullOptions): Pr
     options.onFile?.(pulled);
   }
 
+  // Every file is verified: describe the set, then move it into place.
   const metadataPath = join(directory, 'metadata', 'model_info.json');
   const info = await describePulledSet(set, options, files, metadataPath);
-  await writeModelInfo(metadataPath, info, options.adapter.metadataSchema);
+  await installStagedSet(plan, { directory, staging, metadataPath, info, schema: options.adapter.metadataSchema });
+  await removeEmptyFolders(staging, stagingRoot(options.modelsDir));
   return { set, directory, metadataPath, files, info };
+}
+
+/** The hidden folder under a models root where pulls stage their files; discovery skips it. */
+export function stagingRoot(modelsDir: string): string {
+  return join(resolve(modelsDir), PULL_STAGING_DIR);
+}
+
+/** Where the files of one set are staged until the whole set is verified. */
+export function stagingDirectory(modelsDir: string, setDirectory: string): string {
+  return join(stagingRoot(modelsDir), ...setDirectory.split('/'));
+}
+
+interface PlannedFile {
+  file: KnownModelSet['files'][number];
+  /** The final path under the models folder. */
+  dest: string;
+  /** The verified copy in the staging folder. */
+  staged: string;
+  source: string;
+  existing: FileState;
+  stagedState: FileState;
+}
+
+type FileState = 'none' | 'match' | 'differs';
+
+/**
+ * Moves a verified set into place. A set folder that does not exist yet is staged complete with
+ * its model_info.json and renamed in one step. Into an existing folder (an earlier or partial set,
+ * maybe with the user's own files) model_info.json is written first and the files are renamed in
+ * one by one: should the process die between two renames, model_info.json already lists files that
+ * are missing or differ, which loading and `models validate` refuse, instead of a silent mix.
+ */
+async function installStagedSet(
+  plan: PlannedFile[],
+  target: { directory: string; staging: string; metadataPath: string; info: ModelInfo; schema: BaseModelAdapter['metadataSchema'] },
+): Promise<void> {
+  const incoming = plan.filter((p) => p.existing !== 'match');
+  if (!(await exists(target.directory))) {
+    await writeModelInfo(join(target.staging, 'metadata', 'model_info.json'), target.info, target.schema);
+    await fs.mkdir(dirname(target.directory), { recursive: true });
+    await fs.rename(target.staging, target.directory);
+    await syncDirectory(dirname(target.directory));
+    return;
+  }
+  await writeModelInfo(target.metadataPath, target.info, target.schema);
+  for (const p of incoming) await fs.rename(p.staged, p.dest);
+  await syncDirectory(target.directory);
+}
+
+/**
+ * A `.part` beside the final name is what pulls before staging left behind: move it into the
+ * staging folder so its bytes are resumed rather than fetched again.
+ */
+async function adoptLegacyPart(dest: string, staged: string, existing: FileState): Promise<void> {
+  const legacy = partPath(dest);
+  if (existing === 'match' || !(await exists(legacy)) || (await exists(partPath(staged)))) return;
+  await fs.mkdir(dirname(staged), { recursive: true });
+  await fs.rename(legacy, partPath(staged));
+}
+
+/** Error messages name the file the user asked for, not its staging copy (hints keep the `.part` path). */
+function renameInMessage(error: DownloadError, staged: string, dest: string): DownloadError {
+  if (!error.message.startsWith(`${staged}:`)) return error;
+  return new DownloadError(`${dest}:${error.message.slice(staged.length + 1)}`, { cause: error.cause, hint: error.hint });
+}
+
+/** Removes `from` and its parents up to and including `root`, as long as they are empty. */
+async function removeEmptyFolders(from: string, root: string): Promise<void> {
+  let dir = from;
+  for (;;) {
+    try {
+      await fs.rmdir(dir);
+    } catch (error) {
+      // Gone already (renamed into place) is fine; not empty (another set's staged files) stops here.
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return;
+    }
+    if (dir === root) return;
+    const parent = dirname(dir);
+    if (parent === dir || !parent.startsWith(root)) return;
+    dir = parent;
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return fs.stat(path).then(() => true, () => false);
+}
+
+/** Makes renames durable where the platform can fsync a folder; elsewhere a rename is still atomic. */
+async function syncDirectory(dir: string): Promise<void> {
+  try {
+    const handle = await fs.open(dir, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Windows and some file systems cannot fsync a folder.
+  }
 }
 
 /** The model_info.json of a pulled set; fields of an earlier one for the same set (golden outputs) are kept. */
@@ -155,7 +274,7 @@ export function sourceFor(set: KnownModelSet, file: { name: string; url: string 
   return join(isAbsolute(from) ? from : resolve(from), ...relativePath.split('/'));
 }
 
-async function existingState(dest: string, file: { size: number; sha256: string }): Promise<'none' | 'match' | 'differs'> {
+async function existingState(dest: string, file: { size: number; sha256: string }): Promise<FileState> {
   let size: number;
   try {
     size = (await fs.stat(dest)).size;
