@@ -14,7 +14,7 @@ import { OPENSPLICEAI_CATALOGUE } from './catalogue.js';
 import { openSpliceAIModelInfoSchema } from './metadata.js';
 import { recordOpenSpliceAINetwork } from './network.js';
 import { OPENSPLICEAI_FILE_PATTERNS, parseOpenSpliceAIPath } from './paths.js';
-import { readStateDict, readStateDictIndex } from './pt/index.js';
+import { readStateDict, readStateDictIndex } from '@metaspliceai/torch';
 
 export const OPENSPLICEAI_LICENSE = 'GPL-3.0';
 

@@ -1,5 +1,5 @@
 import { ModelFileError } from '@metaspliceai/core';
-import type { TensorInfo } from './pt/index.js';
+import type { TensorInfo } from '@metaspliceai/torch';
 
 /**
  * OpenSpliceAI's network table (its predict.py): kernel sizes W and dilations AR of the residual

@@ -4,4 +4,4 @@ export { buildOpenSpliceAIGraph, OPENSPLICEAI_BN_EPSILON, OPENSPLICEAI_LEAKY_SLO
 export { OPENSPLICEAI_CATALOGUE } from './catalogue.js';
 export { openSpliceAIModelInfoSchema, type OpenSpliceAIModelInfo } from './metadata.js';
 export { OPENSPLICEAI_FILE_PATTERNS, parseOpenSpliceAIPath } from './paths.js';
-export { readStateDict, readStateDictIndex, toFloat32, type StateDictTensor, type TensorInfo } from './pt/index.js';
+export { readStateDict, readStateDictIndex, toFloat32, type StateDictTensor, type TensorInfo } from '@metaspliceai/torch';

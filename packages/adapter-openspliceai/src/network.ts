@@ -1,6 +1,6 @@
 import { SpliceGraphBuilder, type GraphValue } from '@metaspliceai/onnx';
 import type { OpenSpliceAIArchitecture } from './architecture.js';
-import { type StateDictTensor, toFloat32 } from './pt/index.js';
+import { type StateDictTensor, toFloat32 } from '@metaspliceai/torch';
 
 /** PyTorch BatchNorm1d's default epsilon, which OpenSpliceAI keeps. */
 export const OPENSPLICEAI_BN_EPSILON = 1e-5;

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join, sep } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ModelFileError, InvalidArgumentError } from '@metaspliceai/core';
-import { readStateDict, readStateDictIndex, toFloat32, type StateDictTensor } from '../src/pt/index.js';
-import { crc32, crc32Portable } from '../src/pt/crc32.js';
+import { readStateDict, readStateDictIndex, toFloat32, type StateDictTensor } from '../src/index.js';
+import { crc32, crc32Portable } from '../src/crc32.js';
 import { f32, PickleWriter, stateDictPickle, torchEntries, writeTensor } from './helpers/pickle-writer.js';
 import { makeZip } from './helpers/zip-writer.js';
 import { MODELS_DIR } from '../../../test-support/shared.js';
@@ -179,6 +179,21 @@ describe('real OpenSpliceAI checkpoints', () => {
   });
 });
 
+describe('real Pangolin checkpoints (saved with cuda:0 storages)', () => {
+  it('reads all 24, and the index agrees with the full read', async () => {
+    const dir = join(MODELS_DIR, 'pangolin');
+    const files = readdirSync(dir).filter((f) => /^final\.[1-3]\.[0-7]\.3\.v2$/.test(f));
+    expect(files).toHaveLength(24);
+    for (const f of files) {
+      const index = await readStateDictIndex(join(dir, f));
+      const dict = await readStateDict(join(dir, f));
+      expect(index.map((t) => t.name)).toEqual([...dict.keys()]);
+      expect(dict.get('conv1.weight')!.shape).toEqual([32, 4, 1]);
+      expect(dict.get('resblocks.15.conv2.weight')!.shape).toEqual([32, 32, 41]);
+    }
+  });
+});
+
 describe('synthetic state dicts', () => {
   const dir = mkdtempSync(join(tmpdir(), 'pt-synth-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -259,6 +274,14 @@ describe('synthetic state dicts', () => {
     const file = write(makeZip(torchEntries(w.setitems().stop().bytes(), { '0': f32([0.5, -0.5]) })));
     const d = await readStateDict(file);
     expect(Array.from(d.get('p')!.data as Float32Array)).toEqual([0.5, -0.5]);
+  });
+
+  it('reads storages tagged cpu, cuda and cuda:<n> (GPU-saved checkpoints) into CPU memory', async () => {
+    const locations = ['cpu', 'cuda', 'cuda:0', 'cuda:7', 'cuda:12'];
+    const pkl = stateDictPickle(locations.map((location, k) => ({ name: `t${k}`, key: String(k), numel: 2, size: [2], location })));
+    const storages = Object.fromEntries(locations.map((_, k) => [String(k), f32([k, -k])]));
+    const d = await readStateDict(write(makeZip(torchEntries(pkl, storages))));
+    locations.forEach((_, k) => expect(Array.from(d.get(`t${k}`)!.data as Float32Array)).toEqual([k, -k]));
   });
 
   it('accepts storage entries that are misaligned in the file', async () => {

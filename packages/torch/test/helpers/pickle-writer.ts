@@ -93,7 +93,8 @@ export interface TensorSpec {
   offset?: number;
   size: number[];
   stride?: number[];
-  location?: string;
+  /** The storage's device tag (default `cpu`); a number writes a non-string tag, for hostile tests. */
+  location?: string | number;
 }
 
 function contiguousStride(size: readonly number[]): number[] {
@@ -105,7 +106,10 @@ function contiguousStride(size: readonly number[]): number[] {
 /** Writes one `_rebuild_tensor_v2(...)` call onto `w` (as torch does). */
 export function writeTensor(w: PickleWriter, t: TensorSpec): PickleWriter {
   w.global('torch._utils', '_rebuild_tensor_v2').mark();
-  w.mark().str('storage').global('torch', t.storageType ?? 'FloatStorage').str(t.key).str(t.location ?? 'cpu').int(t.numel).tuple().binpersid();
+  w.mark().str('storage').global('torch', t.storageType ?? 'FloatStorage').str(t.key);
+  if (typeof t.location === 'number') w.int(t.location);
+  else w.str(t.location ?? 'cpu');
+  w.int(t.numel).tuple().binpersid();
   w.int(t.offset ?? 0).ints(t.size).ints(t.stride ?? contiguousStride(t.size)).newfalse();
   w.global('collections', 'OrderedDict').emptyTuple().reduce();
   return w.tuple().reduce();

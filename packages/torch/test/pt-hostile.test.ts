@@ -3,11 +3,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MetaSpliceAIError, ModelFileError, UnsafeModelFileError } from '@metaspliceai/core';
-import { readStateDict, readStateDictIndex } from '../src/pt/index.js';
+import { readStateDict, readStateDictIndex } from '../src/index.js';
 import { f32, PickleWriter, stateDictPickle, torchEntries, writeTensor, type TensorSpec } from './helpers/pickle-writer.js';
 import { makeZip, type ZipInput } from './helpers/zip-writer.js';
-import { crc32 } from '../src/pt/crc32.js';
-import { unpickle, type PickleLimits } from '../src/pt/pickle.js';
+import { crc32 } from '../src/crc32.js';
+import { unpickle, type PickleLimits } from '../src/pickle.js';
 import { MODELS_DIR } from '../../../test-support/shared.js';
 
 const models = join(MODELS_DIR, 'openspliceai');
@@ -132,6 +132,18 @@ describe('refuses tensors that point outside the archive or their storage', () =
     const pkl = stateDictPickle([{ ...goodTensor, numel: 1000, size: [1000] }]);
     await refused(write(archive(pkl)), 'unsafe', /declared as 1000 float32 elements/);
   });
+
+  it('a storage location tag that is not a string', async () => {
+    const pkl = stateDictPickle([{ ...goodTensor, location: 0 }]);
+    await refused(write(archive(pkl)), 'corrupt', /expected a device string in a persistent id, found int/);
+  });
+
+  for (const location of ['cuda:x', 'cuda:', 'cuda:-1', 'cuda:0:1', 'mps', 'cpu ', 'CUDA:0', 'cuda:0/../x', '']) {
+    it(`a storage location tag ${JSON.stringify(location)} that torch does not write`, async () => {
+      const pkl = stateDictPickle([{ ...goodTensor, location }]);
+      await refused(write(archive(pkl)), 'corrupt', /storage location .* expected 'cpu', 'cuda' or 'cuda:<n>'/);
+    });
+  }
 
   for (const [label, spec] of [
     ['a size larger than the storage', { size: [5] }],

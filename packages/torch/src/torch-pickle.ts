@@ -1,7 +1,8 @@
 /**
  * What a PyTorch state_dict pickle may ask for, and nothing more: `collections.OrderedDict`,
  * `torch._utils._rebuild_tensor_v2` / `_rebuild_parameter`, and `torch.<X>Storage` types named
- * through persistent ids `('storage', type, key, location, numel)`. Each storage must be an entry
+ * through persistent ids `('storage', type, key, location, numel)`, whose location is `cpu` or
+ * `cuda[:N]` (mapped to CPU). Each storage must be an entry
  * `<prefix>data/<key>` of the archive, large enough for what the pid declares, and each tensor must
  * lie inside its storage; this is checked from the central directory alone, so the same checks
  * guard the index-only read.
@@ -55,6 +56,9 @@ const STORAGE_NAME = Object.fromEntries([...STORAGE_TYPES].map(([name, t]) => [t
 export function outputItemSize(dtype: TensorDtype): number {
   return dtype === 'float16' ? 4 : STORAGE_TYPES.get(STORAGE_NAME[dtype])!.itemSize;
 }
+
+/** Storage location tags torch writes for CPU and CUDA tensors; all are read into CPU memory. */
+const STORAGE_LOCATION = /^(?:cpu|cuda(?::\d{1,4})?)$/;
 
 const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v);
 
@@ -124,6 +128,11 @@ export function loadTorchPickle(data: Uint8Array, ctx: TorchPickleContext): { ro
       return unsafe(`persistent id names storage key ${JSON.stringify(key)}, which is not a plain record name`);
     }
     if (typeof location !== 'string') corrupt(`expected a device string in a persistent id, found ${pyTypeName(location)}`);
+    // Checkpoints saved on a GPU tag their storages `cuda:N` (Pangolin's, OpenSpliceAI's); every
+    // storage is read into CPU memory whatever its tag, so only the tags torch writes are accepted.
+    if (!STORAGE_LOCATION.test(location as string)) {
+      corrupt(`persistent id names storage location ${JSON.stringify(location)}, expected 'cpu', 'cuda' or 'cuda:<n>'`);
+    }
     if (!isInt(numel) || numel < 0) return corrupt(`expected a non-negative element count in a persistent id, found ${String(numel)}`);
     const entryName = `${prefix}data/${key}`;
     const entry = entries.get(entryName);
