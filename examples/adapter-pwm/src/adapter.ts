@@ -30,7 +30,9 @@ export function createPwmAdapter(): BaseModelAdapter {
     capabilities: { devices: ['cpu'], backends: ['js'], contexts: [50], maxBatchSize: 256 },
     filePatterns: PWM_FILE_PATTERNS,
     defaultLicense: PWM_LICENSE,
-    outputClasses: ['neither', 'acceptor', 'donor'],
+    // Every member predicts the same neither/acceptor/donor softmax (SPLICE_CLASS_TRACKS): a set is their mean.
+    ensemble: 'mean',
+    scoring: { defaultRule: 'spliceai', variantEncoding: 'acgt' },
     metadataSchema: pwmModelInfoSchema,
     parsePath: parsePwmPath,
 

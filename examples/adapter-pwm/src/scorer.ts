@@ -1,4 +1,4 @@
-import type { LoadedModel, PredictBatch } from '@metaspliceai/core';
+import { type LoadedModel, type PredictBatch, SPLICE_CLASS_TRACKS } from '@metaspliceai/core';
 import type { PwmModelFile, PwmMotif } from './model-file.js';
 
 /** Nucleotide codes as core encodes them: 0 = N, 1 = A, 2 = C, 3 = G, 4 = T. */
@@ -72,6 +72,7 @@ export function createPwmModel(file: PwmModelFile, context: number): LoadedModel
   const half = context / 2;
   return {
     context,
+    tracks: SPLICE_CLASS_TRACKS,
     backend: 'js',
     device: 'cpu',
     async predict({ codes, batch, length }: PredictBatch): Promise<Float32Array> {

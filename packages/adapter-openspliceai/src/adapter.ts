@@ -54,7 +54,9 @@ export function createOpenSpliceAIAdapter(options: OpenSpliceAIAdapterOptions = 
     capabilities: { devices: ['cpu', 'gpu'], backends: ['onnx'], contexts: [80, 400, 2000, 10000], maxBatchSize: 64 },
     filePatterns: OPENSPLICEAI_FILE_PATTERNS,
     defaultLicense: OPENSPLICEAI_LICENSE,
-    outputClasses: ['neither', 'acceptor', 'donor'],
+    // Every member predicts the same neither/acceptor/donor softmax (SPLICE_CLASS_TRACKS): a set is their mean.
+    ensemble: 'mean',
+    scoring: { defaultRule: 'spliceai', variantEncoding: 'acgt' },
     metadataSchema: openSpliceAIModelInfoSchema,
     catalogue: OPENSPLICEAI_CATALOGUE,
     parsePath: parseOpenSpliceAIPath,

@@ -35,7 +35,9 @@ export function createSpliceAIAdapter(options: SpliceAIAdapterOptions = {}): Bas
     capabilities: { devices: ['cpu', 'gpu'], backends: ['onnx', 'tfjs'], contexts: [80, 400, 2000, 10000], maxBatchSize: 64 },
     filePatterns: SPLICEAI_FILE_PATTERNS,
     defaultLicense: SPLICEAI_LICENSE,
-    outputClasses: ['neither', 'acceptor', 'donor'],
+    // Every member predicts the same neither/acceptor/donor softmax (SPLICE_CLASS_TRACKS): a set is their mean.
+    ensemble: 'mean',
+    scoring: { defaultRule: 'spliceai', variantEncoding: 'spliceai' },
     metadataSchema: spliceAIModelInfoSchema,
     catalogue: SPLICEAI_CATALOGUE,
     parsePath: parseSpliceAIPath,

@@ -51,7 +51,7 @@ async function memberOnly(member: string): Promise<string> {
 }
 
 async function loadCase(c: Case, adapter: BaseModelAdapter): Promise<LoadedModel> {
-  if (c.member) return createEnsemble([await adapter.load({ file: join(MODELS_DIR, c.member), context: c.context })], adapter.outputClasses);
+  if (c.member) return createEnsemble([await adapter.load({ file: join(MODELS_DIR, c.member), context: c.context })]);
   const manager = createModelManager({ modelsDir: MODELS_DIR }).register(adapter);
   return (await manager.load({ adapter: c.adapter, setName: c.set, context: c.context })).model;
 }

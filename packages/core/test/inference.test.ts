@@ -73,7 +73,7 @@ describe('tiling', () => {
 });
 
 describe('ensemble', () => {
-  it('averages members in float32 and reorders native classes', async () => {
+  it('averages members in float32 and passes their tracks through, never reordering', async () => {
     const codes = encodeSequence(randomSequence(40, 9));
     const a = mockModel(8, 0);
     const b = mockModel(8, 0.1);
@@ -83,15 +83,20 @@ describe('ensemble', () => {
       expect(mean[i]).toBeCloseTo(one[i] - 0.05, 6);
       expect(mean[i + 1]).toBeCloseTo(one[i + 1] + 0.05, 6);
     }
-    const swapped = await predictCodes(createEnsemble([a], ['neither', 'donor', 'acceptor']), codes);
-    expect(swapped[1]).toBe(one[2]);
-    expect(swapped[2]).toBe(one[1]);
+    expect(createEnsemble([a, b]).tracks.map((t) => t.name)).toEqual(['neither', 'acceptor', 'donor']);
+    // A joint model (one member) is itself: no copy, no reordering.
+    expect(createEnsemble([a])).toBe(a);
+    // Members in another order are not silently averaged across tracks.
+    const swapped = { ...b, tracks: [b.tracks[0], b.tracks[2], b.tracks[1]] };
+    expect(() => createEnsemble([a, swapped])).toThrow(/disagree on tracks: neither,acceptor,donor and neither,donor,acceptor/);
     expect(() => createEnsemble([a, mockModel(4)])).toThrow(/disagree on context/);
+    expect(() => createEnsemble([{ ...a, tracks: [] }])).toThrow(/declares no tracks/);
+    expect(() => createEnsemble([{ ...a, tracks: [{ name: 'x', kind: 'odds' as never }] }])).toThrow(/kind "odds"/);
   });
 
-  it('stacks staged members: states side by side, the mean at the end, classes reordered', async () => {
+  it('stacks staged members: states side by side, the mean at the end', async () => {
     const members = [mockStagedModel([2, 3, 1], 3, 1), mockStagedModel([2, 3, 1], 2, 2)];
-    const ensemble = createEnsemble(members, ['neither', 'donor', 'acceptor']);
+    const ensemble = createEnsemble(members);
     const stages = ensemble.stages!;
     expect(stages.reach).toEqual([2, 3, 1]);
     expect(stages.channels).toEqual([5, 5]);

@@ -31,10 +31,13 @@ describe('register', () => {
       }
       throw new Error('expected a registration error');
     };
-    expect(err(createMockAdapter({ specificationVersion: 'v2' as never }))).toMatch(/specification "v2"/);
+    expect(err(createMockAdapter({ specificationVersion: 'v3' as never }))).toMatch(/specification "v3"/);
+    expect(err(createMockAdapter({ specificationVersion: 'v1' as never }))).toMatch(/"v1".*replaced the adapter's outputClasses with tracks/);
     expect(err(createMockAdapter({ id: 'Bad Id' }))).toMatch(/id must be/);
     expect(err(createMockAdapter({ filePatterns: [/x/g] }))).toMatch(/g or y flags/);
-    expect(err(createMockAdapter({ outputClasses: ['neither', 'acceptor'] as never }))).toMatch(/outputClasses/);
+    expect(err(createMockAdapter({ ensemble: 'sum' as never }))).toMatch(/ensemble must be 'mean' or 'adapter'/);
+    expect(err(createMockAdapter({ ensemble: 'adapter' }))).toMatch(/needs a loadEnsemble/);
+    expect(err(createMockAdapter({ scoring: { defaultRule: '', variantEncoding: 'utf8' as never } }))).toMatch(/defaultRule.*variantEncoding/);
     expect(err({ ...createMockAdapter(), load: undefined })).toMatch(/load must be a function/);
     expect(err(null)).toMatch(/must be an object/);
   });

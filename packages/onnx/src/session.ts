@@ -14,7 +14,9 @@ import {
   ModelFileError,
   type Device,
   type LoadedModel,
+  type OutputTrack,
   type PredictBatch,
+  SPLICE_CLASS_TRACKS,
   type StagedNetwork,
 } from '@metaspliceai/core';
 import { type InputLayout, type TensorLayout, inputLayoutFromShape, lengthAxis, oneHotFor, outputLayoutFromDims, toPositionRows } from './layout.js';
@@ -57,6 +59,8 @@ export interface OnnxSessionOptions {
    * unless the graph's output comes from a Softmax (or Sigmoid), looking through reshapes and slices.
    */
   outputActivation?: 'auto' | 'softmax' | 'none';
+  /** What `LoadedModel.tracks` declares (default: neither, acceptor, donor). */
+  tracks?: readonly OutputTrack[];
 }
 
 /** Options of `createOnnxModel`. */
@@ -144,7 +148,9 @@ async function openModel(
   const settings: SessionSettings = { device, threads, memoryArena: options.memoryArena ?? false };
   const { session, provider } = await createSession(ort, sessionSource, source, settings);
   const staging: Staging = { graphs: options.stagedGraphs, open: async (bytes) => (await createSession(ort, bytes, source, settings)).session };
-  return new OrtSpliceModel(ort, session, provider, source, options.context, device, threads, options.backendLabel ?? 'onnx', io, staging);
+  const model = new OrtSpliceModel(ort, session, provider, source, options.context, device, threads, options.backendLabel ?? 'onnx', io, staging);
+  model.tracks = options.tracks ?? SPLICE_CLASS_TRACKS;
+  return model;
 }
 
 /** An onnxruntime session with this package's settings, and the provider it runs on. */
@@ -283,6 +289,7 @@ function describeInterface(summary: OnnxModelSummary, source: string, options: O
 }
 
 class OrtSpliceModel implements OnnxLoadedModel {
+  tracks: readonly OutputTrack[] = SPLICE_CLASS_TRACKS;
   readonly inputName: string;
   readonly outputName: string;
   readonly inputLayout: InputLayout;

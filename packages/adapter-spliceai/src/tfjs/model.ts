@@ -3,6 +3,7 @@ import {
   oneHotChannelsLast,
   type Device,
   type LoadedModel,
+  SPLICE_CLASS_TRACKS,
   type PredictBatch,
 } from '@metaspliceai/core';
 import type { Tensor, Tensor1D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
@@ -51,6 +52,7 @@ export async function createTfjsModel(graph: KerasGraph, options: TfjsModelOptio
 
 class TfjsKerasModel implements LoadedModel {
   readonly context: number;
+  readonly tracks = SPLICE_CLASS_TRACKS;
   readonly backend: string;
   readonly device: Device;
   private readonly tf: Tf;

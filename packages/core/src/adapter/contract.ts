@@ -1,13 +1,54 @@
 import type { z } from 'zod';
 import type { ModelInfo } from '../metadata/schema.js';
+import type { VariantEncoding } from '../variants/encoding.js';
 
-/** The version of the adapter contract this core speaks. Adapters declare it; register() checks it. */
-export const SPECIFICATION_VERSION = 'v1' as const;
+/**
+ * The version of the adapter contract this core speaks. Adapters declare it; register() checks it.
+ * v2 (from v1): a loaded model declares its output `tracks` (any number, found by name/kind, never
+ * reordered by core) instead of the adapter's three `outputClasses`; adapters declare `ensemble`
+ * (how a set combines) and `scoring` (default variant rule and ALT encoding).
+ */
+export const SPECIFICATION_VERSION = 'v2' as const;
 export type SpecificationVersion = typeof SPECIFICATION_VERSION;
 
-/** The three classes every base model predicts per nucleotide. Core's canonical order is this one. */
+/** The three class names of a splice-site classifier's softmax, as `model_info.json` lists them. */
 export const OUTPUT_CLASSES = ['neither', 'acceptor', 'donor'] as const;
 export type OutputClass = (typeof OUTPUT_CLASSES)[number];
+
+/** What a track's values mean. */
+export type TrackKind = 'class-probability' | 'site-probability' | 'usage';
+
+/** One value per position a model predicts; writers, scoring rules and checks find tracks by name/kind. */
+export interface OutputTrack {
+  /** Column / track name: `neither`, `acceptor`, `donor`; tissue models e.g. `p_splice_heart`, `usage_heart`. */
+  readonly name: string;
+  readonly kind: TrackKind;
+  /** Which splice sites the values speak of: an acceptor/donor class, any site, or none (the `neither` class). */
+  readonly site?: 'acceptor' | 'donor' | 'any' | 'none';
+  /** The tissue, when the track is tissue-specific. */
+  readonly tissue?: string;
+}
+
+/**
+ * The tracks of a 3-class splice-site softmax (neither, acceptor, donor), in that order. Families
+ * whose network outputs another order declare their own list in that order.
+ */
+export const SPLICE_CLASS_TRACKS: readonly OutputTrack[] = Object.freeze([
+  Object.freeze({ name: 'neither', kind: 'class-probability', site: 'none' }),
+  Object.freeze({ name: 'acceptor', kind: 'class-probability', site: 'acceptor' }),
+  Object.freeze({ name: 'donor', kind: 'class-probability', site: 'donor' }),
+] as const);
+
+/** Plain data about a family's variant scoring, so core and the CLI never branch on a family id. */
+export interface ScoringDeclaration {
+  /** The scoring rule `score` uses when none is asked for (e.g. `spliceai`). */
+  defaultRule: string;
+  /**
+   * How variant windows (genome and ALT) are encoded: `spliceai`, SpliceAI's byte-mod-5 rule;
+   * `acgt`, only A, C, G, T (any case) are bases, everything else is N (see `VariantEncoding`).
+   */
+  variantEncoding: VariantEncoding;
+}
 
 export type Device = 'cpu' | 'gpu';
 
@@ -56,12 +97,14 @@ export interface PredictBatch {
 }
 
 /**
- * One loaded model. `predict` returns, for each tile, the probabilities of the `length - context`
- * central positions, row-major `(batch, length - context, 3)`. An adapter's model answers in its
- * `outputClasses` order; the ensemble the manager builds answers in `OUTPUT_CLASSES` order.
+ * One loaded model. `predict` returns, for each tile, the values of the `length - context` central
+ * positions, row-major `(batch, length - context, tracks.length)`, in `tracks` order. Core never
+ * reorders tracks: consumers find them by name or kind.
  */
 export interface LoadedModel {
   readonly context: number;
+  /** What each value of a position's row is, in output order. */
+  readonly tracks: readonly OutputTrack[];
   readonly backend: string;
   readonly device: Device;
   predict(batch: PredictBatch): Promise<Float32Array>;
@@ -93,7 +136,7 @@ export interface StagedNetwork {
   runFirst(batch: PredictBatch): Promise<StageTensor>;
   /** Stage `stage`, for `0 < stage < reach.length - 1`. */
   runMiddle(stage: number, state: StageTensor): Promise<StageTensor>;
-  /** The last stage: rows `(batch, length - 2 * reach[last], 3)` as `predict` returns them. */
+  /** The last stage: rows `(batch, length - 2 * reach[last], tracks.length)` as `predict` returns them. */
   runLast(state: StageTensor): Promise<Float32Array>;
 }
 
@@ -129,7 +172,15 @@ export interface KnownModelSet {
 }
 
 /**
- * The contract every base-model family implements (specification v1). The pure parts (patterns,
+ * How a set's members combine into one model. `mean`: the members predict the same tracks and the
+ * set is their float32 mean, so core may load them one by one with `load` and average. `adapter`:
+ * only the adapter knows how (e.g. one member per track and replicate), so `loadEnsemble` is
+ * required and core never averages.
+ */
+export type EnsembleKind = 'mean' | 'adapter';
+
+/**
+ * The contract every base-model family implements (specification v2). The pure parts (patterns,
  * path hints, inspection, metadata schema) need no runtime; only `load` brings one in, lazily.
  */
 export interface BaseModelAdapter {
@@ -142,8 +193,10 @@ export interface BaseModelAdapter {
   readonly filePatterns: readonly RegExp[];
   /** The licence of the weights this family is published under, shown when they are listed or loaded. */
   readonly defaultLicense?: string;
-  /** The order of the classes in the model's own output; core reorders to `OUTPUT_CLASSES`. */
-  readonly outputClasses: readonly OutputClass[];
+  /** How a set's members combine (see `EnsembleKind`). */
+  readonly ensemble: EnsembleKind;
+  /** The family's default variant scoring rule and ALT encoding. */
+  readonly scoring: ScoringDeclaration;
   /** Core's model_info schema, extended with this family's fields. */
   readonly metadataSchema: z.ZodType<ModelInfo>;
   /** Public sets this adapter can download. */
@@ -156,10 +209,11 @@ export interface BaseModelAdapter {
   describeRuntimes?(): Promise<string[]>;
   load(options: LoadOptions): Promise<LoadedModel>;
   /**
-   * Optional: a whole set as one model whose `predict` (and `stages`, if any) give the float32 mean
-   * of the members in `outputClasses` order, e.g. one runtime session for every member, which runs
-   * faster and holds less memory than one session each. Undefined where the backend or device has
-   * no such form; core then loads the members one by one with `load` and averages them itself.
+   * A whole set as one model. For `ensemble: 'mean'` (optional): `predict` (and `stages`, if any)
+   * give the float32 mean of the members, e.g. one runtime session for every member, which runs
+   * faster and holds less memory than one session each; undefined where the backend or device has
+   * no such form, and core then loads the members one by one with `load` and averages them itself.
+   * For `ensemble: 'adapter'` (required): the set as the adapter combines it; undefined is an error.
    */
   loadEnsemble?(options: LoadEnsembleOptions): Promise<LoadedModel | undefined>;
 }

@@ -1,29 +1,62 @@
-import {
-  type LoadedModel,
-  OUTPUT_CLASSES,
-  type OutputClass,
-  type PredictBatch,
-  type StagedNetwork,
-  type StageTensor,
-} from '../adapter/contract.js';
+import type { LoadedModel, OutputTrack, PredictBatch, StagedNetwork, StageTensor } from '../adapter/contract.js';
 import { InvalidArgumentError } from '../errors.js';
 
+const KINDS = new Set(['class-probability', 'site-probability', 'usage']);
+const SITES = new Set([undefined, 'acceptor', 'donor', 'any', 'none']);
+
 /**
- * Combines members into one model whose output is the float32 mean of theirs (as the reference
- * tools average their ensembles), in core's class order. Members run one after another: each
- * runtime already uses every core. When every member is staged alike, so is the ensemble.
+ * Checks a loaded model's declared tracks (non-empty, unique names, known kinds), so a broken
+ * adapter fails at load with its name rather than as misaligned columns later.
  */
-export function createEnsemble(members: readonly LoadedModel[], nativeClasses: readonly OutputClass[] = OUTPUT_CLASSES): LoadedModel {
+export function checkTracks(tracks: readonly OutputTrack[] | undefined, source: string): readonly OutputTrack[] {
+  const problems: string[] = [];
+  if (!Array.isArray(tracks) || tracks.length === 0) {
+    problems.push('declares no tracks');
+  } else {
+    const names = new Set<string>();
+    for (const t of tracks) {
+      if (!t || typeof t.name !== 'string' || !/^[A-Za-z][\w.-]*$/.test(t.name)) problems.push(`track name ${JSON.stringify(t?.name)} is not a plain word`);
+      else if (names.has(t.name)) problems.push(`track "${t.name}" is declared twice`);
+      else names.add(t.name);
+      if (!KINDS.has(t?.kind)) problems.push(`track "${t?.name}" has kind ${JSON.stringify(t?.kind)}, not class-probability, site-probability or usage`);
+      if (!SITES.has(t?.site)) problems.push(`track "${t?.name}" has site ${JSON.stringify(t?.site)}, not acceptor, donor, any or none`);
+    }
+  }
+  if (problems.length > 0) {
+    throw new InvalidArgumentError(`${source}: the loaded model's tracks are invalid: ${problems.join('; ')}`, {
+      hint: 'fix the adapter (run the conformance kit, @metaspliceai/core/testing)',
+    });
+  }
+  return tracks!;
+}
+
+/**
+ * Combines members that predict the same tracks into one model whose output is the float32 mean
+ * of theirs (as the reference tools average their ensembles), with the members' tracks. Members
+ * run one after another: each runtime already uses every core. When every member is staged alike,
+ * so is the ensemble. One member is passed through as it is (a joint model averaging itself).
+ */
+export function createEnsemble(members: readonly LoadedModel[]): LoadedModel {
   if (members.length === 0) throw new InvalidArgumentError('an ensemble needs at least one member');
   const context = members[0].context;
   const mismatch = members.find((m) => m.context !== context);
   if (mismatch) {
     throw new InvalidArgumentError(`ensemble members disagree on context: ${context} and ${mismatch.context}`);
   }
-  const combine = meanInCoreOrder(members.length, nativeClasses);
+  const tracks = checkTracks(members[0].tracks, 'ensemble member 1');
+  const names = tracks.map((t) => t.name).join(',');
+  members.forEach((m, i) => {
+    const other = checkTracks(m.tracks, `ensemble member ${i + 1}`);
+    if (other.map((t) => t.name).join(',') !== names) {
+      throw new InvalidArgumentError(`ensemble members disagree on tracks: ${names} and ${other.map((t) => t.name).join(',')}`);
+    }
+  });
+  if (members.length === 1) return members[0];
+  const combine = meanOf(members.length);
   let staged: StagedNetwork | null | undefined;
   return {
     context,
+    tracks,
     backend: members[0].backend,
     device: members[0].device,
     async predict(batch: PredictBatch): Promise<Float32Array> {
@@ -42,28 +75,14 @@ export function createEnsemble(members: readonly LoadedModel[], nativeClasses: r
   };
 }
 
-/** The float32 mean of member outputs (summed in member order), reordered to `OUTPUT_CLASSES`. */
-function meanInCoreOrder(count: number, nativeClasses: readonly OutputClass[]): (outputs: readonly Float32Array[]) => Float32Array {
-  const order = OUTPUT_CLASSES.map((c) => nativeClasses.indexOf(c));
-  if (order.some((i) => i < 0)) {
-    throw new InvalidArgumentError(`output classes ${nativeClasses.join(',')} do not cover ${OUTPUT_CLASSES.join(',')}`);
-  }
-  const reorder = order.some((i, k) => i !== k);
+/** The float32 mean of member outputs, summed in member order. */
+function meanOf(count: number): (outputs: readonly Float32Array[]) => Float32Array {
   const scale = 1 / count;
   return (outputs) => {
-    // A joint model (one member computing the mean itself) in core's order needs no copy.
-    if (count === 1 && !reorder) return outputs[0];
     const mean = outputs[0].slice();
     for (const out of outputs.slice(1)) for (let i = 0; i < out.length; i++) mean[i] += out[i];
-    if (count > 1) for (let i = 0; i < mean.length; i++) mean[i] *= scale;
-    if (!reorder) return mean;
-    const ordered = new Float32Array(mean.length);
-    for (let p = 0; p < mean.length; p += 3) {
-      ordered[p] = mean[p + order[0]];
-      ordered[p + 1] = mean[p + order[1]];
-      ordered[p + 2] = mean[p + order[2]];
-    }
-    return ordered;
+    for (let i = 0; i < mean.length; i++) mean[i] *= scale;
+    return mean;
   };
 }
 

@@ -150,8 +150,13 @@ export class ModelManager {
     const shared = { context: set.context, backend: options.backend, device: options.device, threads: options.threads };
     const joint = await adapter.loadEnsemble?.({ ...shared, files: set.members.map((m) => m.path) });
     if (joint) {
-      const model = createEnsemble([joint], adapter.outputClasses);
+      const model = createEnsemble([joint]);
       return { set, model, license: set.license, dispose: () => model.dispose() };
+    }
+    if (adapter.ensemble === 'adapter') {
+      throw new InvalidArgumentError(`${adapter.displayName} cannot load set ${set.name} (${set.members.length} files) on ${options.backend ?? 'auto'}/${options.device ?? 'cpu'}: only the adapter can combine its members, and it declined`, {
+        hint: 'check that the set is complete (metaspliceai models validate) and try the default backend and device',
+      });
     }
     // Members load concurrently: runtimes build sessions off the main thread.
     const loads = await Promise.allSettled(
@@ -163,7 +168,7 @@ export class ModelManager {
       await Promise.all(members.map((m) => m.dispose()));
       throw failed.reason;
     }
-    const model = createEnsemble(members, adapter.outputClasses);
+    const model = createEnsemble(members);
     return { set, model, license: set.license, dispose: () => model.dispose() };
   }
 

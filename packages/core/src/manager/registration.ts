@@ -15,6 +15,12 @@ export function checkAdapter(adapter: unknown, registered: ReadonlyMap<string, B
   }
   const a = adapter as Partial<BaseModelAdapter> & Record<string, unknown>;
   const name = typeof a.id === 'string' ? `adapter "${a.id}"` : 'adapter';
+  if ((a.specificationVersion as string) === 'v1') {
+    throw new AdapterRegistrationError(
+      `${name} implements specification "v1", this core speaks "${SPECIFICATION_VERSION}": v2 replaced the adapter's outputClasses with tracks declared by each loaded model, and added ensemble ('mean' or 'adapter') and scoring ({ defaultRule, variantEncoding })`,
+      { hint: 'upgrade the adapter to a release built for @metaspliceai/core with contract v2, or use an older core' },
+    );
+  }
   if (a.specificationVersion !== SPECIFICATION_VERSION) {
     throw new AdapterRegistrationError(
       `${name} implements specification ${JSON.stringify(a.specificationVersion)}, this core speaks "${SPECIFICATION_VERSION}"`,
@@ -40,9 +46,12 @@ export function checkAdapter(adapter: unknown, registered: ReadonlyMap<string, B
   } else if (a.filePatterns.some((p) => p.global || p.sticky)) {
     problems.push('filePatterns must not use the g or y flags (RegExp.test would keep state between files)');
   }
-  const classes = a.outputClasses;
-  if (!Array.isArray(classes) || classes.length !== 3 || new Set(classes).size !== 3 || !['neither', 'acceptor', 'donor'].every((c) => classes.includes(c as never))) {
-    problems.push('outputClasses must order the three classes neither, acceptor, donor');
+  if (a.ensemble !== 'mean' && a.ensemble !== 'adapter') problems.push("ensemble must be 'mean' or 'adapter'");
+  if (a.ensemble === 'adapter' && typeof a.loadEnsemble !== 'function') problems.push("ensemble 'adapter' needs a loadEnsemble function");
+  const scoring = a.scoring;
+  if (!scoring || typeof scoring.defaultRule !== 'string' || !scoring.defaultRule) problems.push('scoring.defaultRule must name a scoring rule');
+  if (!scoring || (scoring.variantEncoding !== 'spliceai' && scoring.variantEncoding !== 'acgt')) {
+    problems.push("scoring.variantEncoding must be 'spliceai' or 'acgt'");
   }
   const schema = a.metadataSchema as { safeParse?: unknown } | undefined;
   if (!schema || typeof schema.safeParse !== 'function') problems.push('metadataSchema must be a zod schema');

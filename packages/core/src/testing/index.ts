@@ -1,13 +1,14 @@
 /**
  * The adapter conformance kit: the suite every base-model adapter, ours and third parties', runs to
- * prove it honours the v1 contract. Pass your test runner's `describe` and `test` (vitest, jest and
+ * prove it honours the v2 contract. Pass your test runner's `describe` and `test` (vitest, jest and
  * node:test all fit), a factory for your adapter, and fixtures: one real model file of your family.
  */
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BaseModelAdapter, OUTPUT_CLASSES } from '../adapter/contract.js';
+import { type BaseModelAdapter, type LoadedModel, OUTPUT_CLASSES } from '../adapter/contract.js';
 import { MetaSpliceAIError } from '../errors.js';
+import { checkTracks } from '../inference/ensemble.js';
 import { checkAdapter } from '../manager/registration.js';
 import { MODEL_INFO_SCHEMA_VERSION } from '../metadata/schema.js';
 
@@ -71,6 +72,30 @@ function randomCodes(n: number, seed: number): Uint8Array {
   return out;
 }
 
+/**
+ * Checks that `out` holds `positions` rows of the model's declared tracks: values in [0, 1] (every
+ * kind is a probability or a usage fraction), and class probabilities summing to 1.
+ */
+function expectTrackRows(model: LoadedModel, out: Float32Array, positions: number, what: string): void {
+  let tracks: LoadedModel['tracks'];
+  try {
+    tracks = checkTracks(model.tracks, what);
+  } catch (error) {
+    throw new ConformanceFailure((error as Error).message);
+  }
+  const n = tracks.length;
+  expect(out.length === positions * n, `${what} gave ${out.length} values, expected ${positions} positions x ${n} declared tracks (${tracks.map((t) => t.name).join(', ')})`);
+  const classes = tracks.flatMap((t, i) => (t.kind === 'class-probability' ? [i] : []));
+  for (let p = 0; p < positions; p++) {
+    const row = out.subarray(p * n, (p + 1) * n);
+    row.forEach((v, i) => expect(v >= 0 && v <= 1, `${what}, position ${p}: track ${tracks[i].name} is ${v}, outside [0, 1]`));
+    if (classes.length > 1) {
+      const sum = classes.reduce((s, i) => s + row[i], 0);
+      expect(Math.abs(sum - 1) < 1e-4, `${what}, position ${p}: the class probabilities sum to ${sum}`);
+    }
+  }
+}
+
 /** Registers the conformance suite with the given runner. */
 export function runAdapterConformance(options: ConformanceOptions): void {
   const { describe, test, fixtures } = options;
@@ -86,14 +111,15 @@ export function runAdapterConformance(options: ConformanceOptions): void {
   const group = (name: ConformanceGroup, body: () => void) =>
     describe(skip[name] ? `${name} (skipped: ${skip[name]})` : name, skip[name] ? () => {} : body);
 
-  describe('base-model adapter conformance (spec v1)', () => {
+  describe('base-model adapter conformance (spec v2)', () => {
     group('shape', () => {
       test('passes the registration checks', async () => {
         checkAdapter(await get(), new Map());
       });
-      test('declares output classes covering neither, acceptor, donor', async () => {
+      test('declares how its sets combine and how it scores variants', async () => {
         const a = await get();
-        expect(OUTPUT_CLASSES.every((c) => a.outputClasses.includes(c)), 'outputClasses must cover all three classes');
+        expect(a.ensemble === 'mean' || a.ensemble === 'adapter', `ensemble is ${String(a.ensemble)}, expected 'mean' or 'adapter'`);
+        expect(typeof a.scoring?.defaultRule === 'string' && a.scoring.defaultRule.length > 0, 'scoring.defaultRule must name a rule');
       });
       test('its context capabilities include the fixture context', async () => {
         const a = await get();
@@ -169,15 +195,10 @@ export function runAdapterConformance(options: ConformanceOptions): void {
           const length = fixtures.context + outputs;
           const codes = randomCodes(2 * length, 7);
           const both = await model.predict({ codes, batch: 2, length });
-          expect(both.length === 2 * outputs * 3, `output has ${both.length} values, expected ${2 * outputs * 3}`);
-          for (let p = 0; p < both.length; p += 3) {
-            const sum = both[p] + both[p + 1] + both[p + 2];
-            expect([both[p], both[p + 1], both[p + 2]].every((v) => v >= 0 && v <= 1), `position ${p / 3}: a value is outside [0, 1]`);
-            expect(Math.abs(sum - 1) < 1e-4, `position ${p / 3}: the classes sum to ${sum}`);
-          }
+          expectTrackRows(model, both, 2 * outputs, 'predict');
           const second = await model.predict({ codes: codes.subarray(length), batch: 1, length });
           let worst = 0;
-          for (let i = 0; i < second.length; i++) worst = Math.max(worst, Math.abs(second[i] - both[outputs * 3 + i]));
+          for (let i = 0; i < second.length; i++) worst = Math.max(worst, Math.abs(second[i] - both[outputs * model.tracks.length + i]));
           expect(worst < 1e-5, `a tile's output depends on its batch neighbour (differs by ${worst})`);
           const again = await model.predict({ codes, batch: 2, length });
           expect(again.every((v, i) => Math.abs(v - both[i]) < 1e-6), 'predict is not deterministic');
@@ -219,6 +240,16 @@ export function runAdapterConformance(options: ConformanceOptions): void {
         // A set of the fixture twice: its mean is the fixture's own output.
         const joint = await a.loadEnsemble({ ...options, files: [fixtures.modelFile, fixtures.modelFile] });
         if (!joint) return; // declined for this backend
+        if (a.ensemble === 'adapter') {
+          // Its members are not interchangeable: only check the declared shape.
+          try {
+            const length = fixtures.context + 41;
+            expectTrackRows(joint, await joint.predict({ codes: randomCodes(length, 5), batch: 1, length }), 41, 'the joint model');
+          } finally {
+            await joint.dispose();
+          }
+          return;
+        }
         const member = await a.load({ ...options, file: fixtures.modelFile });
         try {
           expect(joint.context === fixtures.context, `the joint model has context ${joint.context}, expected ${fixtures.context}`);

@@ -9,6 +9,7 @@ import {
   type StageTensor,
   modelInfoSchema,
   SPECIFICATION_VERSION,
+  SPLICE_CLASS_TRACKS,
 } from '../index.js';
 
 /**
@@ -38,7 +39,8 @@ export function createMockAdapter(overrides: Partial<BaseModelAdapter> = {}): Ba
     displayName: 'Mock',
     capabilities: { devices: ['cpu'], backends: ['js'], contexts: [4, 8, 80], maxBatchSize: 64 },
     filePatterns: [/\.mock$/],
-    outputClasses: ['neither', 'acceptor', 'donor'],
+    ensemble: 'mean',
+    scoring: { defaultRule: 'spliceai', variantEncoding: 'spliceai' },
     metadataSchema: modelInfoSchema,
     defaultLicense: 'CC0-1.0',
     parsePath(relativePath) {
@@ -77,6 +79,7 @@ export function mockScore(codes: Uint8Array, i: number, context: number): [numbe
 export function mockModel(context: number, bias = 0): LoadedModel {
   return {
     context,
+    tracks: SPLICE_CLASS_TRACKS,
     backend: 'js',
     device: 'cpu',
     async predict({ codes, batch, length }) {
@@ -165,6 +168,7 @@ export function mockStagedModel(reach: readonly number[], channels = 3, seed = 7
   };
   return {
     context: 2 * reach.reduce((a, b) => a + b, 0),
+    tracks: SPLICE_CLASS_TRACKS,
     backend: 'js',
     device: 'cpu',
     stages,
