@@ -14,11 +14,16 @@ import { CANONICAL_HEALTH_SEQUENCE, checkModelHealth, type HealthCheck } from '.
 import { checkAdapter } from './registration.js';
 import { selectByNameAndContext } from './selection.js';
 import { describeAvailable, describeMissing, type ValidateOptions, type ValidationReport, validateDiscovery } from './validation.js';
+import { verifyModelSet } from './verification.js';
 
 export interface ModelManagerOptions {
   /** The models root; see resolveModelsDir for the defaults. */
   modelsDir?: string;
   cwd?: string;
+  /** The default of `LoadModelOptions.strict` for every load (and health check) of this manager. */
+  strict?: boolean;
+  /** The default of `LoadModelOptions.onWarning`: where loads report files that fail their checks. */
+  onWarning?: (message: string) => void;
 }
 
 export interface ModelQuery {
@@ -31,6 +36,13 @@ export interface LoadModelOptions extends ModelQuery {
   backend?: string;
   device?: Device;
   threads?: number;
+  /**
+   * Refuse a set whose members differ from their model_info.json (size, sha256, unlisted files)
+   * instead of warning. Members model_info.json lists that are missing are refused either way.
+   */
+  strict?: boolean;
+  /** Called with one line per warning, naming the file; the loaded set's `warnings` has them too. */
+  onWarning?: (message: string) => void;
 }
 
 /** A model set loaded as one ensemble. */
@@ -38,6 +50,10 @@ export interface LoadedModelSet {
   set: ModelSet;
   model: LoadedModel;
   license?: string;
+  /** The sha256 of each member model_info.json lists, hashed while loading (path to hex). */
+  sha256: ReadonlyMap<string, string>;
+  /** What the checks against model_info.json found, one line each (empty when all is well). */
+  warnings: string[];
   dispose(): Promise<void>;
 }
 
@@ -49,6 +65,8 @@ export interface HealthReport {
   device: Device;
   ok: boolean;
   checks: HealthCheck[];
+  /** Warnings of the load (members that differ from model_info.json), one line each. */
+  warnings: string[];
   milliseconds: number;
 }
 
@@ -68,9 +86,11 @@ export class ModelManager {
   readonly modelsDir: string;
   private readonly registry = new Map<string, BaseModelAdapter>();
   private discovery?: Promise<DiscoveryResult>;
+  private readonly loadDefaults: Pick<LoadModelOptions, 'strict' | 'onWarning'>;
 
   constructor(options: ModelManagerOptions = {}) {
     this.modelsDir = resolveModelsDir(options);
+    this.loadDefaults = { strict: options.strict, onWarning: options.onWarning };
   }
 
   /** Adds an adapter after checking its shape, spec version and id. Returns the manager. */
@@ -147,11 +167,17 @@ export class ModelManager {
     if (options.backend && options.backend !== 'auto' && !adapter.capabilities.backends.includes(options.backend)) {
       throw new InvalidArgumentError(`${adapter.displayName} has no backend "${options.backend}"; choose one of ${['auto', ...adapter.capabilities.backends].join(', ')}`);
     }
+    // Before any weights load: a set runs only on the files its model_info.json records.
+    const { sha256, warnings } = await verifyModelSet(set, {
+      strict: options.strict ?? this.loadDefaults.strict,
+      onWarning: options.onWarning ?? this.loadDefaults.onWarning,
+      published: adapter.catalogue?.find((k) => k.setName === set.name && k.context === set.context),
+    });
     const shared = { context: set.context, backend: options.backend, device: options.device, threads: options.threads };
     const joint = await adapter.loadEnsemble?.({ ...shared, files: set.members.map((m) => m.path) });
     if (joint) {
       const model = createEnsemble([joint]);
-      return { set, model, license: set.license, dispose: () => model.dispose() };
+      return { set, model, license: set.license, sha256, warnings, dispose: () => model.dispose() };
     }
     if (adapter.ensemble === 'adapter') {
       throw new InvalidArgumentError(`${adapter.displayName} cannot load set ${set.name} (${set.members.length} files) on ${options.backend ?? 'auto'}/${options.device ?? 'cpu'}: only the adapter can combine its members, and it declined`, {
@@ -169,7 +195,7 @@ export class ModelManager {
       throw failed.reason;
     }
     const model = createEnsemble(members);
-    return { set, model, license: set.license, dispose: () => model.dispose() };
+    return { set, model, license: set.license, sha256, warnings, dispose: () => model.dispose() };
   }
 
   /** Loads a set, runs the canonical input, and reports shape, range, normalisation and golden checks. */
@@ -188,6 +214,7 @@ export class ModelManager {
         device: options.device ?? 'cpu',
         ok: false,
         checks: [{ name: 'load', ok: false, message }],
+        warnings: [],
         milliseconds: performance.now() - started,
       };
     }
@@ -200,6 +227,7 @@ export class ModelManager {
         device: loaded.model.device,
         ok: checks.every((c) => c.ok),
         checks,
+        warnings: loaded.warnings,
         milliseconds: performance.now() - started,
       };
     } finally {
