@@ -12,6 +12,7 @@ export default defineConfig({
       { find: /^@metaspliceai\/onnx$/, replacement: src('onnx/src/index.ts') },
       { find: /^@metaspliceai\/torch$/, replacement: src('torch/src/index.ts') },
       { find: /^@metaspliceai\/adapter-spliceai$/, replacement: src('adapter-spliceai/src/index.ts') },
+      { find: /^@metaspliceai\/server$/, replacement: src('server/src/index.ts') },
       { find: /^@metaspliceai\/adapter-openspliceai$/, replacement: src('adapter-openspliceai/src/index.ts') },
     ],
   },

@@ -37,6 +37,7 @@ export * from './variants/delta.js';
 export * from './variants/encoding.js';
 export * from './variants/scorer.js';
 export * from './variants/annotate-vcf.js';
+export * from './variants/probabilities.js';
 export * from './download/download.js';
 export * from './download/catalogue.js';
 export * from './download/pull.js';

@@ -70,6 +70,10 @@ export function transcriptToRecord(t: GeneModelTranscript): AnnotationRecord {
     txEnd: t.end,
     exonStarts: t.exons.map((e) => e.start - 1),
     exonEnds: t.exons.map((e) => e.end),
+    transcriptId: t.id,
+    geneId: t.geneId,
+    ...(t.biotype ? { biotype: t.biotype } : {}),
+    tags: t.tags,
   };
 }
 

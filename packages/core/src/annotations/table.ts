@@ -17,6 +17,14 @@ export interface AnnotationRecord {
   exonStarts: number[];
   /** 1-based exon ends. */
   exonEnds: number[];
+  /**
+   * Compiled from GTF/GFF3 only (tables have no such columns): the transcript's and gene's ids, its
+   * biotype and tags (`MANE_Select`, `Ensembl_canonical`, ...), which SpliceAI-lookup reports.
+   */
+  transcriptId?: string;
+  geneId?: string;
+  biotype?: string;
+  tags?: string[];
 }
 
 export interface AnnotationTable {

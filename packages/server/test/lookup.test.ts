@@ -1,0 +1,142 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { LoadedModelSet } from '@metaspliceai/core';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createLookupServer, LookupEngine, type LookupGenome, type LookupModel, ScoreCache } from '../src/index.js';
+import { loadSpliceAI } from './helpers.js';
+
+// SpliceAI's own test values for 10-94077-A-C on TUBB8 (hg19), D=500: C|TUBB8|0.15|0.27|0.00|0.05|89|-23|-267|193.
+const TUBB8 = '/spliceai/?hg=37&variant=10-94077-A-C&distance=500&mask=0';
+
+let loaded: LoadedModelSet;
+let model: LookupModel;
+let genome: LookupGenome;
+let dir: string;
+let cache: ScoreCache;
+let engine: LookupEngine;
+let app: FastifyInstance;
+
+beforeAll(async () => {
+  ({ loaded, model, genome } = await loadSpliceAI());
+  dir = mkdtempSync(join(tmpdir(), 'msa-server-'));
+  cache = new ScoreCache(join(dir, 'cache'));
+  engine = new LookupEngine({ model, genomes: [genome], cache });
+  app = createLookupServer(engine);
+});
+
+afterAll(async () => {
+  await app?.close();
+  cache?.close();
+  await loaded?.dispose();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('GET /spliceai/ on real data', () => {
+  test('TUBB8 10-94077-A-C, distance 500: SpliceAI test values, SpliceAI-lookup field names', async () => {
+    const res = await app.inject({ method: 'GET', url: TUBB8 });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body).toMatchObject({ variant: '10-94077-A-C', genomeVersion: '37', chrom: '10', pos: 94077, ref: 'A', alt: 'C', distance: 500, mask: 0, source: 'spliceai:model' });
+    expect(body.scores).toHaveLength(1);
+    const s = body.scores[0];
+    expect([s.DS_AG, s.DS_AL, s.DS_DG, s.DS_DL]).toEqual(['0.15', '0.27', '0.00', '0.05']);
+    expect([s.DP_AG, s.DP_AL, s.DP_DG, s.DP_DL]).toEqual([89, -23, -267, 193]);
+    expect(s).toMatchObject({ g_name: 'TUBB8', t_strand: '-', t_priority: 'N' });
+    // REF and ALT probabilities: each delta is ALT - REF (gain) or REF - ALT (loss), to rounding.
+    const n = (x: string) => Number(x);
+    expect(Math.abs(n(s.DS_AG_ALT) - n(s.DS_AG_REF) - 0.15)).toBeLessThanOrEqual(0.011);
+    expect(Math.abs(n(s.DS_AL_REF) - n(s.DS_AL_ALT) - 0.27)).toBeLessThanOrEqual(0.011);
+    expect(Math.abs(n(s.DS_DL_REF) - n(s.DS_DL_ALT) - 0.05)).toBeLessThanOrEqual(0.011);
+    // The rows for the page: the variant's own position and the four delta positions are there.
+    const positions = new Set(body.allNonZeroScores.map((r: { pos: number }) => r.pos));
+    for (const d of [0, 89, -23, -267, 193]) expect(positions.has(94077 + d)).toBe(true);
+    const atGain = body.allNonZeroScores.find((r: { pos: number }) => r.pos === 94077 + 89);
+    expect([atGain.RA, atGain.AA]).toEqual([s.DS_AG_REF, s.DS_AG_ALT]);
+    expect(body.allNonZeroScoresStrand).toBe('-');
+    expect(s.EXON_STARTS).toEqual([92893, 94555, 94744, 95122]);
+  });
+
+  test('the second ask comes from the cache, with the same numbers; a fresh engine on the same folder reads it back', async () => {
+    const first = (await app.inject({ method: 'GET', url: TUBB8 })).json();
+    expect(first.source).toBe('spliceai:cache');
+    const rounds = engine.rounds;
+    const again = createLookupServer(new LookupEngine({ model, genomes: [genome], cache: new ScoreCache(join(dir, 'cache')) }));
+    const second = (await again.inject({ method: 'POST', url: '/spliceai/', payload: { hg: '37', variant: 'chr10:94077 A>C', distance: 500, mask: 0 } })).json();
+    await again.close();
+    expect(second.source).toBe('spliceai:cache');
+    expect(second.variant).toBe('chr10:94077 A>C');
+    expect(second.scores).toEqual(first.scores);
+    expect(engine.rounds).toBe(rounds);
+  });
+
+  test('a bare chrom-pos gives the reference scores', async () => {
+    const res = await app.inject({ method: 'GET', url: '/spliceai/?hg=37&variant=chr10-94077&distance=100' });
+    expect(res.statusCode).toBe(200);
+    const body = res.json();
+    expect(body.ref).toBeNull();
+    const s = body.scores[0];
+    expect(s).toMatchObject({ g_name: 'TUBB8' });
+    expect(Number(s.RA_MAX)).toBeGreaterThan(0);
+    expect(Math.abs(s.RA_MAX_POS)).toBeLessThanOrEqual(100);
+    // The acceptor that loses 0.27 at -23 with the ALT is a reference acceptor there.
+    const at = body.allNonZeroScores.find((r: { pos: number }) => r.pos === 94077 - 23);
+    expect(Number(at.RA)).toBeGreaterThanOrEqual(0.27);
+  });
+
+  test('bad input is a 400 with {"error"}, never a stack', async () => {
+    const cases = [
+      '/spliceai/?hg=37&variant=banana',
+      '/spliceai/?variant=10-94077-A-C',
+      '/spliceai/?hg=36&variant=10-94077-A-C',
+      '/spliceai/?hg=37&variant=10-94077-A-C&distance=-1',
+      '/spliceai/?hg=37&variant=10-94077-A-C&distance=20000',
+      '/spliceai/?hg=37&variant=10-94077-A-C&mask=2',
+      '/spliceai/?hg=37&variant=10-94077-G-C', // REF mismatch
+      '/spliceai/?hg=37&variant=10-50000-A-C', // outside genes
+      '/spliceai/?hg=37&variant=10-94077-AC-GT',
+    ];
+    for (const url of cases) {
+      const res = await app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(400);
+      const body = res.json();
+      expect(typeof body.error, url).toBe('string');
+      expect(body.error, url).not.toMatch(/\n\s+at /);
+    }
+    const mismatch = (await app.inject({ method: 'GET', url: '/spliceai/?hg=37&variant=10-94077-G-C' })).json();
+    expect(mismatch.error).toMatch(/REF G does not match/);
+  });
+
+  test('/pangolin/ says it is not loaded; /health lists model, genome and checksums', async () => {
+    const p = await app.inject({ method: 'GET', url: '/pangolin/?hg=37&variant=10-94077-A-C' });
+    expect(p.statusCode).toBe(404);
+    expect(p.json().error).toMatch(/pangolin is not loaded/);
+    const h = (await app.inject({ method: 'GET', url: '/health' })).json();
+    expect(h.model).toMatchObject({ adapter: 'spliceai', context: 10000 });
+    expect(h.model.members).toHaveLength(5);
+    for (const m of h.model.members) expect(m.sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(h.model.license).toMatch(/CC BY-NC/);
+    expect(h.genomes[0]).toMatchObject({ hg: '37', transcripts: 1 });
+    expect(h.genomes[0].fastaSha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(h.genomes[0].annotationSha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  test('batch: a JSON list and a VCF body stream NDJSON in order, bad items as errors', async () => {
+    const res = await app.inject({ method: 'POST', url: '/spliceai/batch?hg=37&distance=500', payload: ['10-94077-A-C', 'nonsense', '10-94077-A-G'] });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toMatch(/ndjson/);
+    const lines = res.body.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines).toHaveLength(3);
+    expect(lines[0].scores[0].DS_AL).toBe('0.27');
+    expect(lines[1].error).toMatch(/Unable to parse/);
+    expect(lines[2].alt).toBe('G');
+    const vcf = '##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n10\t94077\t.\tA\tC,G\t.\t.\t.\n';
+    const v = await app.inject({ method: 'POST', url: '/spliceai/batch?hg=37&distance=500', headers: { 'content-type': 'text/plain' }, payload: vcf });
+    const vl = v.body.trim().split('\n').map((l) => JSON.parse(l));
+    expect(vl.map((l) => l.alt)).toEqual(['C', 'G']);
+    expect(vl[0].scores).toEqual(lines[0].scores);
+    const tooMany = await app.inject({ method: 'POST', url: '/spliceai/batch?hg=37', payload: Array.from({ length: 1001 }, () => '10-94077-A-C') });
+    expect(tooMany.statusCode).toBe(400);
+  });
+});
