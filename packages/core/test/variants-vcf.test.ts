@@ -162,9 +162,14 @@ describe('annotateVcf and input problems (issue 16)', () => {
     expect(body[2]).toBe(lines[2].replace('SpliceAI=old', '.'));
     expect(body[3]).toBe(lines[3].replace('B=2;;SpliceAI=old;C', 'B=2;C'));
     expect(body[4]).toBe(lines[4]);
-    const stale = warnings.filter((w) => w.reason === 'stale-score');
-    expect(stale.map((w) => w.line)).toEqual([5, 6]);
-    expect(stale[0].message).toMatch(/line 5: 7:20 .*earlier SpliceAI= entry was removed/);
+    // One warning per unscored record, saying the stale entry went.
+    expect(warnings.map((w) => [w.line, w.reason])).toEqual([
+      [5, 'outside-genes'],
+      [6, 'outside-genes'],
+      [7, 'outside-genes'],
+    ]);
+    expect(warnings[0].message).toMatch(/line 5: 7:20 .*not scored \(outside genes\).*; its earlier SpliceAI= entry was removed/);
+    expect(warnings[2].message).not.toMatch(/SpliceAI=/);
   });
 
   it('does not score IUPAC ALTs (SpliceAI would read R as C) and warns once per record', async () => {
@@ -176,12 +181,11 @@ describe('annotateVcf and input problems (issue 16)', () => {
     expect(body[1]).toMatch(new RegExp(`\\tSpliceAI=${other(500)}\\|G1\\|[^,]*$`));
     expect(body[2]).toMatch(/SpliceAI=/);
     expect(warnings.map((w) => [w.line, w.reason])).toEqual([
-      [3, 'ambiguous-alt'],
       [3, 'no-scorable-alt'],
       [4, 'ambiguous-alt'],
     ]);
-    expect(warnings[0].message).toMatch(/ALT R not scored \(IUPAC code/);
-    expect(warnings[2].message).toMatch(/ALT Y not scored/);
+    expect(warnings[0].message).toMatch(/not scored \(no scorable ALT\): no ALT can be scored \(R\); IUPAC codes/);
+    expect(warnings[1].message).toMatch(/ALT Y not scored \(IUPAC code/);
     expect(summary).toMatchObject({ records: 3, scored: 2 });
   });
 

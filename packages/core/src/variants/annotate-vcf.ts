@@ -11,10 +11,10 @@ export interface VcfWarning {
   /** 1-based line number in the input. */
   line: number;
   /**
-   * Why the record was not scored; `ambiguous-alt` when it was scored but some ALT was left out
-   * for holding IUPAC codes, `stale-score` when an unscored record lost an earlier `SpliceAI=`.
+   * Why the record was not scored, or `ambiguous-alt` for a scored record of which some ALT was
+   * left out for holding IUPAC codes. At most one warning per record.
    */
-  reason: UnscoredReason | 'ambiguous-alt' | 'stale-score';
+  reason: UnscoredReason | 'ambiguous-alt';
   /** One line: where, what, why. */
   message: string;
 }
@@ -113,33 +113,28 @@ export async function annotateVcf(options: AnnotateVcfOptions): Promise<Annotate
         summary.records++;
         const v = score.variant;
         const where = `line ${l.line.number}: ${v.chrom}:${v.pos} ${abbreviate(v.ref)}>${abbreviate(v.alts.join(',') || '.')}`;
-        if (score.ambiguousAlts.length) {
-          const alts = score.ambiguousAlts.map((a) => abbreviate(a)).join(',');
-          options.onWarning?.({
-            line: l.line.number,
-            reason: 'ambiguous-alt',
-            message: `${where}: ALT ${alts} not scored (IUPAC code or a letter other than A, C, G, T, N; SpliceAI would read it as another base)`,
-          });
-        }
+        const ambiguous = score.ambiguousAlts.length
+          ? `ALT ${score.ambiguousAlts.map((a) => abbreviate(a)).join(',')} not scored (IUPAC code or a letter other than A, C, G, T, N; SpliceAI would read it as another base)`
+          : undefined;
         if (score.skipped) {
+          // One warning per record: why it got no score, and what else was done to it.
           summary.unscored[score.skipped.reason]++;
+          const stale = removeInfoField(l.line.text, 'SpliceAI');
           options.onWarning?.({
             line: l.line.number,
             reason: score.skipped.reason,
-            message: `${where} not scored (${UNSCORED_LABELS[score.skipped.reason]}): ${abbreviate(score.skipped.message, 200)}`,
+            message:
+              `${where} not scored (${UNSCORED_LABELS[score.skipped.reason]}): ${abbreviate(score.skipped.message, 200)}` +
+              (stale.removed ? '; its earlier SpliceAI= entry was removed (it came from another run)' : ''),
           });
-          const stale = removeInfoField(l.line.text, 'SpliceAI');
-          if (stale.removed) {
-            options.onWarning?.({ line: l.line.number, reason: 'stale-score', message: `${where}: its earlier SpliceAI= entry was removed (it came from another run)` });
-            text += stale.text + eol;
-            continue;
-          }
-        } else {
-          summary.scored++;
-          summary.entries += score.entries.length;
-          text += setInfoField(l.line.text, 'SpliceAI', score.entries.map((e) => e.text).join(',')) + eol;
+          text += stale.text + eol;
           continue;
         }
+        summary.scored++;
+        summary.entries += score.entries.length;
+        if (ambiguous) options.onWarning?.({ line: l.line.number, reason: 'ambiguous-alt', message: `${where}: ${ambiguous}` });
+        text += setInfoField(l.line.text, 'SpliceAI', score.entries.map((e) => e.text).join(',')) + eol;
+        continue;
       }
       text += l.line.text + l.line.eol;
     }
