@@ -41,3 +41,4 @@ export * from './variants/probabilities.js';
 export * from './download/download.js';
 export * from './download/catalogue.js';
 export * from './download/pull.js';
+export * from './evaluate/index.js';
