@@ -144,7 +144,7 @@ async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
     }
     out.on('error', ignore);
     if (total !== undefined) progress.setTotal(total);
-    const writer = createPredictionWriter(format, out, { threshold, trackName: `${set.name}-${set.context}` });
+    const writer = createPredictionWriter(format, out, { threshold, trackName: `${set.name}-${set.context}`, tracks: model.tracks });
     try {
       await writePredictions(inference.predict(inputs), writer, (event) => {
         if (event.type === 'rows') progress.advance(event.length);

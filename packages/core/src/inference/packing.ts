@@ -18,7 +18,7 @@ export interface PackedChunk<T> {
   tag: T;
   offset: number;
   length: number;
-  /** `(length, 3)` row-major; a view valid until the generator resumes. */
+  /** `(length, tracks)` row-major (the model's tracks); a view valid until the generator resumes. */
   probabilities: Float32Array;
   done: boolean;
 }
@@ -72,6 +72,7 @@ export async function* predictPacked<T>(model: LoadedModel, jobs: Iterable<PackJ
   if (!Number.isInteger(tileSize) || tileSize < 1) throw new InvalidArgumentError(`tileSize must be a positive integer, got ${tileSize}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, got ${batchSize}`);
   const context = model.context;
+  const width = model.tracks.length;
   interface Tile {
     job: PackJob<T>;
     /** The tile's first output in its job. */
@@ -95,6 +96,11 @@ export async function* predictPacked<T>(model: LoadedModel, jobs: Iterable<PackJ
       codes.set(read, t * inputLength);
     }
     const out = await model.predict({ codes, batch: tiles.length, length: inputLength });
+    if (out.length !== tiles.length * tile * width) {
+      throw new InvalidArgumentError(`the model returned ${out.length} values for ${tiles.length} tiles of ${tile} positions x ${width} tracks (${model.tracks.map((t) => t.name).join(', ')})`, {
+        hint: 'the adapter declares other tracks than it predicts: run the conformance kit against it',
+      });
+    }
     // Consecutive tiles of one job are consecutive rows of `out`: hand them over as one chunk.
     for (let first = 0; first < tiles.length; ) {
       const job = tiles[first].job;
@@ -102,8 +108,8 @@ export async function* predictPacked<T>(model: LoadedModel, jobs: Iterable<PackJ
       while (next < tiles.length && tiles[next].job === job) next++;
       const offset = tiles[first].start;
       const length = Math.min((next - first) * tile, job.outputLength - offset);
-      const begin = first * tile * 3;
-      yield { tag: job.tag, offset, length, probabilities: out.subarray(begin, begin + length * 3), done: tiles[next - 1].last };
+      const begin = first * tile * width;
+      yield { tag: job.tag, offset, length, probabilities: out.subarray(begin, begin + length * width), done: tiles[next - 1].last };
       first = next;
     }
   }

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import type { Device, LoadedModel } from '../adapter/contract.js';
+import type { Device, LoadedModel, OutputTrack } from '../adapter/contract.js';
 import type { ModelSet } from '../discovery/model-set.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { ModelManager } from '../manager/manager.js';
@@ -9,7 +9,7 @@ import { type SequenceInput, sequenceInput, type QueryStrand } from './sequence-
 import type { CodeSource } from './tiling.js';
 
 /**
- * What inference returns per position. `base_only` is the base model's own probabilities (the
+ * What inference returns per position. `base_only` is the base model's own tracks (the
  * ensemble mean). The MetaSpliceAI meta-model modes will attach here: each mode is a stage that
  * turns the base model's event stream into its own (see `InferenceStage`), so writers, batching
  * and the CLI need no change when one is added.
@@ -30,7 +30,7 @@ export type PredictionEvent =
       /** Row index (query orientation) of the first row. */
       offset: number;
       length: number;
-      /** `(length, 3)` row-major [neither, acceptor, donor]; valid until the next event is pulled. */
+      /** `(length, tracks)` row-major, in the model's track order; valid until the next event is pulled. */
       probabilities: Float32Array;
     }
   | { type: 'end'; sequence: SequenceInput };
@@ -92,7 +92,9 @@ export interface SequencePrediction {
   name: string;
   strand: QueryStrand;
   length: number;
-  /** `(length, 3)` row-major [neither, acceptor, donor], in the query's orientation. */
+  /** What each column of a row is (the model's tracks, in order). */
+  tracks: readonly OutputTrack[];
+  /** `(length, tracks.length)` row-major, in the query's orientation. */
   probabilities: Float32Array;
 }
 
@@ -176,11 +178,12 @@ export class SequenceInference {
   /** Predicts one sequence held in memory and returns all its rows (for short inputs and tests). */
   async predictSequence(sequence: string | Uint8Array, options: { name?: string; strand?: QueryStrand } = {}): Promise<SequencePrediction> {
     const input = sequenceInput(options.name ?? 'sequence', sequence, { strand: options.strand });
-    const probabilities = new Float32Array(input.length * 3);
+    const { tracks } = await this.load();
+    const probabilities = new Float32Array(input.length * tracks.length);
     for await (const event of this.predict([input])) {
-      if (event.type === 'rows') probabilities.set(event.probabilities, event.offset * 3);
+      if (event.type === 'rows') probabilities.set(event.probabilities, event.offset * tracks.length);
     }
-    return { name: input.name, strand: input.strand, length: input.length, probabilities };
+    return { name: input.name, strand: input.strand, length: input.length, tracks, probabilities };
   }
 
   /** Releases the model when this object loaded it (a model passed in stays the caller's). */

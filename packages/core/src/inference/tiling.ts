@@ -23,7 +23,7 @@ export type CodeSource = (start: number, end: number) => Uint8Array | Promise<Ui
 export interface PredictedChunk {
   /** Index of the first output position in this chunk. */
   offset: number;
-  /** `(length, 3)` row-major probabilities, classes [neither, acceptor, donor]. */
+  /** `(length, tracks)` row-major values, in the model's track order. */
   probabilities: Float32Array;
   length: number;
 }
@@ -58,11 +58,12 @@ export function paddedSource(codes: Uint8Array, context: number): CodeSource {
   };
 }
 
-/** Predicts every position of in-memory codes, N-padded as the reference tools pad. */
+/** Predicts every position of in-memory codes, N-padded as the reference tools pad: `(length, tracks)` rows. */
 export async function predictCodes(model: LoadedModel, codes: Uint8Array, options: TilingOptions = {}): Promise<Float32Array> {
-  const result = new Float32Array(codes.length * 3);
+  const width = model.tracks.length;
+  const result = new Float32Array(codes.length * width);
   for await (const chunk of predictTiles(model, paddedSource(codes, model.context), codes.length, options)) {
-    result.set(chunk.probabilities, chunk.offset * 3);
+    result.set(chunk.probabilities, chunk.offset * width);
   }
   return result;
 }

@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { type OutputTrack, SPLICE_CLASS_TRACKS } from '../adapter/contract.js';
 import { InvalidArgumentError } from '../errors.js';
 import type { PredictionEvent } from '../inference/sequence-inference.js';
 import { rowPosition, type SequenceInput } from '../inference/sequence-input.js';
@@ -28,6 +29,12 @@ export interface PredictionWriterOptions {
   tmpDir?: string;
   /** Characters kept aside in memory before a temp file is used (default 1 Mi). */
   spoolLimit?: number;
+  /**
+   * The model's tracks, in the order of each row's values (`LoadedModel.tracks`; default neither,
+   * acceptor, donor). TSV and JSON write every track; bedGraph every track but a `neither` class
+   * (site `none`); BED the acceptor/donor classes and the site-probability tracks.
+   */
+  tracks?: readonly OutputTrack[];
 }
 
 /**
@@ -47,16 +54,18 @@ export function createPredictionWriter(format: PredictionFormat, out: Writable, 
   }
   const digits = options.digits ?? 7;
   if (!Number.isInteger(digits) || digits < 1 || digits > 17) throw new InvalidArgumentError(`digits must be a whole number from 1 to 17, got ${digits}`);
+  const tracks = options.tracks ?? SPLICE_CLASS_TRACKS;
+  if (tracks.length === 0) throw new InvalidArgumentError('a prediction writer needs at least one track');
   const text = new TextOutput(out);
   switch (format) {
     case 'tsv':
-      return new TsvWriter(text, options);
+      return new TsvWriter(text, options, tracks);
     case 'bed':
-      return new BedWriter(text, options);
+      return new BedWriter(text, options, tracks);
     case 'bedgraph':
-      return new BedGraphWriter(text, options);
+      return new BedGraphWriter(text, options, tracks);
     case 'json':
-      return new JsonLinesWriter(text, options);
+      return new JsonLinesWriter(text, options, tracks);
     default:
       throw new InvalidArgumentError(`unknown format "${String(format)}"; choose one of ${PREDICTION_FORMATS.join(', ')}`);
   }
@@ -87,7 +96,8 @@ function chromOf(sequence: SequenceInput): string {
 }
 
 /**
- * `name  position  neither  acceptor  donor`, one row per position with a header line. `position`
+ * `name  position  <track>...` (SpliceAI-shaped models: `neither  acceptor  donor`), one row per
+ * position with a header line. `position`
  * is 1-based: the genome coordinate for a region or gene, else the index into the sequence; on
  * `-` rows run 5'->3' along the query, so positions descend.
  */
@@ -99,6 +109,7 @@ class TsvWriter implements PredictionWriter {
   constructor(
     private readonly out: TextOutput,
     options: PredictionWriterOptions,
+    private readonly tracks: readonly OutputTrack[],
   ) {
     this.headerDone = options.header === false;
     this.digits = options.digits ?? 7;
@@ -109,10 +120,12 @@ class TsvWriter implements PredictionWriter {
     if (event.type !== 'rows') return;
     const { sequence, probabilities: p, offset, length } = event;
     const d = this.digits;
+    const width = this.tracks.length;
     const lines: string[] = [];
     for (let k = 0; k < length; k++) {
-      const i = k * 3;
-      lines.push(`${sequence.name}\t${rowPosition(sequence, offset + k)}\t${formatProbability(p[i], d)}\t${formatProbability(p[i + 1], d)}\t${formatProbability(p[i + 2], d)}\n`);
+      let line = `${sequence.name}\t${rowPosition(sequence, offset + k)}`;
+      for (let c = k * width; c < (k + 1) * width; c++) line += `\t${formatProbability(p[c], d)}`;
+      lines.push(`${line}\n`);
       if (lines.length === 1024 || k === length - 1) await this.out.write(lines.splice(0).join(''));
     }
   }
@@ -120,7 +133,7 @@ class TsvWriter implements PredictionWriter {
   private async writeHeader(): Promise<void> {
     if (this.headerDone) return;
     this.headerDone = true;
-    await this.out.write('name\tposition\tneither\tacceptor\tdonor\n');
+    await this.out.write(`name\tposition\t${this.tracks.map((t) => t.name).join('\t')}\n`);
   }
 
   async close(): Promise<void> {
@@ -130,22 +143,33 @@ class TsvWriter implements PredictionWriter {
 }
 
 /**
- * BED6 lines in OpenSpliceAI's `acceptor_predictions.bed` / `donor_predictions.bed` layout, both
- * classes in one stream: `chrom  start  end  <name>_Acceptor|<name>_Donor  score  strand`, score
+ * BED6 lines in OpenSpliceAI's `acceptor_predictions.bed` / `donor_predictions.bed` layout, every
+ * site track in one stream: `chrom  start  end  <name>_Acceptor|<name>_Donor  score  strand`, score
  * with 6 decimals, a site when its score is above the threshold. As there, the interval is the
  * 2-nt splice motif in the intron next to the predicted site g (1-based; the acceptor's g is the
  * exon's first base, the donor's its last): on `+` an acceptor is [g-3, g-1) (the AG), a donor
  * [g, g+2) (the GT); on `-` an acceptor is [g, g+2) and a donor [g-3, g-1). Starts clip at 0.
+ * A site-probability track of any site (tissue models) marks the base itself, [g-1, g), named
+ * `<name>_<track>`. Usage tracks and the `neither` class are not sites.
  */
 class BedWriter implements PredictionWriter {
   readonly format = 'bed' as const;
   private readonly threshold: number;
+  /** The site tracks: column, label, and the interval's start relative to g on `+` and on `-` (and its width). */
+  private readonly sites: { column: number; label: string; plus: number; minus: number; width: number }[];
 
   constructor(
     private readonly out: TextOutput,
     options: PredictionWriterOptions,
+    private readonly tracks: readonly OutputTrack[],
   ) {
     this.threshold = Math.fround(options.threshold ?? DEFAULT_BED_THRESHOLD); // compared in float32, as OpenSpliceAI does
+    this.sites = bedSiteTracks(tracks);
+    if (this.sites.length === 0) {
+      throw new InvalidArgumentError(`BED needs a site track (an acceptor/donor class or a site probability); the model's tracks are ${tracks.map((t) => t.name).join(', ')}`, {
+        hint: 'choose --format tsv, bedgraph or json',
+      });
+    }
   }
 
   async write(event: PredictionEvent): Promise<void> {
@@ -153,18 +177,15 @@ class BedWriter implements PredictionWriter {
     const { sequence, probabilities: p, offset, length } = event;
     const chrom = chromOf(sequence);
     const plus = sequence.strand === '+';
+    const width = this.tracks.length;
     for (let k = 0; k < length; k++) {
-      const acceptor = p[k * 3 + 1];
-      const donor = p[k * 3 + 2];
-      if (!(acceptor > this.threshold) && !(donor > this.threshold)) continue;
+      if (!this.sites.some((s) => p[k * width + s.column] > this.threshold)) continue;
       const g = rowPosition(sequence, offset + k);
-      if (acceptor > this.threshold) {
-        const start = plus ? g - 3 : g;
-        await this.out.write(bedLine(chrom, start, start + 2, `${sequence.name}_Acceptor`, acceptor, sequence.strand));
-      }
-      if (donor > this.threshold) {
-        const start = plus ? g : g - 3;
-        await this.out.write(bedLine(chrom, start, start + 2, `${sequence.name}_Donor`, donor, sequence.strand));
+      for (const site of this.sites) {
+        const score = p[k * width + site.column];
+        if (!(score > this.threshold)) continue;
+        const start = g + (plus ? site.plus : site.minus);
+        await this.out.write(bedLine(chrom, start, start + site.width, `${sequence.name}_${site.label}`, score, sequence.strand));
       }
     }
   }
@@ -174,71 +195,95 @@ class BedWriter implements PredictionWriter {
   }
 }
 
+/** The tracks BED writes, in track order, with their motif intervals (see `BedWriter`). */
+function bedSiteTracks(tracks: readonly OutputTrack[]): { column: number; label: string; plus: number; minus: number; width: number }[] {
+  return tracks.flatMap((t, column) => {
+    if (t.kind === 'usage' || t.site === 'none' || t.site === undefined) return [];
+    if (t.kind === 'class-probability' && t.site === 'acceptor') return [{ column, label: 'Acceptor', plus: -3, minus: 0, width: 2 }];
+    if (t.kind === 'class-probability' && t.site === 'donor') return [{ column, label: 'Donor', plus: 0, minus: -3, width: 2 }];
+    if (t.kind !== 'site-probability') return [];
+    if (t.site === 'acceptor') return [{ column, label: t.name, plus: -3, minus: 0, width: 2 }];
+    if (t.site === 'donor') return [{ column, label: t.name, plus: 0, minus: -3, width: 2 }];
+    return [{ column, label: t.name, plus: -1, minus: -1, width: 1 }];
+  });
+}
+
 function bedLine(chrom: string, start: number, end: number, name: string, score: number, strand: string): string {
   return `${chrom}\t${Math.max(0, start)}\t${Math.max(0, end)}\t${name}\t${score.toFixed(6)}\t${strand}\n`;
 }
 
 /**
- * Two bedGraph tracks, acceptor then donor, each with its `track` line: `chrom  start  end  value`,
- * 0-based half-open genome coordinates (a raw sequence is its own contig). Runs of positions with
- * the same rounded value merge into one line; rows at or below the threshold, or rounding to 0,
- * are left out. The acceptor track streams out; the donor track is kept aside (spilling to disk)
- * and follows it on `close`. On `-` the lines descend, as the rows do: sort them
- * (`sort -k1,1 -k2,2n`) before `bedGraphToBigWig`.
+ * One bedGraph track per model track but the `neither` class (SpliceAI-shaped models: acceptor then
+ * donor), each with its `track` line: `chrom  start  end  value`, 0-based half-open genome
+ * coordinates (a raw sequence is its own contig). Runs of positions with the same rounded value
+ * merge into one line; rows at or below the threshold, or rounding to 0, are left out. The first
+ * track streams out; the others are kept aside (spilling to disk) and follow it on `close`. On `-`
+ * the lines descend, as the rows do: sort them (`sort -k1,1 -k2,2n`) before `bedGraphToBigWig`.
  */
 class BedGraphWriter implements PredictionWriter {
   readonly format = 'bedgraph' as const;
   private readonly threshold: number;
   private readonly decimals: number;
-  private readonly donors: TextSpool;
-  private readonly tracks: [Track, Track];
+  /** Spools of the tracks after the first, which streams. */
+  private readonly spools: TextSpool[];
+  private readonly runs: Track[];
+  /** Columns written, in track order. */
+  private readonly columns: number[];
   private started = false;
   private readonly prefix: string;
 
   constructor(
     private readonly out: TextOutput,
     options: PredictionWriterOptions,
+    private readonly tracks: readonly OutputTrack[],
   ) {
     this.threshold = Math.fround(options.threshold ?? 0);
     this.decimals = options.bedGraphDecimals ?? 4;
-    this.donors = new TextSpool(options.spoolLimit, options.tmpDir);
+    this.columns = tracks.flatMap((t, c) => (t.site === 'none' ? [] : [c]));
+    if (this.columns.length === 0) throw new InvalidArgumentError(`bedGraph has no track to write: the model's tracks are ${tracks.map((t) => t.name).join(', ')}`);
+    this.spools = this.columns.slice(1).map(() => new TextSpool(options.spoolLimit, options.tmpDir));
     this.prefix = options.trackName ? `${options.trackName} ` : '';
-    this.tracks = [new Track((s) => this.out.write(s)), new Track((s) => this.donors.write(s))];
+    this.runs = this.columns.map((_, i) => new Track((s) => (i === 0 ? this.out.write(s) : this.spools[i - 1].write(s))));
   }
 
-  private trackLine(kind: string): string {
-    const name = `${this.prefix}${kind}`.replace(/"/g, "'");
-    return `track type=bedGraph name="${name}" description="${name} probability (MetaSpliceAI)" visibility=full autoScale=off viewLimits=0:1\n`;
+  private trackLine(column: number): string {
+    const track = this.tracks[column];
+    const name = `${this.prefix}${track.name}`.replace(/"/g, "'");
+    const what = track.kind === 'usage' ? 'usage' : 'probability';
+    return `track type=bedGraph name="${name}" description="${name} ${what} (MetaSpliceAI)" visibility=full autoScale=off viewLimits=0:1\n`;
   }
 
   async write(event: PredictionEvent): Promise<void> {
     if (!this.started) {
       this.started = true;
-      await this.out.write(this.trackLine('acceptor'));
+      await this.out.write(this.trackLine(this.columns[0]));
     }
     if (event.type === 'end') {
-      for (const track of this.tracks) await track.end();
+      for (const run of this.runs) await run.end();
       return;
     }
     if (event.type !== 'rows') return;
     const { sequence, probabilities: p, offset, length } = event;
     const chrom = chromOf(sequence);
+    const width = this.tracks.length;
     for (let k = 0; k < length; k++) {
       const start = rowPosition(sequence, offset + k) - 1;
-      for (let c = 0; c < 2; c++) {
-        const v = p[k * 3 + 1 + c];
+      for (let i = 0; i < this.columns.length; i++) {
+        const v = p[k * width + this.columns[i]];
         const value = v > this.threshold ? v.toFixed(this.decimals) : undefined;
-        await this.tracks[c].add(chrom, start, value !== undefined && Number(value) !== 0 ? value : undefined);
+        await this.runs[i].add(chrom, start, value !== undefined && Number(value) !== 0 ? value : undefined);
       }
     }
   }
 
   async close(): Promise<void> {
-    if (!this.started) await this.out.write(this.trackLine('acceptor'));
-    for (const track of this.tracks) await track.end();
-    await this.out.write(this.trackLine('donor'));
-    await this.donors.drainTo(this.out);
-    await this.donors.dispose();
+    if (!this.started) await this.out.write(this.trackLine(this.columns[0]));
+    for (const run of this.runs) await run.end();
+    for (let i = 0; i < this.spools.length; i++) {
+      await this.out.write(this.trackLine(this.columns[i + 1]));
+      await this.spools[i].drainTo(this.out);
+      await this.spools[i].dispose();
+    }
     await this.out.flush();
   }
 }
@@ -282,63 +327,59 @@ class Track {
 
 /**
  * JSON Lines, one object per query: `{"name","strand","length",["chrom","start","end",]
- * "neither":[...],"acceptor":[...],"donor":[...]}`, arrays in the query's orientation (on `-`,
- * index 0 is the region's last forward base). `chrom`/`start`/`end` (1-based, inclusive) appear for
- * regions and genes. `neither` streams out; the other two arrays are kept aside until the query
- * ends (spilling to disk), so a chromosome-long line costs no more memory than a short one.
+ * "<track>":[...], ...}` in track order (SpliceAI-shaped models: `neither`, `acceptor`, `donor`),
+ * arrays in the query's orientation (on `-`, index 0 is the region's last forward base).
+ * `chrom`/`start`/`end` (1-based, inclusive) appear for regions and genes. The first array streams
+ * out; the others are kept aside until the query ends (spilling to disk), so a chromosome-long line
+ * costs no more memory than a short one.
  */
 class JsonLinesWriter implements PredictionWriter {
   readonly format = 'json' as const;
   private readonly digits: number;
-  private readonly acceptor: TextSpool;
-  private readonly donor: TextSpool;
+  /** Spools of the arrays after the first, which streams. */
+  private readonly spools: TextSpool[];
   private first = true;
 
   constructor(
     private readonly out: TextOutput,
     options: PredictionWriterOptions,
+    private readonly tracks: readonly OutputTrack[],
   ) {
     this.digits = options.digits ?? 7;
-    this.acceptor = new TextSpool(options.spoolLimit, options.tmpDir);
-    this.donor = new TextSpool(options.spoolLimit, options.tmpDir);
+    this.spools = tracks.slice(1).map(() => new TextSpool(options.spoolLimit, options.tmpDir));
   }
 
   async write(event: PredictionEvent): Promise<void> {
     const { sequence } = event;
     if (event.type === 'begin') {
       const locus = sequence.locus ? `,"chrom":${JSON.stringify(sequence.locus.chrom)},"start":${sequence.locus.start},"end":${sequence.locus.end}` : '';
-      await this.out.write(`{"name":${JSON.stringify(sequence.name)},"strand":"${sequence.strand}","length":${sequence.length}${locus},"neither":[`);
+      await this.out.write(`{"name":${JSON.stringify(sequence.name)},"strand":"${sequence.strand}","length":${sequence.length}${locus},${JSON.stringify(this.tracks[0].name)}:[`);
       this.first = true;
       return;
     }
     if (event.type === 'end') {
-      await this.out.write('],"acceptor":[');
-      await this.acceptor.drainTo(this.out);
-      await this.out.write('],"donor":[');
-      await this.donor.drainTo(this.out);
+      for (let i = 0; i < this.spools.length; i++) {
+        await this.out.write(`],${JSON.stringify(this.tracks[i + 1].name)}:[`);
+        await this.spools[i].drainTo(this.out);
+      }
       await this.out.write(']}\n');
       return;
     }
     const { probabilities: p, length } = event;
     const d = this.digits;
-    const n: string[] = [];
-    const a: string[] = [];
-    const o: string[] = [];
+    const width = this.tracks.length;
+    const columns: string[][] = this.tracks.map(() => []);
     for (let k = 0; k < length; k++) {
-      n.push(formatProbability(p[k * 3], d));
-      a.push(formatProbability(p[k * 3 + 1], d));
-      o.push(formatProbability(p[k * 3 + 2], d));
+      for (let c = 0; c < width; c++) columns[c].push(formatProbability(p[k * width + c], d));
     }
     const sep = this.first ? '' : ',';
     this.first = false;
-    await this.out.write(sep + n.join(','));
-    await this.acceptor.write(sep + a.join(','));
-    await this.donor.write(sep + o.join(','));
+    await this.out.write(sep + columns[0].join(','));
+    for (let i = 0; i < this.spools.length; i++) await this.spools[i].write(sep + columns[i + 1].join(','));
   }
 
   async close(): Promise<void> {
-    await this.acceptor.dispose();
-    await this.donor.dispose();
+    for (const spool of this.spools) await spool.dispose();
     await this.out.flush();
   }
 }

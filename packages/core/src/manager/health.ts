@@ -21,28 +21,32 @@ export async function checkModelHealth(model: LoadedModel, golden?: ModelInfo['g
   const sequence = golden?.sequence ?? CANONICAL_HEALTH_SEQUENCE;
   const out = await predictCodes(model, encodeSequence(sequence));
   const checks: HealthCheck[] = [];
-  const expected = sequence.length * 3;
+  const width = model.tracks.length;
+  const expected = sequence.length * width;
   checks.push({
     name: 'shape',
     ok: out.length === expected,
-    message: `${out.length / 3} positions x 3 classes for a ${sequence.length}-nt input`,
+    message: `${out.length / width} positions x ${width} tracks for a ${sequence.length}-nt input`,
   });
+  // Every track kind is a probability or a usage fraction; class probabilities sum to 1.
+  const classes = model.tracks.flatMap((t, c) => (t.kind === 'class-probability' ? [c] : []));
   let worstRange = 0;
   let worstSum = 0;
-  for (let p = 0; p < out.length; p += 3) {
-    for (let c = 0; c < 3; c++) {
+  for (let p = 0; p < out.length; p += width) {
+    for (let c = 0; c < width; c++) {
       const v = out[p + c];
       const off = Number.isFinite(v) ? Math.max(-v, v - 1, 0) : Infinity;
       worstRange = Math.max(worstRange, off);
     }
-    worstSum = Math.max(worstSum, Math.abs(out[p] + out[p + 1] + out[p + 2] - 1));
+    if (classes.length > 1) worstSum = Math.max(worstSum, Math.abs(classes.reduce((sum, c) => sum + out[p + c], 0) - 1));
   }
-  checks.push({ name: 'range', ok: worstRange === 0, message: worstRange === 0 ? 'every probability is in [0, 1]' : `a probability is ${worstRange} outside [0, 1]` });
-  checks.push({ name: 'normalised', ok: worstSum < 1e-4, message: `each position sums to 1 within ${worstSum.toExponential(2)}` });
+  checks.push({ name: 'range', ok: worstRange === 0, message: worstRange === 0 ? 'every value is in [0, 1]' : `a value is ${worstRange} outside [0, 1]` });
+  if (classes.length > 1) checks.push({ name: 'normalised', ok: worstSum < 1e-4, message: `each position's class probabilities sum to 1 within ${worstSum.toExponential(2)}` });
   if (golden) {
     let worst = 0;
     golden.outputs.forEach((row, i) => {
-      for (let c = 0; c < 3; c++) worst = Math.max(worst, Math.abs(row[c] - out[i * 3 + c]));
+      if (row.length !== width) worst = Infinity;
+      for (let c = 0; c < row.length; c++) worst = Math.max(worst, Math.abs(row[c] - out[i * width + c]));
     });
     const ok = golden.outputs.length === sequence.length && worst <= golden.tolerance;
     checks.push({
