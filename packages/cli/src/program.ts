@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from 'commander';
-import { InvalidArgumentError, MetaSpliceAIError } from '@metaspliceai/core';
+import { describeWriteFailure, errnoCode, InvalidArgumentError, MetaSpliceAIError } from '@metaspliceai/core';
 import { registerModelsCommands } from './commands/models.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerScoreCommand } from './commands/score.js';
@@ -74,6 +74,17 @@ function reportError(error: unknown, io: CliIO, debug: boolean): number {
     if (error.hint) writeLine(io.stderr, `hint: ${error.hint}`);
     if (debug && error.stack) writeLine(io.stderr, error.stack);
     return InvalidArgumentError.isInstance(error) ? EXIT_USAGE : EXIT_FAILURE;
+  }
+  // A system error (no space, no permission, read-only, I/O) is the user's to fix, not a bug: say
+  // what happened and what to change instead of asking for a report.
+  const code = errnoCode(error);
+  const known = describeWriteFailure(code);
+  if (known) {
+    const path = (error as { path?: unknown }).path;
+    writeLine(io.stderr, `error: ${typeof path === 'string' ? `${path}: ` : ''}${known.words} (${code})`);
+    writeLine(io.stderr, `hint: ${code === 'ENOENT' ? 'check the path' : known.hint}`);
+    if (debug && error instanceof Error && error.stack) writeLine(io.stderr, error.stack);
+    return EXIT_FAILURE;
   }
   const message = error instanceof Error ? error.message : String(error);
   writeLine(io.stderr, `error: ${message.split('\n')[0]}`);

@@ -1,8 +1,18 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { BUILTIN_ANNOTATIONS, compileAnnotationTable, formatAnnotationTable, InvalidArgumentError, readAnnotation, resolveDataDir } from '@metaspliceai/core';
+import {
+  BUILTIN_ANNOTATIONS,
+  compileAnnotationTable,
+  formatAnnotationTable,
+  InvalidArgumentError,
+  readAnnotation,
+  resolveDataDir,
+  toOutputError,
+  writeFileAtomic,
+} from '@metaspliceai/core';
 import { writeLine, type CliIO } from '../output/io.js';
+import { checkOutputFile } from '../output/output-file.js';
 
 interface BuildOptions {
   output?: string;
@@ -52,15 +62,22 @@ async function build(input: string, opts: BuildOptions, io: CliIO): Promise<numb
     const name = BUILTIN_ANNOTATIONS.find((b) => b === opts.install!.toLowerCase());
     if (!name) throw new InvalidArgumentError(`--install takes ${BUILTIN_ANNOTATIONS.join(' or ')}, got "${opts.install}"`);
     target = join(resolveDataDir({ dataDir: opts.dataDir, cwd: io.cwd, env: io.env }), 'annotations', `${name}.txt`);
+    // <data>/annotations is a folder the tool manages: created. A file named with -o needs its folder.
+    await fs.mkdir(dirname(target), { recursive: true }).catch((error: unknown) => {
+      throw toOutputError(dirname(target!), error);
+    });
+  }
+  if (target) {
+    await checkOutputFile({ flag: opts.install ? '--install' : '-o', name: opts.output ?? target, path: target }, [
+      { flag: 'the input', name: input, path: resolve(io.cwd, input) },
+    ]);
   }
   const warnings: string[] = [];
   const model = await readAnnotation(resolve(io.cwd, input), { onWarning: (w) => warnings.push(w) });
   const { rows, stats } = compileAnnotationTable(model, { transcripts, biotypes: opts.biotype });
   const text = formatAnnotationTable(rows);
-  if (target) {
-    await fs.mkdir(dirname(target), { recursive: true });
-    await fs.writeFile(target, text, 'latin1');
-  } else io.stdout.write(Buffer.from(text, 'latin1'));
+  if (target) await writeFileAtomic(target, Buffer.from(text, 'latin1'));
+  else io.stdout.write(Buffer.from(text, 'latin1'));
   if (!opts.quiet) {
     for (const w of warnings.slice(0, 5)) writeLine(io.stderr, `warning: ${w}`);
     if (warnings.length > 5) writeLine(io.stderr, `warning: ... and ${warnings.length - 5} more`);

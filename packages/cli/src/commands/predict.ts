@@ -27,6 +27,7 @@ import {
 import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
 import type { CliIO } from '../output/io.js';
 import { createProgress } from '../output/progress.js';
+import { checkOutputFile, type OutputFile, openOutputFile } from '../output/output-file.js';
 
 interface PredictOptions extends GlobalOptions {
   model: string;
@@ -116,6 +117,15 @@ async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
   const { total } = opened;
   const inputs = warnEmpty(opened.inputs, warn);
 
+  // The output before the model: never one of the inputs, in an existing, writable folder.
+  const outputPath = opts.output && opts.output !== '-' ? resolve(io.cwd, opts.output) : undefined;
+  if (outputPath) {
+    await checkOutputFile({ flag: '--output', name: opts.output!, path: outputPath }, [
+      opts.fasta ? { flag: '--fasta', name: opts.fasta, path: resolve(io.cwd, opts.fasta) } : undefined,
+      opts.genes ? { flag: '--genes', name: opts.genes, path: resolve(io.cwd, opts.genes) } : undefined,
+    ]);
+  }
+
   const manager = await managerFor(opts, io);
   const inference = new SequenceInference({
     models: manager,
@@ -129,18 +139,15 @@ async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
     batchSize,
   });
   let out: Writable = io.stdout;
-  let file: Awaited<ReturnType<typeof fs.open>> | undefined;
+  let file: OutputFile | undefined; // appears under --output only once the run succeeded
   const ignore = () => {}; // stream errors reach the writer through its writes; keep them from crashing the process
   try {
     const model = await inference.load();
     const set = inference.set!;
     note(`model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${model.backend} on ${model.device})${inference.license ? `; licence: ${inference.license}` : ''}`);
-    if (opts.output) {
-      const path = resolve(io.cwd, opts.output);
-      file = await fs.open(path, 'w').catch((cause: NodeJS.ErrnoException) => {
-        throw new InvalidArgumentError(`--output ${opts.output}: cannot write it (${cause.code ?? cause.message})`, { cause });
-      });
-      out = file.createWriteStream();
+    if (outputPath) {
+      file = await openOutputFile(outputPath);
+      out = file.stream;
     }
     out.on('error', ignore);
     if (total !== undefined) progress.setTotal(total);
@@ -150,17 +157,16 @@ async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
         if (event.type === 'rows') progress.advance(event.length);
       });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0; // the reader left (| head): not a failure
-      throw error;
+      if (!file && (error as NodeJS.ErrnoException).code === 'EPIPE') return 0; // the reader left (| head): not a failure
+      throw file ? file.failure(error) : error;
     }
+    await file?.commit();
+    file = undefined;
     progress.finish();
     return 0;
   } finally {
     progress.finish({ summary: false });
-    if (file) {
-      await new Promise<void>((done) => out.end(done));
-      await file.close().catch(() => {});
-    }
+    await file?.abort(); // a failed run: no file under --output, an earlier one untouched
     out.off('error', ignore);
     await inference.dispose();
   }

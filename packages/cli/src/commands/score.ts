@@ -1,12 +1,10 @@
-import { once } from 'node:events';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import {
   annotateVcf,
   type AnnotateVcfSummary,
-  createBgzfStream,
   InputError,
   InvalidArgumentError,
   type LoadedAnnotation,
@@ -23,6 +21,7 @@ import {
 import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 import { createProgress } from '../output/progress.js';
+import { checkOutputFile, type OutputFile, openOutputFile } from '../output/output-file.js';
 
 interface ScoreOptions extends GlobalOptions {
   input?: string;
@@ -126,7 +125,6 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
   if (transcripts !== 'canonical' && transcripts !== 'all') throw new InvalidArgumentError(`--transcripts takes canonical or all, got "${transcripts}"`);
   const inputPath = opts.input && opts.input !== '-' ? resolve(io.cwd, opts.input) : undefined;
   const outputPath = opts.output && opts.output !== '-' ? resolve(io.cwd, opts.output) : undefined;
-  if (inputPath && outputPath === inputPath) throw new InvalidArgumentError('-O must differ from -I');
   if (inputPath) {
     await fs.access(inputPath).catch((cause: NodeJS.ErrnoException) => {
       throw new InputError(`${opts.input}: cannot read the input VCF (${cause.code ?? cause.message})`, { cause });
@@ -151,11 +149,19 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
     onWarning: (w) => note(`warning: ${w}`),
   });
   if (annotation.stats) note(`annotation: ${annotation.stats.rows} transcripts of ${annotation.stats.genes} genes compiled from ${basename(annotation.path)}`);
+  // The output before the model too: never one of the inputs, in an existing, writable folder.
+  if (outputPath) {
+    await checkOutputFile({ flag: '-O', name: opts.output!, path: outputPath }, [
+      inputPath ? { flag: '-I', name: opts.input!, path: inputPath } : undefined,
+      { flag: '-R', name: opts.reference, path: fasta.path },
+      { flag: '-A', name: opts.annotation, path: annotation.path },
+    ]);
+  }
 
   const manager = await managerFor(opts, io);
   const loaded = await manager.load({ adapter, setName: opts.set, context, backend: opts.backend, device, threads });
   let out: Writable = io.stdout;
-  let file: Writable | undefined;
+  let file: OutputFile | undefined; // appears under -O only once the run succeeded
   const ignore = () => {};
   try {
     const set = loaded.set;
@@ -175,15 +181,8 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
     if (inputPath) progress.setTotal(await countRecords(inputPath));
 
     if (outputPath) {
-      const stream = createWriteStream(outputPath);
-      await once(stream, 'open').catch((cause: NodeJS.ErrnoException) => {
-        throw new InvalidArgumentError(`-O ${opts.output}: cannot write it (${cause.code ?? cause.message})`, { cause });
-      });
-      file = stream;
-      if (/\.b?gz$/i.test(outputPath)) {
-        out = createBgzfStream();
-        out.pipe(stream);
-      } else out = stream;
+      file = await openOutputFile(outputPath, { bgzip: /\.b?gz$/i.test(outputPath) });
+      out = file.stream;
     }
     out.on('error', ignore);
     let written = 0;
@@ -203,9 +202,11 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
         },
       });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EPIPE') return 0; // the reader left (| head): not a failure
-      throw error;
+      if (!file && (error as NodeJS.ErrnoException).code === 'EPIPE') return 0; // the reader left (| head): not a failure
+      throw file ? file.failure(error) : error;
     }
+    await file?.commit();
+    file = undefined;
     progress.finish({ summary: false });
     if (!opts.quiet) writeLine(io.stderr, summaryLine(summary));
     const problems = INPUT_PROBLEMS.reduce((n, reason) => n + summary.unscored[reason], 0);
@@ -213,11 +214,7 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
     return problems > 0 || (opts.strict && unscored > 0) ? EXIT_UNSCORED : 0;
   } finally {
     progress.finish({ summary: false });
-    if (file) {
-      const closed = once(file, 'close').catch(() => {});
-      out.end();
-      await closed;
-    }
+    await file?.abort(); // a failed run: no file under -O, an earlier one untouched
     out.off('error', ignore);
     await loaded.dispose();
   }

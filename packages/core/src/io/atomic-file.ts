@@ -179,7 +179,13 @@ async function syncFolder(folder: string): Promise<void> {
 async function missingFolderError(path: string, error: unknown): Promise<unknown> {
   const folder = dirname(path);
   const exists = await fs.stat(folder).then(() => true, () => false);
-  if (exists) return error;
+  if (exists) {
+    // The folder is there but refuses new files (/proc, some FUSE mounts): say that, not "missing".
+    return new OutputError(path, `cannot write: the folder ${folder} does not allow new files (ENOENT)`, {
+      hint: 'choose a folder on an ordinary writable file system',
+      cause: error,
+    });
+  }
   return new OutputError(path, `cannot write: the folder ${folder} does not exist`, {
     hint: `create it first (mkdir -p ${folder}) or choose an existing folder`,
     cause: error,

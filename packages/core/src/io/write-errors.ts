@@ -7,7 +7,7 @@ interface WriteFailure {
   hint: string;
 }
 
-const ELSEWHERE = 'or write to another folder (-O/--output/-o)';
+const ELSEWHERE = 'or write to another folder';
 
 /** The system error codes a write can fail with, in words, each with a hint that is true for it. */
 const FAILURES: Record<string, WriteFailure> = {
