@@ -1,6 +1,6 @@
 import { createModelManager, InvalidArgumentError, type ModelManager } from '@metaspliceai/core';
 import { registerAdapters } from './adapters.js';
-import type { CliIO } from './output/io.js';
+import { type CliIO, writeLine } from './output/io.js';
 
 /** Options every command takes. */
 export interface GlobalOptions {
@@ -9,11 +9,18 @@ export interface GlobalOptions {
   json?: boolean;
   debug?: boolean;
   quiet?: boolean;
+  /** Refuse model files that differ from their model_info.json instead of warning (predict, score, models health). */
+  strict?: boolean;
 }
 
-/** A manager for the command's models folder with every available adapter registered. */
-export async function managerFor(options: GlobalOptions, io: CliIO): Promise<ModelManager> {
-  const manager = createModelManager({ modelsDir: options.modelsDir, cwd: io.cwd });
+/**
+ * A manager for the command's models folder with every available adapter registered. Model files
+ * that differ from their model_info.json are reported through `onWarning` (default: a `warning:`
+ * line on stderr; commands with a progress bar pass their own), or refused with `--strict`.
+ */
+export async function managerFor(options: GlobalOptions, io: CliIO, report: { onWarning?: (line: string) => void } = {}): Promise<ModelManager> {
+  const onWarning = report.onWarning ?? ((line: string) => writeLine(io.stderr, `warning: ${line}`));
+  const manager = createModelManager({ modelsDir: options.modelsDir, cwd: io.cwd, strict: options.strict, onWarning });
   await registerAdapters(manager, options.adapter ?? []);
   return manager;
 }

@@ -143,3 +143,17 @@ describe('models validate on broken trees', () => {
     expect(show.stdout).toMatch(/rs13\s+unreadable/);
   });
 });
+
+describe('models index <set folder> outside the models folder', () => {
+  it('names the set from the whole path, as discovery from the models root does', async () => {
+    const { root, folder } = await copyOf80nt('link');
+    const { METASPLICEAI_MODELS_DIR: _unset, ...env } = process.env;
+    const r = await cli(['models', 'index', folder], { cwd: tmpdir(), env });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('(openspliceai/openspliceai-mane/80, 5 files)');
+    const validate = await cli(['models', 'validate', 'openspliceai', '--models-dir', root]);
+    expect(validate.code).toBe(0);
+    expect(validate.stdout).toMatch(/^ok\s+openspliceai\/openspliceai-mane\/80$/m);
+    expect(validate.stdout).not.toContain('recommendation: record checksums');
+  });
+});

@@ -1,6 +1,6 @@
 import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type DiscoveryResult, type HealthReport, type ModelSet, modelSetKey } from '@metaspliceai/core';
+import { type DiscoveryResult, type HealthReport, type ModelSet, ModelNotFoundError, modelSetKey } from '@metaspliceai/core';
 import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 import { table } from '../output/table.js';
@@ -129,6 +129,7 @@ export function registerModelsCommands(program: Command, io: CliIO, run: (fn: ()
   pick(common(models.command('health [adapter]').description('load sets and run them on a canonical input; exit 1 on failure')))
     .option('--backend <name>', 'runtime backend (e.g. onnx, tfjs, auto)')
     .option('--device <device>', 'cpu or gpu')
+    .option('--strict', 'fail a set whose files differ from its model_info.json (size, sha256) instead of warning')
     .action((adapter: string | undefined, opts: SetOptions) =>
       run(async () => {
         const manager = await managerFor(opts, io);
@@ -156,13 +157,19 @@ export function registerModelsCommands(program: Command, io: CliIO, run: (fn: ()
       }),
     );
 
-  common(models.command('index [dir]').description('write metadata/model_info.json (sha256, size, licence, source) for each set'))
+  common(models.command('index [dir]').description('write metadata/model_info.json (sha256, size, licence, source) for each set (under dir, which may lie outside the models folder)'))
     .option('--golden', 'also record golden outputs for the health check (loads each set)')
     .option('--backend <name>', 'runtime backend for --golden')
     .action((dir: string | undefined, opts: SetOptions) =>
       run(async () => {
         const manager = await managerFor(opts, io);
-        const written = await manager.index({ directory: dir ? resolve(io.cwd, dir) : undefined, golden: opts.golden, backend: opts.backend });
+        const directory = dir ? resolve(io.cwd, dir) : undefined;
+        const written = await manager.index({ directory, golden: opts.golden, backend: opts.backend });
+        if (written.length === 0) {
+          throw new ModelNotFoundError(`no model sets under ${directory ?? manager.modelsDir}; nothing was indexed`, {
+            hint: 'give the folder that holds the model files (run: metaspliceai models list --models-dir <folder> to see what is found)',
+          });
+        }
         if (opts.json) writeLine(io.stdout, JSON.stringify({ written: written.map((w) => ({ set: modelSetKey(w.set), path: w.path, files: w.info.files.length })) }));
         else for (const w of written) writeLine(io.stdout, `wrote ${relative(io.cwd, w.path)}  (${modelSetKey(w.set)}, ${w.info.files.length} files)`);
         return 0;

@@ -80,6 +80,7 @@ export function registerPredictCommand(program: Command, io: CliIO, run: (fn: ()
     .option('--models-dir <dir>', 'the models folder (default: data/models, metaspliceai.config.json, or $METASPLICEAI_MODELS_DIR)')
     .option('--adapter <module...>', 'also register a third-party adapter (package name or path)')
     .option('--quiet', 'no progress bar and no notes on stderr')
+    .option('--strict', 'refuse model files that differ from their model_info.json (size, sha256) instead of warning')
     .addHelpText(
       'after',
       `
@@ -126,7 +127,7 @@ async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
     ]);
   }
 
-  const manager = await managerFor(opts, io);
+  const manager = await managerFor(opts, io, { onWarning: warn });
   const inference = new SequenceInference({
     models: manager,
     baseModelType: opts.model,

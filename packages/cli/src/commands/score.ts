@@ -82,7 +82,7 @@ export function registerScoreCommand(program: Command, io: CliIO, run: (fn: () =
     .option('--threads <n>', 'CPU threads for the runtime (default: all cores)')
     .option('--transcripts <which>', 'with a GTF/GFF3 -A: canonical (one per gene, the default) or all')
     .option('--data-dir <dir>', 'the data folder holding annotations/grch37.txt and grch38.txt (default: data, or $METASPLICEAI_DATA_DIR)')
-    .option('--strict', `exit ${EXIT_UNSCORED} when any record is written without a score, whatever the reason`)
+    .option('--strict', `exit ${EXIT_UNSCORED} when any record is written without a score, whatever the reason; and refuse (exit 1) model files that differ from their model_info.json instead of warning`)
     .option('--no-checksums', 'leave the sha256 of the model, reference and annotation files out of the header')
     .option('--no-share-reference', 'run every window whole, as SpliceAI does: no shared reference pass, no recomputing only what a substitution changes (same numbers, slower)')
     .option('--models-dir <dir>', 'the models folder (default: data/models, metaspliceai.config.json, or $METASPLICEAI_MODELS_DIR)')
@@ -100,6 +100,9 @@ not to be; ${EXIT_UNSCORED} when a record was skipped for a problem in the input
 mismatch, unknown contig, POS 0 or past the contig's end; with --strict: for any reason); 1 on
 failure; 2 on bad usage. ALTs with IUPAC codes (R, Y, ...) are not scored (one warning each), and
 a SpliceAI= entry from an earlier run is replaced, or removed from a record that gets no score.
+A model file whose size or sha256 differs from its model_info.json gives one warning (with
+--strict the run stops before scoring, exit 1); members model_info.json lists that are missing
+are always refused.
 
 Examples:
   metaspliceai score -I input.vcf -O output.vcf -R hg19.fa -A grch37
@@ -158,7 +161,7 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
     ]);
   }
 
-  const manager = await managerFor(opts, io);
+  const manager = await managerFor(opts, io, { onWarning: (w) => progress.log(`warning: ${w}`) });
   const loaded = await manager.load({ adapter, setName: opts.set, context, backend: opts.backend, device, threads });
   let out: Writable = io.stdout;
   let file: OutputFile | undefined; // appears under -O only once the run succeeded
@@ -227,10 +230,10 @@ async function provenance(
 ): Promise<string[]> {
   const { loaded, annotation, scorer } = run;
   const set = loaded.set;
-  const listed = new Map((set.metadata?.files ?? []).map((f) => [basename(f.path), f.sha256]));
   const members: string[] = [];
   for (const m of set.members) {
-    const sha = run.checksums ? (listed.get(basename(m.path)) ?? (await sha256File(m.path))) : undefined;
+    // Members model_info.json lists were hashed (and checked) while loading: only others are hashed here.
+    const sha = run.checksums ? (loaded.sha256.get(m.path) ?? (await sha256File(m.path))) : undefined;
     members.push(sha ? `${basename(m.path)}:sha256:${sha}` : basename(m.path));
   }
   const referenceSha = run.checksums ? `;sha256=${await sha256File(run.reference)}` : '';

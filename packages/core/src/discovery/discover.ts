@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join, sep } from 'node:path';
 import type { BaseModelAdapter, PathHints } from '../adapter/contract.js';
-import { MetaSpliceAIError } from '../errors.js';
+import { MetaSpliceAIError, ModelNotFoundError } from '../errors.js';
 import { readModelInfo } from '../metadata/model-info.js';
 import { isMetaModelPath, matchMetaModel } from './meta-models.js';
 import type { DiscoveryProblem, DiscoveryResult, MetaModelResource, ModelSet, ModelSetMember } from './model-set.js';
@@ -12,6 +12,11 @@ type SizedFile = WalkedFile & { size: number };
 export interface DiscoverOptions {
   /** Read each matched file's weights for its context (default true). Without it, names decide. */
   inspect?: boolean;
+  /**
+   * The folder paths are named from, at or above `root` (default `root`): adapters read set names
+   * from them, so walking one set folder of a larger tree names its sets as walking the tree does.
+   */
+  namesFrom?: string;
 }
 
 /** Files inspected at once: inspection is mostly small reads, so a few in flight hide latency. */
@@ -27,7 +32,8 @@ export async function discoverModels(
   adapters: readonly BaseModelAdapter[],
   options: DiscoverOptions = {},
 ): Promise<DiscoveryResult> {
-  const { files, problems: walkProblems } = await walkFiles(root);
+  await checkModelsFolder(root);
+  const { files, problems: walkProblems } = await walkFiles(root, options.namesFrom);
   const problems: DiscoveryProblem[] = [...walkProblems];
   const metaModels: MetaModelResource[] = [];
   const matched: { file: SizedFile; adapter: BaseModelAdapter; hints: PathHints }[] = [];
@@ -116,6 +122,36 @@ export async function discoverModels(
     (a, b) => compareStrings(a.adapter, b.adapter) || compareStrings(a.name, b.name) || a.context - b.context,
   );
   return { root, modelSets, metaModels, problems, filesScanned: files.length };
+}
+
+/**
+ * The models folder itself must be there and readable: reporting "none found" in a folder that is
+ * missing or unreadable would send the user looking for models instead of fixing the path.
+ */
+async function checkModelsFolder(root: string): Promise<void> {
+  const elsewhere = 'point --models-dir (or METASPLICEAI_MODELS_DIR) at the folder that holds your models';
+  try {
+    if (!(await fs.stat(root)).isDirectory()) {
+      throw new ModelNotFoundError(`the models folder ${root} is not a folder`, { hint: elsewhere });
+    }
+    await fs.readdir(root);
+  } catch (error) {
+    if (MetaSpliceAIError.isInstance(error)) throw error;
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') {
+      throw new ModelNotFoundError(`the models folder ${root} does not exist`, {
+        cause: error,
+        hint: `${elsewhere}, or download a set into it with: metaspliceai models pull <adapter>`,
+      });
+    }
+    if (code === 'EACCES' || code === 'EPERM') {
+      throw new ModelNotFoundError(`cannot read the models folder ${root}: permission denied`, {
+        cause: error,
+        hint: `give your user read and search permission on it (chmod u+rx), or ${elsewhere}`,
+      });
+    }
+    throw new ModelNotFoundError(`cannot read the models folder ${root}: ${(error as Error).message}`, { cause: error, hint: elsewhere });
+  }
 }
 
 /** Stats a matched file; an unreadable one becomes a problem. */

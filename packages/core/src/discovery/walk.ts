@@ -23,14 +23,15 @@ export const PULL_STAGING_DIR = '.metaspliceai-pull';
 const SKIPPED_DIRS = new Set(['node_modules', '.git', '.turbo', '.cache', PULL_STAGING_DIR]);
 
 /**
- * Lists every regular file under `root` (names only, no stat), following symlinks. A symlinked folder that leads back to
+ * Lists every regular file under `root` (names only, no stat), following symlinks; relative paths
+ * are taken from `namesFrom` (default `root`), a folder at or above `root`. A symlinked folder that leads back to
  * a folder being walked is reported as a loop instead of being walked forever; unreadable entries
  * are reported, never thrown.
  */
-export async function walkFiles(root: string): Promise<{ files: WalkedFile[]; problems: WalkProblem[] }> {
+export async function walkFiles(root: string, namesFrom: string = root): Promise<{ files: WalkedFile[]; problems: WalkProblem[] }> {
   const files: WalkedFile[] = [];
   const problems: WalkProblem[] = [];
-  const toRel = (p: string) => relative(root, p).split(sep).join('/');
+  const toRel = (p: string) => relative(namesFrom, p).split(sep).join('/');
 
   async function visit(dir: string, ancestors: Set<string>): Promise<void> {
     let real: string;

@@ -1,4 +1,4 @@
-import { relative, sep } from 'node:path';
+import { parse, relative, sep } from 'node:path';
 import type { BaseModelAdapter, Device, LoadedModel } from '../adapter/contract.js';
 import { OUTPUT_CLASSES } from '../adapter/contract.js';
 import { resolveModelsDir } from '../config/project.js';
@@ -71,7 +71,10 @@ export interface HealthReport {
 }
 
 export interface IndexOptions {
-  /** Only sets under this folder. */
+  /**
+   * Only sets under this folder. A folder outside the models root is walked on its own (set names
+   * read from its whole path), so `index <set folder>` works whatever the models root is.
+   */
   directory?: string;
   /** Also record golden outputs (loads each set and runs the canonical input). */
   golden?: boolean;
@@ -157,7 +160,11 @@ export class ModelManager {
 
   /** Loads a set as one ensemble (the mean of its members) through its adapter. */
   async load(options: LoadModelOptions): Promise<LoadedModelSet> {
-    const set = await this.resolve(options);
+    return this.loadSet(await this.resolve(options), options);
+  }
+
+  /** Loads a resolved set; `verify: false` skips the model_info.json checks (index rewrites it). */
+  private async loadSet(set: ModelSet, options: Omit<LoadModelOptions, 'adapter'>, verify = true): Promise<LoadedModelSet> {
     const adapter = this.adapter(set.adapter);
     const broken = set.members.find((m) => m.error);
     if (broken) throw new ModelFileError(broken.path, `cannot load: ${broken.error!.message}`, { hint: 'run: metaspliceai models validate' });
@@ -168,7 +175,7 @@ export class ModelManager {
       throw new InvalidArgumentError(`${adapter.displayName} has no backend "${options.backend}"; choose one of ${['auto', ...adapter.capabilities.backends].join(', ')}`);
     }
     // Before any weights load: a set runs only on the files its model_info.json records.
-    const { sha256, warnings } = await verifyModelSet(set, {
+    const { sha256, warnings } = !verify ? { sha256: new Map<string, string>(), warnings: [] } : await verifyModelSet(set, {
       strict: options.strict ?? this.loadDefaults.strict,
       onWarning: options.onWarning ?? this.loadDefaults.onWarning,
       published: adapter.catalogue?.find((k) => k.setName === set.name && k.context === set.context),
@@ -237,8 +244,9 @@ export class ModelManager {
 
   /** Writes `metadata/model_info.json` for every set (under `directory`), with sha256 of each member. */
   async index(options: IndexOptions = {}): Promise<{ set: ModelSet; path: string; info: ModelInfo }[]> {
-    const discovery = await this.discover({ refresh: true });
     const under = options.directory;
+    const outside = under !== undefined && !isInside(this.modelsDir, under);
+    const discovery = outside ? await discoverModels(under, this.adapters, { namesFrom: parse(under).root }) : await this.discover({ refresh: true });
     const written: { set: ModelSet; path: string; info: ModelInfo }[] = [];
     for (const set of discovery.modelSets) {
       if (under && !isInside(under, set.directory)) continue;
@@ -266,7 +274,7 @@ export class ModelManager {
         createdBy: '@metaspliceai/core index',
       };
       if (options.golden) {
-        const loaded = await this.load({ adapter: set.adapter, setName: set.name, context: set.context, backend: options.backend });
+        const loaded = await this.loadSet(set, { backend: options.backend }, false);
         try {
           info = { ...info, golden: await goldenFor(loaded.model) };
         } finally {
