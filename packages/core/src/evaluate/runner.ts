@@ -74,6 +74,7 @@ interface Chunk {
 interface ChunkRecord {
   fingerprint: string;
   counts: Record<SiteType, SiteCounts>;
+  /** Genes processed (the rest have a manifest row only). */
   genes: number;
 }
 
@@ -143,8 +144,8 @@ export async function runEvaluation(options: EvaluateOptions): Promise<Evaluatio
       }
     }
     await fs.rm(done, { force: true });
-    const counts = await runChunk(chunk, { ...options, label, tracks, baseModel, chunkDir, now });
-    const record: ChunkRecord = { fingerprint, counts, genes: chunk.genes.length };
+    const { counts, processed } = await runChunk(chunk, { ...options, label, tracks, baseModel, chunkDir, now });
+    const record: ChunkRecord = { fingerprint, counts, genes: processed };
     await writeFileAtomic(done, `${JSON.stringify(record)}\n`);
     records.push(record);
   }
@@ -292,7 +293,8 @@ class PartFile {
 }
 
 /** Predicts and labels one chunk's genes and writes its parts; returns its counts. */
-async function runChunk(chunk: Chunk, ctx: ChunkContext): Promise<Record<SiteType, SiteCounts>> {
+async function runChunk(chunk: Chunk, ctx: ChunkContext): Promise<{ counts: Record<SiteType, SiteCounts>; processed: number }> {
+  let processed = 0;
   const counts = Object.fromEntries(SITE_TYPES.map((t) => [t, { sites: 0, tp: 0, fp: 0, fn: 0 }])) as Record<SiteType, SiteCounts>;
   const rankings = { acceptor: new ChunkRanking(), donor: new ChunkRanking() };
   const parts: Partial<Record<PartName, PartFile>> = {};
@@ -421,6 +423,7 @@ async function runChunk(chunk: Chunk, ctx: ChunkContext): Promise<Record<SiteTyp
         }
         await parts.nucleotides.write(block);
       }
+      processed++;
       manifest(g, 'processed', '', { positions: labels.positions.length, sites: siteCount, seconds });
     }
 
@@ -432,7 +435,7 @@ async function runChunk(chunk: Chunk, ctx: ChunkContext): Promise<Record<SiteTyp
       await moveIntoPlace(path, (temp) => fs.writeFile(temp, data));
     }
     for (const n of names) await fs.rename(parts[n]!.temp, parts[n]!.path);
-    return counts;
+    return { counts, processed };
   } catch (error) {
     for (const n of names) {
       await parts[n]!.close().catch(() => {});
