@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from '../errors.js';
+import { duplicateRecordNames } from './fasta.js';
 import { readPadded, type SequenceInput, type QueryStrand } from '../inference/sequence-input.js';
 import { encodeSequence } from '../sequence/encoding.js';
 
@@ -37,7 +38,9 @@ for (const c of [0x0d, 0x20, 0x09, 0x0b, 0x0c]) IGNORED[c] = 1;
  * Reads FASTA records from a stream (stdin) one at a time, in order, without reading ahead:
  * memory holds one record, and a record longer than `maxInMemory` bases spills to disk. Input
  * without a `>` header is one record (so a bare sequence can be piped in). Each record must be
- * disposed (inference does it after its last row) to remove a spilled file.
+ * disposed (inference does it after its last row) to remove a spilled file. A second record of a
+ * name already read is an InputError naming both header lines (records are predicted as they are
+ * read, so the run stops there, after the records before it).
  */
 export async function* readFastaRecords(stream: AsyncIterable<Buffer | string>, options: ReadFastaRecordsOptions = {}): AsyncGenerator<FastaRecordInput> {
   const maxInMemory = options.maxInMemory ?? 64 * 1024 * 1024;
@@ -52,6 +55,18 @@ export async function* readFastaRecords(stream: AsyncIterable<Buffer | string>, 
   let spill: Spill | undefined;
   const done: FastaRecordInput[] = [];
   let count = 0;
+  let line = 1; // 1-based line of the byte being read
+  let headerLine = 0;
+  const headerLines = new Map<string, number>(); // name -> line of its header, to refuse a second record of a name
+  const named = (text: string) => {
+    const space = text.search(/\s/);
+    name = space < 0 ? text : text.slice(0, space);
+    description = space < 0 ? '' : text.slice(space + 1).trim();
+    if (!name) throw new InputError(`${source}:${headerLine}: FASTA record ${count + 1} has a header with no name`, { hint: 'a header line reads >name [description]' });
+    const earlier = headerLines.get(name);
+    if (earlier !== undefined) throw duplicateRecordNames(source, [[name, [earlier, headerLine]]]);
+    headerLines.set(name, headerLine);
+  };
 
   const finish = async () => {
     if (!started) return;
@@ -81,15 +96,14 @@ export async function* readFastaRecords(stream: AsyncIterable<Buffer | string>, 
             const text = Buffer.from(header).toString('utf8').trim();
             header = undefined;
             atLineStart = true;
-            const space = text.search(/\s/);
-            name = space < 0 ? text : text.slice(0, space);
-            description = space < 0 ? '' : text.slice(space + 1).trim();
-            if (!name) throw new InputError(`${source}: FASTA record ${count + 1} has a header with no name`, { hint: 'a header line reads >name [description]' });
+            named(text);
+            line++;
           } else header.push(b);
           continue;
         }
         if (b === NL) {
           atLineStart = true;
+          line++;
           continue;
         }
         if (IGNORED[b]) continue;
@@ -97,6 +111,7 @@ export async function* readFastaRecords(stream: AsyncIterable<Buffer | string>, 
           await finish();
           started = true;
           header = [];
+          headerLine = line;
           continue;
         }
         atLineStart = false;
@@ -119,11 +134,8 @@ export async function* readFastaRecords(stream: AsyncIterable<Buffer | string>, 
     if (header) {
       // A last header without a newline: a record with no sequence.
       const text = Buffer.from(header).toString('utf8').trim();
-      const space = text.search(/\s/);
-      name = space < 0 ? text : text.slice(0, space);
-      description = space < 0 ? '' : text.slice(space + 1).trim();
       header = undefined;
-      if (!name) throw new InputError(`${source}: FASTA record ${count + 1} has a header with no name`);
+      named(text);
     }
     await finish();
     while (done.length) yield done.shift()!;
