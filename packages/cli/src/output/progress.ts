@@ -27,6 +27,8 @@ export interface Progress {
   advance(amount: number): void;
   /** Sets or raises the total once it is known. */
   setTotal(total: number): void;
+  /** Changes the text before the bar (e.g. `evaluate 12/120 genes`); shown at the next redraw. */
+  setLabel(label: string): void;
   /** Writes a line above the bar (warnings during the run), then redraws the bar. */
   log(line: string): void;
   /**
@@ -43,6 +45,7 @@ export function createProgress(io: CliIO, options: ProgressOptions): Progress {
   const interval = options.intervalMs ?? 100;
   const started = now();
   let total = options.total;
+  let label = options.label;
   let done = 0;
   let drawnAt = Number.NEGATIVE_INFINITY;
   let shown = false;
@@ -61,7 +64,7 @@ export function createProgress(io: CliIO, options: ProgressOptions): Progress {
     const t = now();
     if (!force && t - drawnAt < interval) return;
     drawnAt = t;
-    const line = renderProgressLine({ label: options.label, unit: options.unit, done, total, seconds: (t - started) / 1000, width: width() });
+    const line = renderProgressLine({ label, unit: options.unit, done, total, seconds: (t - started) / 1000, width: width() });
     io.stderr.write(`\r\x1b[2K${line}`);
     shown = true;
   };
@@ -75,6 +78,9 @@ export function createProgress(io: CliIO, options: ProgressOptions): Progress {
     setTotal(value) {
       total = value;
       draw(true);
+    },
+    setLabel(value) {
+      label = value;
     },
     log(line) {
       if (!active) {
