@@ -14,6 +14,7 @@ export default defineConfig({
       { find: /^@metaspliceai\/adapter-spliceai$/, replacement: src('adapter-spliceai/src/index.ts') },
       { find: /^@metaspliceai\/server$/, replacement: src('server/src/index.ts') },
       { find: /^@metaspliceai\/adapter-openspliceai$/, replacement: src('adapter-openspliceai/src/index.ts') },
+      { find: /^@metaspliceai\/adapter-pangolin$/, replacement: src('adapter-pangolin/src/index.ts') },
     ],
   },
   test: {

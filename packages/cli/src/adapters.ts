@@ -6,6 +6,7 @@ import { type BaseModelAdapter, InvalidArgumentError, type ModelManager } from '
 const BUILTIN_ADAPTERS = [
   { module: '@metaspliceai/adapter-spliceai', factory: 'createSpliceAIAdapter' },
   { module: '@metaspliceai/adapter-openspliceai', factory: 'createOpenSpliceAIAdapter' },
+  { module: '@metaspliceai/adapter-pangolin', factory: 'createPangolinAdapter' },
 ] as const;
 
 /** Registers the built-in adapters that are installed, then the user's `--adapter` modules. */

@@ -100,7 +100,9 @@ type Layer =
   | { kind: 'leakyRelu'; input: number; alpha: number }
   | { kind: 'add'; inputs: readonly [number, number] }
   | { kind: 'crop'; input: number; left: number; right: number }
-  | { kind: 'softmax'; input: number };
+  | { kind: 'softmax'; input: number }
+  | { kind: 'sigmoid'; input: number }
+  | { kind: 'channels'; input: number; start: number; count: number };
 
 /** Options of `buildStaged`. */
 export interface StagingOptions {
@@ -271,6 +273,24 @@ export class SpliceGraphBuilder {
     return this.add_({ kind: 'softmax', input: this.check(x) }, x.channels, x.context);
   }
 
+  /** `1 / (1 + exp(-x))`, element-wise (Pangolin's 1-channel usage heads). */
+  sigmoid(x: GraphValue): GraphValue {
+    return this.add_({ kind: 'sigmoid', input: this.check(x) }, x.channels, x.context);
+  }
+
+  /**
+   * Channels `start .. start + count - 1` of `x`: a head's one useful output, e.g. P(site) of a
+   * two-class softmax (Pangolin), when each file of a set contributes one track.
+   */
+  channels(x: GraphValue, start: number, count = 1): GraphValue {
+    const input = this.check(x);
+    nonNegativeInteger(start, 'channels start');
+    positiveInteger(count, 'channels count');
+    if (start + count > x.channels) throw new InvalidArgumentError(`channels: ${start}..${start + count - 1} is outside the value's ${x.channels} channels`);
+    if (start === 0 && count === x.channels) return x;
+    return this.add_({ kind: 'channels', input, start, count }, count, x.context);
+  }
+
   /** Number of layers recorded, the input included. */
   get layerCount(): number {
     return this.layers.length;
@@ -291,6 +311,17 @@ export class SpliceGraphBuilder {
    * each member's values are prefixed `m<k>_`. One network gives what `build` gives.
    */
   static buildMean(members: readonly RecordedNetwork[]): Uint8Array {
+    return SpliceGraphBuilder.buildMeans([members]);
+  }
+
+  /**
+   * `buildMean` for several groups of networks over the same input: the output holds each group's
+   * mean in turn on the channel axis (`(N, groups x C, ...)`), in one graph and one session. A set
+   * whose files are different heads, each trained as several replicates (Pangolin: 8 heads x 3
+   * replicates, one output track per head), runs this way. One group gives what `buildMean` gives.
+   */
+  static buildMeans(groups: readonly (readonly RecordedNetwork[])[]): Uint8Array {
+    const members = flattenGroups(groups);
     const { builder: lead, output } = checkMembers(members);
     const emitted: Emitted = { nodes: [], initializers: [] };
     const outputs = members.map(({ builder, output: out }, k) => {
@@ -299,8 +330,8 @@ export class SpliceGraphBuilder {
       builder.emitLayers(plan, trim, 1, plan.outId, emitted);
       return builder.nameOf(plan, plan.outId);
     });
-    emitMean(emitted, outputs, lead.options.outputName);
-    const declared = lead.valueDeclaration(lead.options.outputName, output.channels, output.context === 0 ? 'length' : 'out_length');
+    emitGroupMeans(emitted, outputs, groups, lead.options.outputName);
+    const declared = lead.valueDeclaration(lead.options.outputName, groups.length * output.channels, output.context === 0 ? 'length' : 'out_length');
     return lead.encode(emitted, output.context, lead.inputDeclaration(), declared, members.length);
   }
 
@@ -322,6 +353,12 @@ export class SpliceGraphBuilder {
    * stage averages. Undefined unless every member cuts into stages of the same reaches.
    */
   static buildStagedMean(members: readonly RecordedNetwork[], options: StagingOptions = {}): StagedGraphs | undefined {
+    return SpliceGraphBuilder.buildStagedMeans([members], options);
+  }
+
+  /** `buildStaged` for the group means of `buildMeans`: the last stage averages each group. */
+  static buildStagedMeans(groups: readonly (readonly RecordedNetwork[])[], options: StagingOptions = {}): StagedGraphs | undefined {
+    const members = flattenGroups(groups);
     const { builder: lead, output } = checkMembers(members);
     if (!lead.options.trimToNeeded || output.context % 2 !== 0) return undefined;
     const half = output.context / 2;
@@ -381,8 +418,8 @@ export class SpliceGraphBuilder {
       const input = stage === 0 ? lead.inputDeclaration() : lead.valueDeclaration(STATE_INPUT, result.channels[stage - 1], 'length');
       result.reach.push([...reaches][0]);
       if (last) {
-        emitMean(emitted, outputs, outputName);
-        result.models.push(lead.encode(emitted, output.context, input, lead.valueDeclaration(outputName, output.channels, 'out_length'), members.length));
+        emitGroupMeans(emitted, outputs, groups, outputName);
+        result.models.push(lead.encode(emitted, output.context, input, lead.valueDeclaration(outputName, groups.length * output.channels, 'out_length'), members.length));
         break;
       }
       emitted.nodes.push({ opType: 'Concat', name: STATE_OUTPUT, inputs: parts, outputs: [STATE_OUTPUT], attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
@@ -636,6 +673,15 @@ export class SpliceGraphBuilder {
         case 'softmax':
           nodes.push({ opType: 'Softmax', name, inputs: [nameOf(layer.input)], outputs: [name], attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
           break;
+        case 'sigmoid':
+          nodes.push({ opType: 'Sigmoid', name, inputs: [nameOf(layer.input)], outputs: [name] });
+          break;
+        case 'channels':
+          initializers.push(int64Tensor(`${name}_starts`, [1], [layer.start]));
+          initializers.push(int64Tensor(`${name}_ends`, [1], [layer.start + layer.count]));
+          initializers.push(int64Tensor(`${name}_axes`, [1], [1]));
+          nodes.push({ opType: 'Slice', name, inputs: [nameOf(layer.input), `${name}_starts`, `${name}_ends`, `${name}_axes`], outputs: [name] });
+          break;
       }
     }
   }
@@ -735,6 +781,28 @@ function memberPrefix(count: number, k: number): string {
 /** Names the mean of `outputs` `name`; a single output already has that name. */
 function emitMean(emitted: Emitted, outputs: readonly string[], name: string): void {
   if (outputs.length > 1) emitted.nodes.push({ opType: 'Mean', name, inputs: [...outputs], outputs: [name] });
+}
+
+/**
+ * Names `name` the group means of `outputs` (the members' outputs, groups in order) side by side on
+ * the channel axis; one group is `emitMean`. ONNX `Mean` sums its inputs in order, then divides.
+ */
+function emitGroupMeans(emitted: Emitted, outputs: readonly string[], groups: readonly (readonly unknown[])[], name: string): void {
+  if (groups.length === 1) return emitMean(emitted, outputs, name);
+  let next = 0;
+  const means = groups.map((group, g) => {
+    const mean = `${name}_group${g}`;
+    emitted.nodes.push({ opType: 'Mean', name: mean, inputs: outputs.slice(next, next + group.length), outputs: [mean] });
+    next += group.length;
+    return mean;
+  });
+  emitted.nodes.push({ opType: 'Concat', name, inputs: means, outputs: [name], attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
+}
+
+/** The members of every group, in order; no group may be empty. */
+function flattenGroups(groups: readonly (readonly RecordedNetwork[])[]): RecordedNetwork[] {
+  if (groups.length === 0 || groups.some((g) => g.length === 0)) throw new InvalidArgumentError('buildMeans: every group needs at least one network');
+  return groups.flat();
 }
 
 /** Splits a stage's input state back into the values that crossed the cut. */

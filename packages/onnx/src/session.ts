@@ -87,7 +87,6 @@ export interface OnnxLoadedModel extends LoadedModel {
   readonly executionProvider: ExecutionProvider;
 }
 
-const CLASSES = 3;
 /** Operators that only move or select values, looked through when finding what produced the output. */
 const SHAPE_OPS = new Set(['Transpose', 'Reshape', 'Squeeze', 'Unsqueeze', 'Slice', 'Identity', 'Flatten', 'Cast']);
 
@@ -346,9 +345,10 @@ class OrtSpliceModel implements OnnxLoadedModel {
       throw new InvalidArgumentError(`${this.source} takes batches of exactly ${this.fixedBatch}, got ${batch}`);
     }
     const count = length - this.context;
-    const out = new Float32Array(batch * count * CLASSES);
+    const tracks = this.tracks.length;
+    const out = new Float32Array(batch * count * tracks);
     for (let b = 0; b < batch; b++) {
-      out.set(await this.run(codes.subarray(b * length, (b + 1) * length), 1, length), b * count * CLASSES);
+      out.set(await this.run(codes.subarray(b * length, (b + 1) * length), 1, length), b * count * tracks);
     }
     return out;
   }
@@ -362,9 +362,10 @@ class OrtSpliceModel implements OnnxLoadedModel {
     if (output.type !== 'float32' || !(output.data instanceof Float32Array)) {
       throw new ModelFileError(this.source, `output '${this.outputName}' is ${output.type}, expected float32`);
     }
-    const found = outputLayoutFromDims(output.dims, CLASSES, this.inputLayout !== 'NLC');
+    const tracks = this.tracks.length;
+    const found = outputLayoutFromDims(output.dims, tracks, this.inputLayout !== 'NLC');
     if (!found || output.dims[0] !== batch || (this.outputLayout && found.layout !== this.outputLayout)) {
-      throw new ModelFileError(this.source, `output '${this.outputName}' has shape [${output.dims.join(', ')}] for a batch of ${batch}; expected ${batch} rows of ${CLASSES} classes`);
+      throw new ModelFileError(this.source, `output '${this.outputName}' has shape [${output.dims.join(', ')}] for a batch of ${batch}; expected ${batch} rows of ${tracks} tracks`);
     }
     this.outputLayout = found.layout;
     const count = length - this.context;
@@ -378,7 +379,7 @@ class OrtSpliceModel implements OnnxLoadedModel {
         { hint: 'check the context this model was registered with' },
       );
     }
-    return toPositionRows(output.data, found.layout, batch, CLASSES, found.length, start, count, this.appliesSoftmax);
+    return toPositionRows(output.data, found.layout, batch, tracks, found.length, start, count, this.appliesSoftmax);
   }
 
   async dispose(): Promise<void> {

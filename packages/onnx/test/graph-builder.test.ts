@@ -272,3 +272,81 @@ describe('SpliceGraphBuilder.buildMean (an ensemble in one graph)', () => {
     expect(() => SpliceGraphBuilder.buildMean([])).toThrow(InvalidArgumentError);
   });
 });
+
+describe('SpliceGraphBuilder.buildMeans (groups of networks, a block of output channels each)', () => {
+  const nets = [makeTinyNet(5, [3, 5, 3, 5], [1, 2, 4, 1]), makeTinyNet(6, [3, 5, 3, 5], [1, 2, 4, 1]), makeTinyNet(7, [3, 5, 3, 5], [1, 2, 4, 1])];
+  /** Group 0: P(class 1) of nets 0 and 1; group 1: sigmoid(P(class 2)) of net 2 (as Pangolin's heads pick one channel each). */
+  const groups = () => {
+    const pick = (net: (typeof nets)[number], channel: number, sigmoid: boolean) => {
+      const { g, out } = recordTinyNet(net);
+      const picked = g.channels(out, channel);
+      return { builder: g, output: sigmoid ? g.sigmoid(picked) : picked };
+    };
+    return [[pick(nets[0], 1, false), pick(nets[1], 1, false)], [pick(nets[2], 2, true)]];
+  };
+  const [batch, length] = [2, 90];
+  const codes = randomCodes(batch * length, 13);
+  const tracks = [
+    { name: 'a', kind: 'site-probability', site: 'any' },
+    { name: 'b', kind: 'usage', site: 'any' },
+  ] as const;
+
+  it('gives each group its mean, side by side, in group order', async () => {
+    const bytes = SpliceGraphBuilder.buildMeans(groups());
+    const summary = inspectModel(bytes);
+    expect(summary.nodes.filter((n) => n.opType === 'Mean')).toHaveLength(2);
+    expect(summary.nodes.filter((n) => n.opType === 'Concat')).toHaveLength(1);
+    expect(summary.outputs[0].shape[1]).toBe(2);
+    const model = await createOnnxModel({ modelBytes: bytes, context: nets[0].context, threads: 1, outputActivation: 'none', tracks });
+    try {
+      const out = await model.predict({ codes, batch, length });
+      const n = length - nets[0].context;
+      expect(out.length).toBe(batch * n * 2);
+      let worst = 0;
+      for (let b = 0; b < batch; b++) {
+        const refs = nets.map((net) => referenceForward(net, codes.subarray(b * length, (b + 1) * length)));
+        for (let p = 0; p < n; p++) {
+          const a = (refs[0][p * 3 + 1] + refs[1][p * 3 + 1]) / 2;
+          const s = 1 / (1 + Math.exp(-refs[2][p * 3 + 2]));
+          worst = Math.max(worst, Math.abs(out[(b * n + p) * 2] - a), Math.abs(out[(b * n + p) * 2 + 1] - s));
+        }
+      }
+      expect(worst).toBeLessThan(1e-5);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('stages the group means, and the chain gives the whole graph', async () => {
+    const graphs = SpliceGraphBuilder.buildStagedMeans(groups(), { dist: 2, maxStages: 4 })!;
+    const single = buildTinyNetStaged(nets[0], {}, { dist: 2, maxStages: 4 })!;
+    expect(graphs.reach).toEqual(single.reach);
+    expect(graphs.channels).toEqual(single.channels.map((c) => c * nets.length));
+    const model = await createOnnxModel({
+      modelBytes: SpliceGraphBuilder.buildMeans(groups()),
+      context: nets[0].context,
+      threads: 1,
+      outputActivation: 'none',
+      tracks,
+      stagedGraphs: () => graphs,
+    });
+    try {
+      const stages = model.stages!;
+      let state = await stages.runFirst({ codes, batch, length });
+      for (let s = 1; s < stages.reach.length - 1; s++) state = await stages.runMiddle(s, state);
+      const chained = await stages.runLast(state);
+      const whole = await model.predict({ codes, batch, length });
+      expect(chained.length).toBe(whole.length);
+      expect(Math.max(...chained.map((v, i) => Math.abs(v - whole[i])))).toBeLessThan(1e-6);
+    } finally {
+      await model.dispose();
+    }
+  });
+
+  it('refuses an empty group and a channel range outside the value', () => {
+    expect(() => SpliceGraphBuilder.buildMeans([groups()[0], []])).toThrow(/every group needs at least one network/);
+    const { g, out } = recordTinyNet(nets[0]);
+    expect(() => g.channels(out, 2, 2)).toThrow(InvalidArgumentError);
+    expect(g.channels(out, 0, 3)).toBe(out);
+  });
+});
