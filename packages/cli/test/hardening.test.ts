@@ -40,7 +40,8 @@ const RECORDS: { line: string; warning?: RegExp }[] = [
   { line: `10\t94558\tbad-ref-chars\tA!\tC\t.\t.\t.`, warning: /not scored \(REF mismatch\)/ },
   { line: `10\t94559\twrong-ref\t${other(ref(94559))}\tG\t.\t.\t.`, warning: /not scored \(REF mismatch\)/ },
   { line: `chrUn_gl000220\t1000\tunknown-contig\tA\tC\t.\t.\t.`, warning: /not scored \(outside genes\)/ },
-  { line: `10\t94560\tiupac-alt\t${ref(94560)}\tR\t.\t.\t.` },
+  // SpliceAI would score C>R as C>C (R's byte mod 5): an IUPAC ALT is written back unscored, with a warning.
+  { line: `10\t94560\tiupac-alt\t${ref(94560)}\tR\t.\t.\t.`, warning: /not scored \(no scorable ALT\): no ALT can be scored \(R\); IUPAC codes/ },
   { line: `10\t94561\tiupac-ref\tR\tA\t.\t.\t.`, warning: /not scored \(REF mismatch\)/ },
   { line: `10\t94562\tlong-info\t${ref(94562)}\t${other(ref(94562))}\t.\t.\tDP=1;NOTE=${'x'.repeat(1 << 20)}` },
   { line: `10\t94563\tsymbolic\t${ref(94563)}\t<DEL>\t.\t.\t.`, warning: /not scored \(no scorable ALT\)/ },

@@ -5,6 +5,7 @@ import {
   BUILTIN_ANNOTATIONS,
   compileAnnotationTable,
   formatAnnotationTable,
+  InputError,
   InvalidArgumentError,
   readAnnotation,
   resolveDataDir,
@@ -75,6 +76,16 @@ async function build(input: string, opts: BuildOptions, io: CliIO): Promise<numb
   const warnings: string[] = [];
   const model = await readAnnotation(resolve(io.cwd, input), { onWarning: (w) => warnings.push(w) });
   const { rows, stats } = compileAnnotationTable(model, { transcripts, biotypes: opts.biotype });
+  if (rows.length === 0) {
+    // An empty table would make every variant "outside genes": refuse it, saying why it is empty.
+    const why =
+      model.genes.length === 0
+        ? 'no genes were read (genes are read with their transcripts\' exon lines)'
+        : stats.filtered === model.genes.length
+          ? `all ${model.genes.length} genes are of other biotypes than ${opts.biotype.join(', ')}`
+          : `none of the ${model.genes.length} genes has a transcript with exons and a + or - strand`;
+    throw new InputError(`${input}: no transcripts to write: ${why}`, { hint: 'check that the file is a GTF or GFF3 with gene, transcript and exon lines (and the --biotype names)' });
+  }
   const text = formatAnnotationTable(rows);
   if (target) await writeFileAtomic(target, Buffer.from(text, 'latin1'));
   else io.stdout.write(Buffer.from(text, 'latin1'));

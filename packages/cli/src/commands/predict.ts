@@ -14,6 +14,7 @@ import {
   modelSetKey,
   openFasta,
   parseRegion,
+  parseSequenceText,
   PREDICTION_FORMATS,
   type PredictionFormat,
   type QueryStrand,
@@ -66,7 +67,7 @@ export function registerPredictCommand(program: Command, io: CliIO, run: (fn: ()
     .option('--fasta <file>', 'FASTA to read (plain or bgzip with .fai/.gzi); without --region/--genes every record is predicted')
     .option('--region <chr:start-end>', 'a region of --fasta, 1-based inclusive, flanks read from the FASTA (repeatable)', collect, [])
     .option('--genes <annotation>', 'predict every gene of this GTF/GFF3 file (with --fasta), each on its own strand')
-    .option('--sequence <seq>', 'a raw sequence to predict (N-padded, as the reference tools pad)')
+    .option('--sequence <seq>', 'a raw sequence to predict (N-padded, as the reference tools pad): A, C, G, T; U reads as T, N and IUPAC codes as N; anything else is an error')
     .option('--name <name>', 'the name of --sequence in the output', 'sequence')
     .option('--strand <+|->', "read the queries on this strand; '-' predicts the reverse complement (default +)")
     .option('--format <format>', `output format: ${PREDICTION_FORMATS.join(', ')}`, 'tsv')
@@ -114,7 +115,7 @@ async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
     if (!opts.quiet) progress.log(line);
   };
   const warn = (line: string) => progress.log(`warning: ${line}`); // shown even with --quiet
-  const opened = await openInputs(opts, io, strand ?? '+', warn);
+  const opened = await openInputs(opts, io, strand ?? '+', warn, note);
   const { total } = opened;
   const inputs = warnEmpty(opened.inputs, warn);
 
@@ -215,9 +216,12 @@ async function openInputs(
   io: CliIO,
   strand: QueryStrand,
   warn: (line: string) => void,
+  note: (line: string) => void,
 ): Promise<{ inputs: Iterable<SequenceInput> | AsyncIterable<SequenceInput>; total?: number }> {
   if (opts.sequence !== undefined) {
-    const input = sequenceInput(opts.name, opts.sequence.replace(/\s+/g, ''), { strand });
+    const parsed = parseSequenceText(opts.sequence);
+    if (parsed.uracils) note(`note: --sequence: ${parsed.uracils} U read as T (RNA to DNA)`);
+    const input = sequenceInput(opts.name, parsed.sequence, { strand });
     return { inputs: [input], total: input.length };
   }
   // Through inputBytes, so gzip (and bgzip) on stdin is decompressed rather than read as bases.
@@ -250,8 +254,17 @@ async function openInputs(
       inputs.push(input);
     }
     if (skipped > 3) warn(`${skipped} of ${genes.length} genes skipped in all`);
-    if (genes.length === 0) warn(`no genes read from ${opts.genes} (genes are read with their transcripts' exon lines)`);
-    else if (inputs.length === 0) warn(`none of the ${genes.length} genes of ${opts.genes} lies in ${opts.fasta}`);
+    // Nothing to predict is an error, not an empty output that looks like a result.
+    if (genes.length === 0) {
+      throw new InputError(`${opts.genes}: no genes read (genes are read with their transcripts' exon lines)`, { hint: 'check that the file is a GTF or GFF3 with gene, transcript and exon lines' });
+    }
+    if (inputs.length === 0) {
+      const list = (names: string[]) => names.slice(0, 8).join(', ') + (names.length > 8 ? `, ... (${names.length} in all)` : '');
+      const geneContigs = [...new Set(genes.map((g) => g.chrom))];
+      throw new InputError(`none of the ${genes.length} genes of ${opts.genes} lies on a contig of ${opts.fasta}: the genes are on ${list(geneContigs)}; the FASTA has ${list(await fasta.names())}`, {
+        hint: 'give the FASTA of the genome the annotation was made for (contig names match with or without chr)',
+      });
+    }
     return { inputs, total: sum(inputs.map((i) => i.length)) };
   }
   const names = await fasta.names();

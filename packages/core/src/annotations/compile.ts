@@ -1,3 +1,4 @@
+import { InputError } from '../errors.js';
 import type { GeneModel, GeneModelGene, GeneModelTranscript } from './gene-model.js';
 import type { AnnotationRecord } from './table.js';
 
@@ -61,7 +62,11 @@ function usable(t: GeneModelTranscript): boolean {
  * `EXON_END 200`. Overlapping or touching exons are kept as written.
  */
 export function transcriptToRecord(t: GeneModelTranscript): AnnotationRecord {
-  if (t.strand !== '+' && t.strand !== '-') throw new Error(`transcript ${t.id} has no strand`);
+  if (t.strand !== '+' && t.strand !== '-') {
+    throw new InputError(`transcript ${t.id} (gene ${t.geneName}, ${t.chrom}:${t.start}-${t.end}) has no + or - strand, so it cannot be a table row`, {
+      hint: 'give the transcript a strand in the GTF/GFF3 (column 7), or leave it out',
+    });
+  }
   return {
     name: t.geneName,
     chrom: t.chrom,
