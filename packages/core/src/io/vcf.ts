@@ -108,14 +108,15 @@ function parseRecord(line: TextLine, parser: VCFParser, columnCount: number): Vc
 }
 
 /**
- * The output header: the input's `##` lines (minus any earlier SpliceAI INFO definition), then
- * SpliceAI's INFO line and `extra` lines (provenance), then `#CHROM`, with the input's line ending.
+ * The output header: the input's `##` lines (minus any earlier definition of the INFO key), then
+ * the key's INFO line (default SpliceAI's) and `extra` lines (provenance), then `#CHROM`, with the
+ * input's line ending.
  */
-export function formatVcfHeader(header: VcfHeader, extra: readonly string[] = []): string {
+export function formatVcfHeader(header: VcfHeader, extra: readonly string[] = [], info: { key: string; line: string } = { key: 'SpliceAI', line: SPLICEAI_INFO_HEADER }): string {
   const eol = header.columns.eol || '\n';
   let out = '';
-  for (const m of header.meta) if (!m.text.startsWith('##INFO=<ID=SpliceAI,')) out += m.text + (m.eol || eol);
-  for (const line of [SPLICEAI_INFO_HEADER, ...extra]) out += line + eol;
+  for (const m of header.meta) if (!m.text.startsWith(`##INFO=<ID=${info.key},`)) out += m.text + (m.eol || eol);
+  for (const line of [info.line, ...extra]) out += line + eol;
   return out + header.columns.text + (header.columns.eol || eol);
 }
 

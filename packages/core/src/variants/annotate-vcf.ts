@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import type { TextInput } from '../io/lines.js';
 import { formatVcfHeader, openVcf, removeInfoField, setInfoField, type VcfLine } from '../io/vcf.js';
-import { SKIP_REASONS, type SkipReason, type VariantScore, type VariantScorer } from './scorer.js';
+import { SKIP_REASONS, type SkipReason, type VariantInput, type VariantScore } from './scorer.js';
 
 /** Why a record was written without a score. */
 export type UnscoredReason = SkipReason | 'malformed';
@@ -19,8 +19,20 @@ export interface VcfWarning {
   message: string;
 }
 
+/**
+ * What annotates records: `VariantScorer` (the `spliceai` rule) or another rule's scorer. Each
+ * entry's `text` goes into the INFO key, comma-joined; the default key is SpliceAI's.
+ */
+export interface RecordScorer {
+  scoreMany(variants: readonly VariantInput[], onBatch?: (done: number, total: number) => void): Promise<VariantScore[]>;
+  /** The INFO key written (default `SpliceAI`). */
+  readonly infoKey?: string;
+  /** Its `##INFO=<ID=...>` header line (default SpliceAI's). */
+  readonly infoHeader?: string;
+}
+
 export interface AnnotateVcfOptions {
-  scorer: VariantScorer;
+  scorer: RecordScorer;
   input: TextInput;
   /** Name for messages (default: the path, or `stdin`). */
   inputName?: string;
@@ -40,7 +52,7 @@ export interface AnnotateVcfOptions {
 export interface AnnotateVcfSummary {
   /** Record lines read (malformed ones included). */
   records: number;
-  /** Records that got a SpliceAI field. */
+  /** Records that got a score (a SpliceAI field, or the rule's key). */
   scored: number;
   /** (ALT, gene) entries written. */
   entries: number;
@@ -87,10 +99,22 @@ export async function annotateVcf(options: AnnotateVcfOptions): Promise<Annotate
     unscored: Object.fromEntries([...SKIP_REASONS, 'malformed'].map((r) => [r, 0])) as Record<UnscoredReason, number>,
     seconds: 0,
   };
+  // An output that failed (a full disk) is destroyed and never drains: stop with its error.
+  const closedError = () => output.errored ?? new Error('the output stream was closed');
   const write = async (text: string) => {
-    if (!output.write(Buffer.from(text, 'latin1'))) await once(output, 'drain');
+    if (output.destroyed) throw closedError();
+    if (!output.write(Buffer.from(text, 'latin1'))) {
+      const done = new AbortController();
+      try {
+        await Promise.race([once(output, 'drain', { signal: done.signal }), once(output, 'close', { signal: done.signal })]);
+      } finally {
+        done.abort(); // detach the listener that did not fire
+      }
+      if (output.destroyed) throw closedError();
+    }
   };
-  await write(formatVcfHeader(vcf.header, options.headerLines));
+  const key = scorer.infoKey ?? 'SpliceAI';
+  await write(formatVcfHeader(vcf.header, options.headerLines, scorer.infoHeader ? { key, line: scorer.infoHeader } : undefined));
 
   let chunk: VcfLine[] = [];
   const flush = async () => {
@@ -119,13 +143,13 @@ export async function annotateVcf(options: AnnotateVcfOptions): Promise<Annotate
         if (score.skipped) {
           // One warning per record: why it got no score, and what else was done to it.
           summary.unscored[score.skipped.reason]++;
-          const stale = removeInfoField(l.line.text, 'SpliceAI');
+          const stale = removeInfoField(l.line.text, key);
           options.onWarning?.({
             line: l.line.number,
             reason: score.skipped.reason,
             message:
               `${where} not scored (${UNSCORED_LABELS[score.skipped.reason]}): ${abbreviate(score.skipped.message, 200)}` +
-              (stale.removed ? '; its earlier SpliceAI= entry was removed (it came from another run)' : ''),
+              (stale.removed ? `; its earlier ${key}= entry was removed (it came from another run)` : ''),
           });
           text += stale.text + eol;
           continue;
@@ -133,7 +157,7 @@ export async function annotateVcf(options: AnnotateVcfOptions): Promise<Annotate
         summary.scored++;
         summary.entries += score.entries.length;
         if (ambiguous) options.onWarning?.({ line: l.line.number, reason: 'ambiguous-alt', message: `${where}: ${ambiguous}` });
-        text += setInfoField(l.line.text, 'SpliceAI', score.entries.map((e) => e.text).join(',')) + eol;
+        text += setInfoField(l.line.text, key, score.entries.map((e) => e.text).join(',')) + eol;
         continue;
       }
       text += l.line.text + l.line.eol;

@@ -9,6 +9,11 @@ import { encodeVariantSequence, type VariantEncoding } from './encoding.js';
 import { REFERENCE_TILE } from '../inference/tiling.js';
 import { reverseRows, runTiles, type Tile } from './tiles.js';
 import { type ConeJob, runCones } from './cone.js';
+import { SPLICEAI_INFO_HEADER } from '../io/vcf.js';
+import { viewTracks } from './rules/track-view.js';
+
+/** The tracks the `spliceai` rule reads, as rows `[neither, acceptor, donor]` (`neither` may be absent: it is never read). */
+export const SPLICEAI_RULE_TRACKS = ['neither', 'acceptor', 'donor'] as const;
 
 /** A variant as VCF gives it: 1-based POS, REF and the ALT alleles. */
 export interface VariantInput {
@@ -61,7 +66,10 @@ export interface VariantScore {
 }
 
 export interface VariantScorerOptions {
-  /** A loaded model (usually an ensemble from `ModelManager.load`): its context sets the window. */
+  /**
+   * A loaded model (usually an ensemble from `ModelManager.load`) with tracks named `acceptor` and
+   * `donor` (others are ignored): its context sets the window.
+   */
   model: LoadedModel;
   fasta: FastaReader;
   annotation: AnnotationIndex | AnnotationTable;
@@ -135,6 +143,10 @@ const PLAIN_BASES = /^[ACGTN]+$/i;
  * `scoreMany` batches the reference and alternate windows of many variants into few model calls.
  */
 export class VariantScorer {
+  /** The INFO key `annotateVcf` writes, and its header line. */
+  readonly infoKey = 'SpliceAI';
+  readonly infoHeader = SPLICEAI_INFO_HEADER;
+  /** The model seen through its neither/acceptor/donor tracks (other tracks are not read). */
   readonly model: LoadedModel;
   readonly fasta: FastaReader;
   readonly annotation: AnnotationIndex;
@@ -149,7 +161,7 @@ export class VariantScorer {
   readonly keepRows: boolean;
 
   constructor(options: VariantScorerOptions) {
-    this.model = options.model;
+    this.model = viewTracks(options.model, SPLICEAI_RULE_TRACKS, ['neither']);
     this.fasta = options.fasta;
     this.annotation = options.annotation instanceof AnnotationIndex ? options.annotation : new AnnotationIndex(options.annotation);
     this.dist = options.dist ?? 50;

@@ -3,7 +3,7 @@ import { InvalidArgumentError } from '../errors.js';
 
 /**
  * One model input: `codes` (nucleotide codes, already reverse-complemented for the minus strand)
- * and, once run, its `codes.length - context` output rows in genome order.
+ * and, once run, its `codes.length - context` output rows (of the model's tracks) in genome order.
  */
 export interface Tile {
   codes: Uint8Array;
@@ -20,6 +20,7 @@ export interface Tile {
 export async function runTiles(model: LoadedModel, tiles: readonly Tile[], batchSize: number, onBatch?: (done: number, total: number) => void): Promise<void> {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batch size must be a positive integer, got ${batchSize}`);
   const context = model.context;
+  const width = model.tracks.length;
   const order = [...tiles].sort((a, b) => b.codes.length - a.codes.length);
   for (const t of order) if (t.codes.length <= context) throw new InvalidArgumentError(`a tile of ${t.codes.length} nt is not longer than the context ${context}`);
   let done = 0;
@@ -30,28 +31,23 @@ export async function runTiles(model: LoadedModel, tiles: readonly Tile[], batch
     batch.forEach((t, b) => codes.set(t.codes, b * length));
     const out = await model.predict({ codes, batch: batch.length, length });
     const rowsPerTile = length - context;
-    if (out.length !== batch.length * rowsPerTile * 3) {
-      throw new InvalidArgumentError(`the model returned ${out.length} values for ${batch.length} tiles of ${length} nt; expected ${batch.length * rowsPerTile * 3}`);
+    if (out.length !== batch.length * rowsPerTile * width) {
+      throw new InvalidArgumentError(`the model returned ${out.length} values for ${batch.length} tiles of ${length} nt; expected ${batch.length * rowsPerTile * width} (${width} tracks)`);
     }
     batch.forEach((t, b) => {
       const rows = t.codes.length - context;
-      const own = out.slice(b * rowsPerTile * 3, (b * rowsPerTile + rows) * 3);
-      t.output = t.reverse ? reverseRows(own) : own;
+      const own = out.slice(b * rowsPerTile * width, (b * rowsPerTile + rows) * width);
+      t.output = t.reverse ? reverseRows(own, width) : own;
     });
     done += batch.length;
     onBatch?.(done, order.length);
   }
 }
 
-/** Reverses the rows of a `(rows, 3)` array. */
-export function reverseRows(values: Float32Array): Float32Array {
-  const rows = values.length / 3;
+/** Reverses the rows of a `(rows, width)` array (default 3 tracks). */
+export function reverseRows(values: Float32Array, width = 3): Float32Array {
+  const rows = values.length / width;
   const out = new Float32Array(values.length);
-  for (let r = 0; r < rows; r++) {
-    const from = (rows - 1 - r) * 3;
-    out[r * 3] = values[from];
-    out[r * 3 + 1] = values[from + 1];
-    out[r * 3 + 2] = values[from + 2];
-  }
+  for (let r = 0; r < rows; r++) out.set(values.subarray((rows - 1 - r) * width, (rows - r) * width), r * width);
   return out;
 }
