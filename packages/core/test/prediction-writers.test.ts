@@ -92,11 +92,22 @@ describe('BED (OpenSpliceAI layout)', () => {
     // row 1 is position 103, row 2 position 102
     expect(bed.split('\n')).toEqual(['chr1\t103\t105\tchr1:101-104_Acceptor\t0.800000\t-', 'chr1\t99\t101\tchr1:101-104_Donor\t0.700000\t-', '']);
   });
-  it('keeps sites strictly above the threshold, and a raw sequence is its own contig with starts clipped at 0', async () => {
+  it('keeps sites strictly above the threshold, and a raw sequence is its own contig, rows clipped to it', async () => {
     const bed = await render('bed', eventsFor(sequenceInput('seq', 'ACGT'), ROWS), { threshold: 0.1 });
-    // float32 0.1 is not above the float32 threshold 0.1; row 1 (g=2) clips [-1, 1) to [0, 1)
-    expect(bed.split('\n')).toEqual(['seq\t0\t1\tseq_Acceptor\t0.800000\t+', 'seq\t3\t5\tseq_Donor\t0.700000\t+', '']);
-    expect(await render('bed', eventsFor(sequenceInput('seq', 'ACGT'), ROWS), { threshold: 0.05 })).toMatch(/^seq\t0\t0\tseq_Acceptor\t0.100000\t\+\n/);
+    // float32 0.1 is not above the float32 threshold 0.1; row 1 (g=2) clips [-1, 1) to [0, 1), row 3 (g=4) [3, 5) to [3, 4)
+    expect(bed.split('\n')).toEqual(['seq\t0\t1\tseq_Acceptor\t0.800000\t+', 'seq\t3\t4\tseq_Donor\t0.700000\t+', '']);
+    // Row 0's acceptor motif [-2, 0) is wholly off the contig: no row (an empty interval is not BED).
+    const low = await render('bed', eventsFor(sequenceInput('seq', 'ACGT'), ROWS), { threshold: 0.05 });
+    expect(low.split('\n')[0]).not.toMatch(/^seq\t0\t0\t/);
+    expect(low.split('\n').filter(Boolean).every((l) => Number(l.split('\t')[1]) < Number(l.split('\t')[2]) && Number(l.split('\t')[2]) <= 4)).toBe(true);
+  });
+
+  it('clips rows to the contig length of a region at the contig end', async () => {
+    // A 4-base region at the very end of a 104-base chr1. On +, a donor at g is [g, g+2): g=101 fits,
+    // g=103 clips [103, 105) to [103, 104), g=104's [104, 106) is wholly past the end: no row.
+    const atEnd = { ...region('+'), locus: { chrom: 'chr1', start: 101, end: 104, contigLength: 104 } };
+    const bed = await render('bed', eventsFor(atEnd, [[0, 0, 0.9], [0, 0, 0], [0, 0, 0.9], [0, 0, 0.9]]));
+    expect(bed.split('\n')).toEqual(['chr1\t101\t103\tchr1:101-104_Donor\t0.900000\t+', 'chr1\t103\t104\tchr1:101-104_Donor\t0.900000\t+', '']);
   });
 });
 

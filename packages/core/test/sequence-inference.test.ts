@@ -240,7 +240,7 @@ describe('FASTA inputs with real flanks', () => {
     const inference = new SequenceInference({ models: mockModel(context) });
     const region = await fastaRegionInput(fasta, parseRegion('10:94,531-94,580'));
     expect(region.name).toBe('chr10:94531-94580');
-    expect(region.locus).toEqual({ chrom: 'chr10', start: 94531, end: 94580 });
+    expect(region.locus).toEqual({ chrom: 'chr10', start: 94531, end: 94580, contigLength: await fasta.length('chr10') });
     const [plus] = await collect(inference.predict([region]));
     expectMock(plus.rows, contig, context, 94_530); // scored in the genome, not N-padded
     const padded = await inference.predictSequence(await fasta.fetch('chr10', 94_530, 94_580));

@@ -11,6 +11,8 @@ export interface SequenceLocus {
   chrom: string;
   start: number;
   end: number;
+  /** The contig's length, when known: BED rows are clipped to it. */
+  contigLength?: number;
 }
 
 /**
@@ -97,7 +99,7 @@ export async function fastaRegionInput(fasta: FastaReader, region: GenomicRegion
     name: options.name ?? formatRegion({ chrom, start, end }),
     strand: options.strand ?? '+',
     length: end - start + 1,
-    locus: options.located === false ? undefined : { chrom, start, end },
+    locus: options.located === false ? undefined : { chrom, start, end, contigLength: size },
     read: (from, to) => readContig(fasta, chrom, size, offset + from, offset + to),
   };
 }

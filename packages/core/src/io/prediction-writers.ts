@@ -148,7 +148,9 @@ class TsvWriter implements PredictionWriter {
  * with 6 decimals, a site when its score is above the threshold. As there, the interval is the
  * 2-nt splice motif in the intron next to the predicted site g (1-based; the acceptor's g is the
  * exon's first base, the donor's its last): on `+` an acceptor is [g-3, g-1) (the AG), a donor
- * [g, g+2) (the GT); on `-` an acceptor is [g, g+2) and a donor [g-3, g-1). Starts clip at 0.
+ * [g, g+2) (the GT); on `-` an acceptor is [g, g+2) and a donor [g-3, g-1). Intervals are
+ * clipped to the contig (0 to its length; a raw sequence or a whole FASTA record is its own
+ * contig), and a site whose interval lies wholly outside it is left out: every row is valid BED.
  * A site-probability track of any site (tissue models) marks the base itself, [g-1, g), named
  * `<name>_<track>`. Usage tracks and the `neither` class are not sites.
  */
@@ -178,6 +180,7 @@ class BedWriter implements PredictionWriter {
     const chrom = chromOf(sequence);
     const plus = sequence.strand === '+';
     const width = this.tracks.length;
+    const contigLength = sequence.locus ? (sequence.locus.contigLength ?? Infinity) : sequence.length;
     for (let k = 0; k < length; k++) {
       if (!this.sites.some((s) => p[k * width + s.column] > this.threshold)) continue;
       const g = rowPosition(sequence, offset + k);
@@ -185,7 +188,7 @@ class BedWriter implements PredictionWriter {
         const score = p[k * width + site.column];
         if (!(score > this.threshold)) continue;
         const start = g + (plus ? site.plus : site.minus);
-        await this.out.write(bedLine(chrom, start, start + site.width, `${sequence.name}_${site.label}`, score, sequence.strand));
+        await this.out.write(bedLine(chrom, Math.max(0, start), Math.min(contigLength, start + site.width), `${sequence.name}_${site.label}`, score, sequence.strand));
       }
     }
   }
@@ -208,8 +211,10 @@ function bedSiteTracks(tracks: readonly OutputTrack[]): { column: number; label:
   });
 }
 
+/** One BED6 row of an interval already clipped to its contig; none when nothing of it is left. */
 function bedLine(chrom: string, start: number, end: number, name: string, score: number, strand: string): string {
-  return `${chrom}\t${Math.max(0, start)}\t${Math.max(0, end)}\t${name}\t${score.toFixed(6)}\t${strand}\n`;
+  if (end <= start) return '';
+  return `${chrom}\t${start}\t${end}\t${name}\t${score.toFixed(6)}\t${strand}\n`;
 }
 
 /**
