@@ -36,6 +36,7 @@ describe('models commands on the shared models folder', () => {
       ['openspliceai', 'openspliceai-mane', 2000, 5, 'GPL-3.0'],
       ['openspliceai', 'openspliceai-mane', 10000, 5, 'GPL-3.0'],
       ['openspliceai', 'openspliceai-mouse', 10000, 5, 'GPL-3.0'],
+      ['pangolin', 'pangolin-v2', 10000, 24, 'GPL-3.0'],
       ['spliceai', 'spliceai', 10000, 5, 'CC BY-NC 4.0'],
     ]);
     expect(out.problems).toEqual([]);
@@ -67,7 +68,7 @@ describe('models commands on the shared models folder', () => {
   it('validate passes (exit 0) and recommends indexing, since the folder has no metadata', async () => {
     const r = await cli(['models', 'validate', ...shared]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`valid: 6 set(s) under ${MODELS_DIR}`);
+    expect(r.stdout).toContain(`valid: 7 set(s) under ${MODELS_DIR}`);
     expect(r.stdout).toContain(`recommendation: record checksums and provenance with: metaspliceai models index ${join(MODELS_DIR, 'spliceai')}`);
   });
 

@@ -186,7 +186,7 @@ describe('models pull', () => {
     expect(ambiguous.stderr).toMatch(/^error: 2 published openspliceai sets match: openspliceai-mane at 10000; openspliceai-mouse at 10000\nhint: choose one with --set/);
     const unknown = await cli(['models', 'pull', 'nosuch', '--models-dir', root]);
     expect(unknown.code).toBe(1);
-    expect(unknown.stderr).toMatch(/^error: no adapter "nosuch" is registered; registered: spliceai, openspliceai\n/);
+    expect(unknown.stderr).toMatch(/^error: no adapter "nosuch" is registered; registered: spliceai, openspliceai, pangolin\n/);
 
     const badContext = await cli(['models', 'pull', 'openspliceai', '--context', 'big', '--models-dir', root]);
     expect(badContext.code).toBe(2);

@@ -1,9 +1,10 @@
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs, readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type ModelServer, startModelServer } from '../../../test-support/model-server.js';
 import { MODELS_DIR } from '../../../test-support/shared.js';
@@ -308,6 +309,23 @@ describe('pullModelSet', () => {
     expect(result.files[0].status).toBe('resumed');
     expect(server.requests).toContainEqual({ path: served(names[0]), range: 'bytes=10000-', status: 206 });
     expect((await fs.readdir(join(dir, SET_DIR))).sort()).toEqual(['metadata', ...names]);
+  });
+
+  it('refuses to run beside another pull of the same set, and takes over the lock of one that died', async () => {
+    const set = knownSet(server.url);
+    const lock = `${stagingDirectory(dir, SET_DIR)}.lock`;
+    await fs.mkdir(dirname(lock), { recursive: true });
+    await fs.writeFile(lock, `${process.pid}\n`); // this very process: alive
+    const error = await pullModelSet(set, { adapter, modelsDir: dir }).catch((e: unknown) => e);
+    expect(DownloadError.isInstance(error)).toBe(true);
+    expect((error as Error).message).toBe(`another pull of mock openspliceai-mane at 80 is running (process ${process.pid}); it stages its files in ${stagingDirectory(dir, SET_DIR)}`);
+    expect(server.requests).toEqual([]);
+
+    const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid!; // exited: its pid is free
+    await fs.writeFile(lock, `${dead}\n`);
+    const result = await pullModelSet(set, { adapter, modelsDir: dir });
+    expect(result.files.map((f) => f.status)).toEqual(Array(5).fill('downloaded'));
+    expect(await fs.readdir(dir)).toEqual(['openspliceai']);
   });
 
   it('refuses catalogue paths that leave the models folder', async () => {

@@ -78,6 +78,16 @@ export async function pullModelSet(set: KnownModelSet, options: PullOptions): Pr
   checkCatalogueEntry(set, options.adapter.id);
   const directory = resolve(options.modelsDir, ...set.directory.split('/'));
   const staging = stagingDirectory(options.modelsDir, set.directory);
+  const release = await lockStaging(staging, `${options.adapter.id} ${set.setName} at ${set.context}`);
+  try {
+    return await pullLocked(set, options, directory, staging);
+  } finally {
+    await release();
+    await removeEmptyFolders(staging, stagingRoot(options.modelsDir));
+  }
+}
+
+async function pullLocked(set: KnownModelSet, options: PullOptions, directory: string, staging: string): Promise<PullResult> {
   const plan: PlannedFile[] = [];
   for (const file of set.files) {
     const dest = join(directory, file.name);
@@ -123,7 +133,6 @@ export async function pullModelSet(set: KnownModelSet, options: PullOptions): Pr
   const metadataPath = join(directory, 'metadata', 'model_info.json');
   const info = await describePulledSet(set, options, files, metadataPath);
   await installStagedSet(plan, { directory, staging, metadataPath, info, schema: options.adapter.metadataSchema });
-  await removeEmptyFolders(staging, stagingRoot(options.modelsDir));
   return { set, directory, metadataPath, files, info };
 }
 
@@ -183,6 +192,39 @@ async function adoptLegacyPart(dest: string, staged: string, existing: FileState
   if (existing === 'match' || !(await exists(legacy)) || (await exists(partPath(staged)))) return;
   await fs.mkdir(dirname(staged), { recursive: true });
   await fs.rename(legacy, partPath(staged));
+}
+
+/**
+ * One pull per set at a time: two would append to the same `.part` files. The lock file beside the
+ * staging folder holds the pid; a lock whose process is gone (killed, crashed) is taken over.
+ */
+async function lockStaging(staging: string, what: string): Promise<() => Promise<void>> {
+  const lock = `${staging}.lock`;
+  await fs.mkdir(dirname(lock), { recursive: true });
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fs.writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
+      return () => fs.rm(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
+    }
+    const pid = Number((await fs.readFile(lock, 'utf8').catch(() => '')).trim());
+    if (Number.isInteger(pid) && pid > 0 && isRunning(pid)) {
+      throw new DownloadError(`another pull of ${what} is running (process ${pid}); it stages its files in ${staging}`, {
+        hint: `wait for it to finish; if no such pull is running, delete ${lock}`,
+      });
+    }
+    await fs.rm(lock, { force: true }); // left by a pull that died: take it over
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, but another user's
+  }
 }
 
 /** Error messages name the file the user asked for, not its staging copy (hints keep the `.part` path). */
