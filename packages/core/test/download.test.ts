@@ -301,6 +301,16 @@ describe('pullModelSet', () => {
     expect(await snapshot(join(dir, SET_DIR))).toEqual(before);
   });
 
+  it('moves only the set into place, not what earlier pulls left in staging', async () => {
+    const staging = stagingDirectory(dir, SET_DIR);
+    await fs.mkdir(join(staging, 'metadata'), { recursive: true });
+    await fs.writeFile(join(staging, 'model_80nt_rs99.pt.part'), 'a file the catalogue no longer lists');
+    await fs.writeFile(join(staging, 'metadata', 'stale.json'), '{}');
+    await pullModelSet(knownSet(server.url), { adapter, modelsDir: dir });
+    expect((await fs.readdir(join(dir, SET_DIR))).sort()).toEqual(['metadata', ...names]);
+    expect(await fs.readdir(join(dir, SET_DIR, 'metadata'))).toEqual(['model_info.json']);
+  });
+
   it('moves a .part an older pull left beside the final name into staging and resumes it', async () => {
     const bytes = bytesOf(names[0]);
     await fs.mkdir(join(dir, SET_DIR), { recursive: true });

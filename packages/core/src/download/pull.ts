@@ -172,6 +172,12 @@ async function installStagedSet(
 ): Promise<void> {
   const incoming = plan.filter((p) => p.existing !== 'match');
   if (!(await exists(target.directory))) {
+    // Only the set goes into place: not what earlier pulls left in staging (`.part` files of files
+    // the catalogue no longer lists, an old metadata folder).
+    const keep = new Set(plan.map((p) => p.file.name));
+    for (const entry of await fs.readdir(target.staging)) {
+      if (!keep.has(entry)) await fs.rm(join(target.staging, entry), { recursive: true, force: true });
+    }
     await writeModelInfo(join(target.staging, 'metadata', 'model_info.json'), target.info, target.schema);
     await fs.mkdir(dirname(target.directory), { recursive: true });
     await fs.rename(target.staging, target.directory);
