@@ -150,6 +150,24 @@ describe('score: positions, stale entries, truncated bgzip (real OpenSpliceAI 80
     expect(r.stderr).toMatch(/2 not scored: 2 invalid position/);
   });
 
+  it('a reference with duplicate record names or a stale .fai is one clear error (exit 1, hint, no stack trace)', async () => {
+    const vcf = [...HEADER, ok, ''].join('\n');
+    const root = await tree({ 'in.vcf': vcf, 'dup.fa': `>chr10\nACGT\n>chr10\nACGT\n` });
+    const dup = await cli(['score', '-I', 'in.vcf', '-O', 'out.vcf', '-R', 'dup.fa', '-A', ANNOTATION, ...MODEL], { cwd: root });
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/dup.fa: FASTA records share a name: chr10 \(lines 1, 3\)/);
+    expect(dup.stderr).not.toMatch(/\n\s+at /);
+    // The test genome with the index of another layout (50 bases a line): refused, not read at the wrong bytes.
+    await fs.copyFile(FASTA, join(root, 'ref.fa'));
+    const fai = readFileSync(`${FASTA}.fai`, 'latin1').split('\t');
+    await fs.writeFile(join(root, 'ref.fa.fai'), [...fai.slice(0, 3), '50', '51\n'].join('\t'));
+    const stale = await cli(['score', '-I', 'in.vcf', '-O', 'out.vcf', '-R', 'ref.fa', '-A', ANNOTATION, ...MODEL], { cwd: root });
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/error: the index .*ref.fa.fai does not match .*ref.fa: /);
+    expect(stale.stderr).toMatch(/hint: rebuild it with: samtools faidx .*ref.fa/);
+    expect(stale.stderr).not.toMatch(/RangeError|unexpected|\n\s+at /);
+  });
+
   it('a bgzip VCF without its end-of-file block is scored with a warning naming it', async () => {
     const chunks: Buffer[] = [];
     const sink = new PassThrough();

@@ -52,7 +52,7 @@ export async function openFasta(path: string): Promise<FastaReader> {
     for (const index of [fai, gzi]) {
       if (!(await exists(index))) throw new InputError(`${path}: bgzip FASTA without its index ${index}`, { hint: `create it with: samtools faidx ${path}` });
     }
-    rows = parseFaiIndex(await fs.readFile(fai, 'latin1'), fai, path);
+    rows = parseFaiIndex(await readIndex(fai), fai, path);
     const fasta = new BgzipIndexedFasta({ path, faiPath: fai, gziPath: gzi });
     fetchRaw = async (row, from, to) => {
       const bases = (await fasta.getSequence(row.name, from, to)) ?? '';
@@ -63,7 +63,7 @@ export async function openFasta(path: string): Promise<FastaReader> {
   } else {
     const fai = `${path}.fai`;
     const indexed = await exists(fai);
-    rows = indexed ? parseFaiIndex(await fs.readFile(fai, 'latin1'), fai, path) : parseFaiIndex(await buildFaiIndex(path), `${path} (index built in memory)`, path);
+    rows = indexed ? parseFaiIndex(await readIndex(fai), fai, path) : parseFaiIndex(await buildFaiIndex(path), `${path} (index built in memory)`, path);
     const plain = new PlainFastaFile(path, indexed ? fai : undefined);
     await plain.checkSize(rows);
     fetchRaw = (row, from, to) => plain.read(row, from, to);
@@ -94,6 +94,12 @@ export async function openFasta(path: string): Promise<FastaReader> {
     },
   };
   return reader;
+}
+
+async function readIndex(fai: string): Promise<string> {
+  return fs.readFile(fai, 'latin1').catch((cause: NodeJS.ErrnoException) => {
+    throw new InputError(`${fai}: cannot read the FASTA index (${cause.code ?? cause.message})`, { cause });
+  });
 }
 
 function mismatch(fai: string, path: string, detail: string): InputError {
