@@ -70,7 +70,8 @@ function allCommands(cmd: Command): Command[] {
   return cmd.commands.flatMap((c) => [c, ...allCommands(c)]);
 }
 
-function reportError(error: unknown, io: CliIO, debug: boolean): number {
+/** Prints `error` as one line plus a hint (the stack only with --debug); returns the exit code. */
+export function reportError(error: unknown, io: CliIO, debug: boolean): number {
   if (MetaSpliceAIError.isInstance(error)) {
     writeLine(io.stderr, `error: ${error.message}`);
     if (error.hint) writeLine(io.stderr, `hint: ${error.hint}`);

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { BGZF_EOF, isAtomicTempName } from '@metaspliceai/core';
+import { PassThrough } from 'node:stream';
+import { reportError } from '../src/program.js';
 import { BIN, cli, MOCK_ADAPTER } from './helpers.js';
 
 /**
@@ -214,6 +216,27 @@ describe('a full disk', () => {
     expect(r.stderr).toMatch(/^error: .*predictions\.tsv: cannot write: no space left on device \(ENOSPC\)\nhint: free space/);
     expect(existsSync(target)).toBe(false);
     expect(await temps(disk)).toEqual([]);
+  });
+});
+
+describe('system errors are the user\'s to fix, not "unexpected"', () => {
+  it.each([
+    ['ENOSPC', 'no space left on device', /free space/],
+    ['EACCES', 'permission denied', /check the permissions/],
+    ['EROFS', 'read-only file system', /writable file system/],
+    ['EIO', 'input/output error from the device', /check it and retry/],
+  ])('a raw %s error: one line naming the path, a hint that fits, exit 1', (code, words, hint) => {
+    const stderr = new PassThrough();
+    let text = '';
+    stderr.on('data', (c: Buffer) => (text += c.toString()));
+    const io = { stdout: new PassThrough(), stderr, stdin: new PassThrough(), cwd: root, env: {}, stderrIsTTY: false };
+    const error = Object.assign(new Error(`${code}: something, open '/x/out.tsv'`), { code, path: '/x/out.tsv' });
+    expect(reportError(error, io, false)).toBe(1);
+    const [first, second, ...rest] = text.split('\n');
+    expect(first).toBe(`error: /x/out.tsv: ${words} (${code})`);
+    expect(second).toMatch(hint);
+    expect(second).not.toMatch(/unexpected/);
+    expect(rest).toEqual(['']);
   });
 });
 
