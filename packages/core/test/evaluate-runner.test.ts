@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSy
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type LoadedModel, openFasta, runEvaluation, SequenceInference, SPLICE_CLASS_TRACKS } from '@metaspliceai/core';
+import { type LoadedModel, mergeEvaluations, openFasta, runEvaluation, SequenceInference, SPLICE_CLASS_TRACKS } from '@metaspliceai/core';
 
 /**
  * A deterministic stand-in model (context 10): a base's acceptor score is high after `AG`, its
@@ -185,5 +185,25 @@ describe('runEvaluation', () => {
     }
     expect(existsSync(join(dir, 'a', 'chunks', 'chr1-0003.done.json'))).toBe(true);
     expect(existsSync(join(dir, 'b', 'chunks', 'chr1-0002.done.json'))).toBe(false);
+  });
+
+  it('shards by contig merge into exactly what one run writes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'msai-merge-'));
+    fixture(dir);
+    const opts = { genes: ['G1', 'G2', 'G3', 'G4', 'G5', 'NOPE'], nucleotideScores: true };
+    await run(dir, join(dir, 'whole'), opts);
+    await run(dir, join(dir, 'chr2'), { ...opts, chromosomes: ['chr2'] });
+    await run(dir, join(dir, 'chr1'), { ...opts, chromosomes: ['chr1'] });
+    // Shards listed out of contig order still merge in annotation order.
+    const merged = await mergeEvaluations([join(dir, 'chr2'), join(dir, 'chr1')], { outputDir: join(dir, 'merged') });
+    expect(merged.genes).toBe(4);
+    for (const n of ['splice_positions_enhanced.tsv', 'splice_errors.tsv', 'nucleotide_scores.tsv', 'evaluation_metrics.json']) {
+      expect(readFileSync(join(dir, 'merged', n), 'utf8')).toBe(readFileSync(join(dir, 'whole', n), 'utf8'));
+    }
+    // The manifest too, but for the time each gene took.
+    expect(stable(join(dir, 'merged'), 'gene_manifest.tsv')).toBe(stable(join(dir, 'whole'), 'gene_manifest.tsv'));
+    await run(dir, join(dir, 'other'), { ...opts, chromosomes: ['chr1'], threshold: 0.3 });
+    await expect(mergeEvaluations([join(dir, 'chr2'), join(dir, 'other')], { outputDir: join(dir, 'bad') })).rejects.toThrow(/made with other settings/);
+    await expect(mergeEvaluations([join(dir, 'nowhere')], { outputDir: join(dir, 'bad') })).rejects.toThrow(/not a finished evaluate run/);
   });
 });

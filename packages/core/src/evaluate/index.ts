@@ -6,3 +6,4 @@ export * from './metrics.js';
 export * from './ranking.js';
 export * from './tables.js';
 export * from './runner.js';
+export * from './outputs.js';

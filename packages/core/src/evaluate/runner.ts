@@ -13,10 +13,11 @@ import { fastaRegionInput, type SequenceInput } from '../inference/sequence-inpu
 import { moveIntoPlace, tempPathBeside, writeFileAtomic } from './atomic.js';
 import { type GeneSelectionOptions, geneModelFromTable, type SelectedGene, selectGenes } from './genes.js';
 import { checkLabelOptions, type GeneScores, genomicPosition, type LabelOptions, labelGene, relativePosition, type SiteCounts } from './labels.js';
-import { precisionRecallF1, type SiteTypeMetrics } from './metrics.js';
-import { ChunkRanking, mergeRankings, type RankFile } from './ranking.js';
+import type { SiteTypeMetrics } from './metrics.js';
+import { type ChunkRecord, chunkPartPath, type PartName, chunkRankPath, type RunRecord, writeEvaluationOutputs } from './outputs.js';
+import { ChunkRanking } from './ranking.js';
 import { annotatedSites, SITE_TYPES, type SiteType } from './sites.js';
-import { ERRORS_TABLE, MANIFEST_TABLE, NUCLEOTIDES_TABLE, POSITIONS_TABLE, type TableFormat, type TableSpec, tsvLine, writeTableFromParts } from './tables.js';
+import { ERRORS_TABLE, MANIFEST_TABLE, NUCLEOTIDES_TABLE, POSITIONS_TABLE, type TableFormat, tsvLine } from './tables.js';
 
 /** A manifest status, as MetaSpliceAI's `gene_manifest` spells it. */
 export type GeneStatus = 'processed' | 'not_in_annotation' | 'no_sequence' | 'sequence_too_short' | 'prediction_failed';
@@ -71,15 +72,6 @@ interface Chunk {
   bases: number;
 }
 
-interface ChunkRecord {
-  fingerprint: string;
-  counts: Record<SiteType, SiteCounts>;
-  /** Genes processed (the rest have a manifest row only). */
-  genes: number;
-}
-
-const PARTS = { positions: POSITIONS_TABLE, errors: ERRORS_TABLE, manifest: MANIFEST_TABLE, nucleotides: NUCLEOTIDES_TABLE } as const;
-type PartName = keyof typeof PARTS;
 
 /**
  * The MetaSpliceAI base-model pass: predicts every selected gene with its real flanking sequence
@@ -175,47 +167,22 @@ export async function runEvaluation(options: EvaluateOptions): Promise<Evaluatio
       .join(''),
   );
 
-  const ext = format === 'parquet' ? 'parquet' : 'tsv';
-  const files: string[] = [];
-  const tables: [PartName, TableSpec][] = [
-    ['positions', POSITIONS_TABLE],
-    ['errors', ERRORS_TABLE],
-    ['manifest', MANIFEST_TABLE],
-  ];
-  if (options.nucleotideScores) tables.push(['nucleotides', NUCLEOTIDES_TABLE]);
-  for (const [part, spec] of tables) {
-    const parts = chunks.map((c) => partPath(chunkDir, c.id, part));
-    if (part === 'manifest') parts.push(unmatchedPart);
-    const path = join(options.outputDir, `${spec.name}.${ext}`);
-    await writeTableFromParts(spec, parts, path, format);
-    files.push(path);
-  }
-
-  const metrics = {} as Record<SiteType, SiteTypeMetrics>;
-  for (const type of SITE_TYPES) {
-    const counts = records.reduce((s, r) => ({ sites: s.sites + r.counts[type].sites, tp: s.tp + r.counts[type].tp, fp: s.fp + r.counts[type].fp, fn: s.fn + r.counts[type].fn }), {
-      sites: 0,
-      tp: 0,
-      fp: 0,
-      fn: 0,
-    });
-    const rankFiles: RankFile[] = chunks.map((c) => ({ path: join(chunkDir, `${c.id}.${type}.rank`), chrom: c.chromIndex }));
-    const ranking = mergeRankings(rankFiles, counts.sites);
-    metrics[type] = { sites: counts.sites, top_k_accuracy: ranking.topKAccuracy, pr_auc: ranking.averagePrecision, tp: counts.tp, fp: counts.fp, fn: counts.fn, ...precisionRecallF1(counts) };
-  }
-  const processed = records.reduce((n, r) => n + r.genes, 0);
-  const metricsPath = join(options.outputDir, 'evaluation_metrics.json');
   const report = {
     model: options.model ?? {},
     annotation: { path: options.annotation, format: annotationFormat, sha256: annotationSha, transcripts: settings.transcripts, genomic_build: options.genomicBuild ?? null },
     threshold: label.threshold,
     window: label.window,
-    genes: processed,
-    acceptor: metrics.acceptor,
-    donor: metrics.donor,
   };
-  await writeFileAtomic(metricsPath, `${JSON.stringify(report, null, 2)}\n`);
-  files.push(metricsPath);
+  const run: RunRecord = { chunks: chunks.map((c) => ({ id: c.id, chromIndex: c.chromIndex })), nucleotideScores: !!options.nucleotideScores, report };
+  await writeFileAtomic(join(chunkDir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
+  const { files, genes: processed, metrics } = await writeEvaluationOutputs({
+    outputDir: options.outputDir,
+    chunks: chunks.map((c) => ({ chunkDir, id: c.id, chromIndex: c.chromIndex })),
+    unmatchedParts: [unmatchedPart],
+    format,
+    nucleotideScores: !!options.nucleotideScores,
+    report,
+  });
   return { outputDir: options.outputDir, files, genes: processed, chunks: chunks.length, skippedChunks: skipped, metrics };
 }
 
@@ -260,11 +227,10 @@ async function planChunks(genes: readonly SelectedGene[], chroms: readonly strin
 }
 
 const safeName = (name: string) => name.replace(/[^A-Za-z0-9._-]/g, '_');
-const partPath = (dir: string, id: string, part: PartName) => join(dir, `${id}.${part}.tsv`);
 
 async function partsExist(dir: string, id: string, nucleotides: boolean): Promise<boolean> {
   const parts: PartName[] = ['positions', 'errors', 'manifest', ...(nucleotides ? (['nucleotides'] as const) : [])];
-  const paths = [...parts.map((p) => partPath(dir, id, p)), join(dir, `${id}.acceptor.rank`), join(dir, `${id}.donor.rank`)];
+  const paths = [...parts.map((p) => chunkPartPath(dir, id, p)), chunkRankPath(dir, id, 'acceptor'), chunkRankPath(dir, id, 'donor')];
   return paths.every((p) => existsSync(p));
 }
 
@@ -299,7 +265,7 @@ async function runChunk(chunk: Chunk, ctx: ChunkContext): Promise<{ counts: Reco
   const rankings = { acceptor: new ChunkRanking(), donor: new ChunkRanking() };
   const parts: Partial<Record<PartName, PartFile>> = {};
   const names: PartName[] = ['positions', 'errors', 'manifest', ...(ctx.nucleotideScores ? (['nucleotides'] as const) : [])];
-  for (const n of names) parts[n] = new PartFile(partPath(ctx.chunkDir, chunk.id, n));
+  for (const n of names) parts[n] = new PartFile(chunkPartPath(ctx.chunkDir, chunk.id, n));
 
   // Manifest rows are kept (one short line per gene) and written in gene order at the end.
   const manifestLines = new Map<SelectedGene, string>();
@@ -430,7 +396,7 @@ async function runChunk(chunk: Chunk, ctx: ChunkContext): Promise<{ counts: Reco
     for (const g of chunk.genes) await parts.manifest!.write(manifestLines.get(g) ?? '');
     for (const n of names) await parts[n]!.close();
     for (const type of SITE_TYPES) {
-      const path = join(ctx.chunkDir, `${chunk.id}.${type}.rank`);
+      const path = chunkRankPath(ctx.chunkDir, chunk.id, type);
       const data = rankings[type].encode();
       await moveIntoPlace(path, (temp) => fs.writeFile(temp, data));
     }
