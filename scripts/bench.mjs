@@ -138,6 +138,20 @@ if (want('variants')) {
   }
 }
 
+if (want('server')) {
+  // metaspliceai serve's engine: warm single-variant latency, then many clients at once.
+  const out = execFileSync(process.execPath, [resolve(repo, 'scripts/bench/server.mjs'), JSON.stringify({ modelsDir, fasta, threads, annotation: resolve(shared, 'fixtures/tubb8_grch37.tsv'), variants: Number(flag('server-variants', '200')), clients: 32 })], {
+    encoding: 'utf8',
+    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
+  });
+  const s = JSON.parse(out.trim().split('\n').pop());
+  records.push(s);
+  row(`serve spliceai 10000 x5: warm single variant, distance ${s.distanceSingle} (uncached)`, s.warmSingleMs, 'ms', undefined, {});
+  row(`serve spliceai: ${s.variants} SNVs from ${s.clients} clients, dist ${s.distance}: p50 latency`, s.p50Ms, 'ms', undefined, {});
+  row(`serve spliceai: ${s.variants} SNVs from ${s.clients} clients, dist ${s.distance}: p99 latency`, s.p99Ms, 'ms', undefined, {});
+  row(`serve spliceai: ${s.variants} SNVs from ${s.clients} clients, dist ${s.distance}: throughput`, s.variantsPerS, 'variants/s', undefined, { rss: s.peakRssMb });
+}
+
 if (want('load')) {
   for (const [adapter, set, backend] of [['openspliceai', 'openspliceai-mane', 'onnx'], ['spliceai', 'spliceai', 'onnx'], ['spliceai', 'spliceai', 'tfjs']]) {
     const r = ours('load', { adapter, set, backend });

@@ -1,0 +1,138 @@
+import { once } from 'node:events';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { InvalidArgumentError, modelSetKey, resolveDataDir } from '@metaspliceai/core';
+import { createLookupServer, LookupEngine, type LookupGenome, lookupModelFrom, openLookupGenome, ScoreCache } from '@metaspliceai/server';
+import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
+import { type CliIO, writeLine } from '../output/io.js';
+
+interface ServeOptions extends GlobalOptions {
+  port?: string;
+  host?: string;
+  genome: string[];
+  annotation: string[];
+  model?: string;
+  set?: string;
+  context?: string;
+  backend?: string;
+  device?: string;
+  threads?: string;
+  batchSize?: string;
+  cache: string | boolean;
+  dataDir?: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/**
+ * `metaspliceai serve`: a private SpliceAI-lookup (its REST API, a page, a score cache) on the
+ * user's own machine, genome and annotation, so patient variants never leave it.
+ */
+export function registerServeCommand(program: Command, io: CliIO, run: (fn: () => Promise<number>) => Promise<void>): void {
+  program
+    .command('serve')
+    .description("a private SpliceAI-lookup: SpliceAI-lookup's REST API, a page at /, and a persistent score cache")
+    .option('--port <n>', 'the port (default 8080; 0 picks a free one)')
+    .option('--host <address>', 'the address to bind (default 127.0.0.1: this machine only)')
+    .option('--genome <hg=fasta>', 'a genome build and its FASTA, e.g. 38=GRCh38.fa (repeat for 37 and 38)', collect, [])
+    .option('--annotation <hg=annotation>', 'the annotation of a build: grch37, grch38, a SpliceAI table, or a GTF/GFF3 (every transcript is scored)', collect, [])
+    .option('--model <adapter>', 'the base model family (adapter id): spliceai (default), openspliceai, ...')
+    .option('--set <name>', 'the model set, when several share a context')
+    .option('--context <n>', 'the context window in nt (default: the largest available)')
+    .option('--backend <name>', 'runtime backend (e.g. onnx, tfjs, auto)')
+    .option('--device <device>', 'cpu or gpu')
+    .option('--threads <n>', 'CPU threads for the runtime (default: all cores)')
+    .option('--batch-size <n>', 'model windows per call (default 1: short calls keep the server answering)')
+    .option('--cache <dir>', 'the score cache folder (default: <data>/lookup-cache)')
+    .option('--no-cache', 'score every request afresh')
+    .option('--data-dir <dir>', 'the data folder (annotations, default cache)')
+    .option('--models-dir <dir>', 'the models folder (default: data/models, metaspliceai.config.json, or $METASPLICEAI_MODELS_DIR)')
+    .option('--adapter <module...>', 'also register a third-party adapter (package name or path)')
+    .addHelpText(
+      'after',
+      `
+Scripts written against SpliceAI-lookup work by changing the base URL:
+  GET  /spliceai/?hg=37&variant=chr10-94077-A-C&distance=500&mask=0   (also POST, form or JSON)
+  GET  /spliceai/?hg=37&variant=chr10-94077                           (reference-only scores)
+  POST /spliceai/batch?hg=37&distance=500   body: JSON list, or a VCF   (streams NDJSON)
+  GET  /health                                                        (model, genomes, checksums, licences)
+Stop with Ctrl-C.
+
+Example:
+  metaspliceai serve --genome 37=hg19.fa --annotation 37=grch37 --genome 38=hg38.fa --annotation 38=gencode.v46.basic.annotation.gtf.gz`,
+    )
+    .action((opts: ServeOptions) => run(() => serve(opts, io)));
+}
+
+function pairs(flag: string, values: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const v of values) {
+    const at = v.indexOf('=');
+    if (at < 1 || at === v.length - 1) throw new InvalidArgumentError(`${flag} takes <hg>=<file>, e.g. ${flag} 38=GRCh38.fa; got "${v}"`);
+    const name = v.slice(0, at);
+    if (out.has(name)) throw new InvalidArgumentError(`${flag} ${name}= is given twice`);
+    out.set(name, v.slice(at + 1));
+  }
+  return out;
+}
+
+async function serve(opts: ServeOptions, io: CliIO): Promise<number> {
+  const port = parseInteger('--port', opts.port ?? '8080', { min: 0, max: 65535 })!;
+  const host = opts.host ?? '127.0.0.1';
+  const context = parseInteger('--context', opts.context, { min: 1 });
+  const threads = parseInteger('--threads', opts.threads, { min: 1 });
+  const batchSize = parseInteger('--batch-size', opts.batchSize, { min: 1 });
+  const device = parseDevice(opts.device);
+  const adapter = opts.model ?? 'spliceai';
+  const fastas = pairs('--genome', opts.genome);
+  const annotations = pairs('--annotation', opts.annotation);
+  if (!fastas.size) throw new InvalidArgumentError('--genome <hg>=<fasta> is required, e.g. --genome 38=GRCh38.fa');
+  for (const name of fastas.keys()) if (!annotations.has(name)) throw new InvalidArgumentError(`--genome ${name}= has no --annotation ${name}=...`);
+  for (const name of annotations.keys()) if (!fastas.has(name)) throw new InvalidArgumentError(`--annotation ${name}= has no --genome ${name}=...`);
+  const note = (line: string) => {
+    if (!opts.quiet) writeLine(io.stderr, line);
+  };
+  const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
+  if (!loopback) writeLine(io.stderr, `warning: --host ${host}: the server is reachable from other machines, and has no authentication; anyone who can reach it can submit variants`);
+
+  // Inputs before the model: a missing file fails in a second, not after loading weights.
+  const genomes: LookupGenome[] = [];
+  for (const [name, fasta] of fastas) {
+    const genome = await openLookupGenome(name, resolve(io.cwd, fasta), annotations.get(name)!, { cwd: io.cwd, dataDir: opts.dataDir, env: io.env, onWarning: (w) => note(`warning: ${w}`) });
+    note(`hg=${name}: ${genome.fasta.path}, ${genome.annotation.rows.length} transcripts from ${genome.annotation.path}`);
+    genomes.push(genome);
+  }
+  const cacheDir = opts.cache === false ? undefined : typeof opts.cache === 'string' ? resolve(io.cwd, opts.cache) : join(resolveDataDir({ cwd: io.cwd, dataDir: opts.dataDir, env: io.env }), 'lookup-cache');
+  const cache = cacheDir ? new ScoreCache(cacheDir) : undefined;
+
+  const manager = await managerFor(opts, io);
+  const loaded = await manager.load({ adapter, setName: opts.set, context, backend: opts.backend, device, threads });
+  const app = createLookupServer(
+    new LookupEngine({ model: await lookupModelFrom(loaded, adapter === 'spliceai' ? 'spliceai' : 'acgt'), genomes, cache, batchSize }),
+    {},
+    { notes: adapter === 'pangolin' ? [] : ['/pangolin/ needs a Pangolin model set: start another server with --model pangolin once that adapter is installed'] },
+  );
+  try {
+    const url = await app.listen({ port, host });
+    note(`model: ${modelSetKey(loaded.set)} (${loaded.model.backend} on ${loaded.model.device})${loaded.license ? `; licence: ${loaded.license}` : ''}`);
+    if (cache) note(`cache: ${cache.path} (${cache.size()} entries)`);
+    writeLine(io.stderr, `metaspliceai serve: listening on ${url} (Ctrl-C stops)`);
+    const signals = new AbortController();
+    const onSignal = () => signals.abort();
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+    try {
+      await once(signals.signal, 'abort');
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    note('metaspliceai serve: stopping');
+    return 0;
+  } finally {
+    await app.close();
+    cache?.close();
+    await loaded.dispose();
+  }
+}

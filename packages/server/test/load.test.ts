@@ -1,0 +1,104 @@
+import { readFileSync } from 'node:fs';
+import { formatFixed, type LoadedModelSet, VariantScorer } from '@metaspliceai/core';
+import type { FastifyInstance } from 'fastify';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createLookupServer, LookupEngine, type LookupGenome, type LookupModel } from '../src/index.js';
+import { FASTA, loadSpliceAI } from './helpers.js';
+
+// 200 distinct substitutions inside TUBB8 (hg19 chr10 test genome), every base but the reference one.
+const FROM = 94_000;
+const DISTANCE = 50;
+
+let loaded: LoadedModelSet;
+let model: LookupModel;
+let genome: LookupGenome;
+let app: FastifyInstance;
+let engine: LookupEngine;
+let base: string;
+let variants: string[];
+
+beforeAll(async () => {
+  ({ loaded, model, genome } = await loadSpliceAI());
+  engine = new LookupEngine({ model, genomes: [genome] });
+  app = createLookupServer(engine);
+  base = await app.listen({ port: 0, host: '127.0.0.1' });
+  const name = (await genome.fasta.resolveName('10'))!;
+  const bases = (await genome.fasta.fetch(name, FROM - 1, FROM - 1 + 100)).toUpperCase();
+  variants = [];
+  for (let i = 0; variants.length < 200; i++) {
+    const ref = bases[Math.floor(i / 2)];
+    const alts = 'ACGT'.replace(ref, '');
+    variants.push(`10-${FROM + Math.floor(i / 2)}-${ref}-${alts[i % 2]}`);
+  }
+  expect(new Set(variants).size).toBe(200);
+  expect(readFileSync(FASTA, 'utf8').length).toBeGreaterThan(0);
+});
+
+afterAll(async () => {
+  await app?.close();
+  await loaded?.dispose();
+});
+
+describe('under load (loopback only)', () => {
+  test('32 concurrent clients x 200 distinct variants: every request succeeds with the numbers of one scoreMany, in few model rounds', async () => {
+    const queue = [...variants];
+    const answers = new Map<string, { DS: string[]; DP: number[] }>();
+    const failures: string[] = [];
+    const latencies: number[] = [];
+    const client = async () => {
+      for (let v = queue.shift(); v !== undefined; v = queue.shift()) {
+        const t0 = performance.now();
+        const res = await fetch(`${base}/spliceai/?hg=37&variant=${v}&distance=${DISTANCE}&mask=0`, { signal: AbortSignal.timeout(120_000) });
+        latencies.push(performance.now() - t0);
+        const body = (await res.json()) as { scores?: Record<string, string | number>[]; error?: string };
+        if (res.status !== 200 || !body.scores) {
+          failures.push(`${v}: ${res.status} ${body.error}`);
+          continue;
+        }
+        const s = body.scores[0];
+        answers.set(v, { DS: ['AG', 'AL', 'DG', 'DL'].map((k) => s[`DS_${k}`] as string), DP: ['AG', 'AL', 'DG', 'DL'].map((k) => s[`DP_${k}`] as number) });
+      }
+    };
+    const t0 = performance.now();
+    await Promise.all(Array.from({ length: 32 }, client));
+    const seconds = (performance.now() - t0) / 1000;
+    expect(failures).toEqual([]);
+    expect(answers.size).toBe(200);
+    // Requests were batched: far fewer model rounds than requests.
+    expect(engine.rounds).toBeLessThan(100);
+
+    // The right numbers: the same variants scored by one VariantScorer call, outside the server.
+    const scorer = new VariantScorer({ model: model.model, fasta: genome.fasta, annotation: { source: 'tubb8', rows: genome.annotation.rows }, dist: DISTANCE });
+    // Every 4th variant: the check itself costs a model pass per variant.
+    const sample = variants.filter((_, i) => i % 4 === 0);
+    const direct = await scorer.scoreMany(sample.map((v) => {
+      const [chrom, pos, ref, alt] = v.split('-');
+      return { chrom, pos: Number(pos), ref, alts: [alt] };
+    }));
+    direct.forEach((r, i) => {
+      const d = r.entries[0].delta!;
+      expect(answers.get(sample[i]), sample[i]).toEqual({ DS: d.scores.map((x) => formatFixed(x, 2)), DP: d.positions });
+    });
+    latencies.sort((a, b) => a - b);
+    console.log(`load: 200 variants, 32 clients: ${seconds.toFixed(1)} s, ${(200 / seconds).toFixed(1)} variants/s, p50 ${latencies[100].toFixed(0)} ms, p99 ${latencies[197].toFixed(0)} ms, ${engine.rounds} model rounds`);
+  }, 600_000);
+
+  test('a client that disconnects cancels its queued work', async () => {
+    // Keep the model busy with one long request, queue 8 more behind it, then drop those clients.
+    const busy = fetch(`${base}/spliceai/batch?hg=37&distance=4999`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(['10-94077', '10-94177', '10-94277']) });
+    await new Promise((r) => setTimeout(r, 100));
+    const before = engine.rounds;
+    const controllers = Array.from({ length: 8 }, () => new AbortController());
+    const dropped = controllers.map((c, i) => fetch(`${base}/spliceai/?hg=37&variant=10-${FROM + 150 + i}-A-C&distance=${DISTANCE + 1}`, { signal: c.signal }).catch((e: Error) => e.name));
+    await new Promise((r) => setTimeout(r, 300));
+    for (const c of controllers) c.abort();
+    expect(await Promise.all(dropped)).toEqual(Array(8).fill('AbortError'));
+    expect((await busy).status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    // The long request's round ran; the dropped ones never reached the model.
+    expect(engine.rounds).toBe(before);
+    const ok = await fetch(`${base}/spliceai/?hg=37&variant=10-94077-A-C&distance=500`);
+    expect(ok.status).toBe(200);
+    expect(engine.rounds).toBe(before + 1);
+  });
+});
