@@ -9,10 +9,17 @@ import {
   InvalidArgumentError,
   type LoadedAnnotation,
   type LoadedModelSet,
+  checkRuleTracks,
   loadAnnotation,
+  type LoadedPangolinGenes,
+  loadPangolinGenes,
   modelSetKey,
   openFasta,
+  PangolinScorer,
   readTextLines,
+  type RecordScorer,
+  SCORING_RULES,
+  scoringRule,
   sha256File,
   UNSCORED_LABELS,
   type UnscoredReason,
@@ -30,6 +37,8 @@ interface ScoreOptions extends GlobalOptions {
   annotation?: string;
   distance?: string;
   mask?: string;
+  rule?: string;
+  scoreCutoff?: string;
   model?: string;
   set?: string;
   context?: string;
@@ -59,28 +68,31 @@ export const EXIT_UNSCORED = 3;
 const INPUT_PROBLEMS = ['malformed', 'ref-mismatch', 'contig-missing', 'invalid-position'] as const;
 
 /**
- * `metaspliceai score`: SpliceAI's `spliceai -I -O -R -A -D -M` with any registered base model.
- * The VCF comes back whole and in order; scored records gain `SpliceAI=` in INFO.
+ * `metaspliceai score`: SpliceAI's `spliceai -I -O -R -A -D -M` with any registered base model, or
+ * another scoring rule (`--rule`, default the family's: Pangolin's own for Pangolin). The VCF comes
+ * back whole and in order; scored records gain the rule's INFO key (`SpliceAI=`, `Pangolin=`).
  */
 export function registerScoreCommand(program: Command, io: CliIO, run: (fn: () => Promise<number>) => Promise<void>): void {
   program
     .command('score')
-    .description('add SpliceAI delta scores (acceptor/donor gain/loss) to the variants of a VCF, with any base model')
+    .description("add variant scores to a VCF: SpliceAI delta scores (acceptor/donor gain/loss) with any base model, or another family's own rule (--rule)")
     .option('-I, --input <vcf>', 'the input VCF, plain, gzip or bgzip (default: stdin)')
     .option('-O, --output <vcf>', 'the output VCF; bgzip when it ends in .gz or .bgz (default: stdout)')
     .option('-R, --reference <fasta>', 'the genome FASTA (plain or bgzip with .fai/.gzi)')
     .option('-A, --annotation <annotation>', 'grch37, grch38 (tables in <data>/annotations/), a SpliceAI annotation table, or a GTF/GFF3 file')
     .option('-D, --distance <n>', 'the largest distance between the variant and a gained or lost site, 0 to 4999 (default 50)')
-    .option('-M, --mask <0|1>', '1: mask scores of annotated acceptor/donor gains and unannotated losses (default 0)')
+    .option('-M, --mask <0|1>', '1: mask gains at annotated sites and losses elsewhere (default 0 for the spliceai rule, 1 for pangolin, as upstream)')
+    .option('--rule <name>', `the scoring rule: ${SCORING_RULES.map((r) => r.name).join(', ')} (default: the model family's own)`)
+    .option('-s, --score-cutoff <x>', 'pangolin rule: every position with a gain >= x or a loss <= -x, instead of the largest (upstream -s)')
     .option('--model <adapter>', 'the base model family (adapter id): spliceai (default), openspliceai, ...')
     .option('--set <name>', 'the model set, when several share a context (e.g. openspliceai-mane)')
     .option('--context <n>', 'the context window in nt (default: the largest available); the window is context + 2*D + 1')
-    .option('--precision <n>', 'decimals of the delta scores, as OpenSpliceAI --precision (default 2)')
+    .option('--precision <n>', 'spliceai rule: decimals of the delta scores, as OpenSpliceAI --precision (default 2)')
     .option('--batch-size <n>', 'model windows per call (default 4)')
     .option('--backend <name>', 'runtime backend (e.g. onnx, tfjs, auto)')
     .option('--device <device>', 'cpu or gpu')
     .option('--threads <n>', 'CPU threads for the runtime (default: all cores)')
-    .option('--transcripts <which>', 'with a GTF/GFF3 -A: canonical (one per gene, the default) or all')
+    .option('--transcripts <which>', 'spliceai rule with a GTF/GFF3 -A: canonical (one per gene, the default) or all')
     .option('--data-dir <dir>', 'the data folder holding annotations/grch37.txt and grch38.txt (default: data, or $METASPLICEAI_DATA_DIR)')
     .option('--strict', `exit ${EXIT_UNSCORED} when any record is written without a score, whatever the reason; and refuse (exit 1) model files that differ from their model_info.json instead of warning`)
     .option('--no-checksums', 'leave the sha256 of the model, reference and annotation files out of the header')
@@ -104,10 +116,17 @@ A model file whose size or sha256 differs from its model_info.json gives one war
 --strict the run stops before scoring, exit 1); members model_info.json lists that are missing
 are always refused.
 
+Rules (--rule; a model must have the tracks a rule reads, else exit 2):
+${SCORING_RULES.map((r) => `  ${r.name}: ${r.summary}`).join('\n')}
+The pangolin rule writes Pangolin=gene|pos:gain|pos:loss|Warnings: per gene (',' between genes), as
+upstream pangolin.py: -A must be a GTF/GFF3 with Ensembl_canonical tags, -D is its -d, -M its -m
+(default 1), -s its cutoff mode; skipped records keep their line and get upstream's warning.
+
 Examples:
   metaspliceai score -I input.vcf -O output.vcf -R hg19.fa -A grch37
   metaspliceai score -I in.vcf.gz -O out.vcf.gz -R hg38.fa -A gencode.v44.annotation.gtf.gz -D 500 -M 1
-  metaspliceai score --model openspliceai --context 2000 -R hg38.fa -A MANE.GRCh38.gff.gz < in.vcf > out.vcf`,
+  metaspliceai score --model openspliceai --context 2000 -R hg38.fa -A MANE.GRCh38.gff.gz < in.vcf > out.vcf
+  metaspliceai score --model pangolin -R hg19.fa -A gencode.v38lift37.annotation.gtf.gz -I in.vcf -O out.vcf`,
     )
     .action((opts: ScoreOptions) => run(() => score(opts, io)));
 }
@@ -117,9 +136,10 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
   if (!opts.reference) throw new InvalidArgumentError('-R (the genome FASTA) is required');
   if (!opts.annotation) throw new InvalidArgumentError('-A is required: grch37, grch38, a SpliceAI annotation table, or a GTF/GFF3 file');
   const dist = parseInteger('-D', opts.distance ?? '50', { min: 0, max: 4999 })!;
-  const mask = parseInteger('-M', opts.mask ?? '0', { min: 0, max: 1 })!;
   const precision = parseInteger('--precision', opts.precision ?? '2', { min: 0, max: 20 })!;
   const adapter = opts.model ?? 'spliceai';
+  const cutoff = opts.scoreCutoff === undefined ? undefined : Number(opts.scoreCutoff);
+  if (cutoff !== undefined && !(Number.isFinite(cutoff) && opts.scoreCutoff!.trim() !== '')) throw new InvalidArgumentError(`-s takes a number, got "${opts.scoreCutoff}"`);
   const transcripts = opts.transcripts ?? 'canonical';
   const context = parseInteger('--context', opts.context, { min: 1 });
   const batchSize = parseInteger('--batch-size', opts.batchSize, { min: 1 });
@@ -140,18 +160,31 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
   const note = (line: string) => {
     if (!opts.quiet) progress.log(line);
   };
+  // The rule before any file: the family's default, or --rule; which options it takes.
+  const manager = await managerFor(opts, io, { onWarning: (w) => progress.log(`warning: ${w}`) });
+  const family = manager.adapter(adapter);
+  const rule = scoringRule(opts.rule ?? family.scoring.defaultRule);
+  const pangolin = rule.name === 'pangolin';
+  const mask = parseInteger('-M', opts.mask ?? (pangolin ? '1' : '0'), { min: 0, max: 1 })!;
+  if (pangolin && opts.precision !== undefined) throw new InvalidArgumentError('--precision applies to the spliceai rule; the pangolin rule prints numbers as upstream does');
+  if (pangolin && opts.transcripts !== undefined) throw new InvalidArgumentError('--transcripts applies to the spliceai rule; the pangolin rule reads every gene of -A and the exons of its Ensembl_canonical transcripts');
+  if (!pangolin && cutoff !== undefined) throw new InvalidArgumentError(`-s applies to the pangolin rule, not ${rule.name}`);
+
   if (dist === 0) note('note: with -D 0 every record is skipped, as in SpliceAI (REF is always longer than 2*D)');
 
   // Inputs before the model: a missing file fails in a second, not after loading weights.
   const fasta = await openFasta(resolve(io.cwd, opts.reference));
-  const annotation = await loadAnnotation(opts.annotation, {
-    cwd: io.cwd,
-    dataDir: opts.dataDir,
-    env: io.env,
-    transcripts,
-    onWarning: (w) => note(`warning: ${w}`),
-  });
-  if (annotation.stats) note(`annotation: ${annotation.stats.rows} transcripts of ${annotation.stats.genes} genes compiled from ${basename(annotation.path)}`);
+  const annotation: Annotation = pangolin
+    ? await loadPangolinGenes(opts.annotation, { cwd: io.cwd, onWarning: (w) => note(`warning: ${w}`) })
+    : await loadAnnotation(opts.annotation, {
+        cwd: io.cwd,
+        dataDir: opts.dataDir,
+        env: io.env,
+        transcripts,
+        onWarning: (w) => note(`warning: ${w}`),
+      });
+  if ('stats' in annotation && annotation.stats) note(`annotation: ${annotation.stats.rows} transcripts of ${annotation.stats.genes} genes compiled from ${basename(annotation.path)}`);
+  if ('genes' in annotation) note(`annotation: ${annotation.genes.count} genes from ${basename(annotation.path)}`);
   // The output before the model too: never one of the inputs, in an existing, writable folder.
   if (outputPath) {
     await checkOutputFile({ flag: '-O', name: opts.output!, path: outputPath }, [
@@ -161,7 +194,6 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
     ]);
   }
 
-  const manager = await managerFor(opts, io, { onWarning: (w) => progress.log(`warning: ${w}`) });
   const loaded = await manager.load({ adapter, setName: opts.set, context, backend: opts.backend, device, threads });
   let out: Writable = io.stdout;
   let file: OutputFile | undefined; // appears under -O only once the run succeeded
@@ -169,17 +201,12 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
   try {
     const set = loaded.set;
     note(`model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${loaded.model.backend} on ${loaded.model.device})${loaded.license ? `; licence: ${loaded.license}` : ''}`);
-    const scorer = new VariantScorer({
-      model: loaded.model,
-      fasta,
-      annotation: annotation.table,
-      dist,
-      mask: mask === 1,
-      encoding: adapter === 'spliceai' ? 'spliceai' : 'acgt',
-      precision,
-      batchSize,
-      shareReference: opts.shareReference,
-    });
+    checkRuleTracks(rule, loaded.model.tracks, `model ${modelSetKey(set)}`);
+    const encoding = family.scoring.variantEncoding;
+    const scorer: Scorer =
+      'genes' in annotation
+        ? new PangolinScorer({ model: loaded.model, fasta, genes: annotation.genes, dist, mask: mask === 1, cutoff, encoding, batchSize, recomputeChangesOnly: opts.shareReference })
+        : new VariantScorer({ model: loaded.model, fasta, annotation: annotation.table, dist, mask: mask === 1, encoding, precision, batchSize, shareReference: opts.shareReference });
     const headerLines = await provenance(opts, { loaded, annotation, reference: fasta.path, scorer, checksums: opts.checksums });
     if (inputPath) progress.setTotal(await countRecords(inputPath));
 
@@ -226,7 +253,7 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
 /** `##metaspliceai_*` lines: what produced the scores, so a result can be traced and reproduced. */
 async function provenance(
   opts: ScoreOptions,
-  run: { loaded: LoadedModelSet; annotation: LoadedAnnotation; reference: string; scorer: VariantScorer; checksums: boolean },
+  run: { loaded: LoadedModelSet; annotation: Annotation; reference: string; scorer: Scorer; checksums: boolean },
 ): Promise<string[]> {
   const { loaded, annotation, scorer } = run;
   const set = loaded.set;
@@ -239,14 +266,26 @@ async function provenance(
   const referenceSha = run.checksums ? `;sha256=${await sha256File(run.reference)}` : '';
   const annotationSha = run.checksums ? `;sha256=${annotation.sha256}` : '';
   const clean = (s: string) => s.replace(/[\t\r\n]/g, ' ');
+  const count = 'genes' in annotation ? `genes=${annotation.genes.count}` : `transcripts=${annotation.table.rows.length}`;
+  // The rule is named when it is not the family's default (the spliceai lines stay as they were).
+  const rule = opts.rule ? ` --rule ${clean(opts.rule)}` : '';
+  const ruleOptions = scorer instanceof PangolinScorer ? `${rule}${scorer.cutoff !== undefined ? ` -s ${scorer.cutoff}` : ''}` : `${rule} --precision ${scorer.precision}`;
+  const parameters =
+    scorer instanceof PangolinScorer
+      ? `rule=pangolin;dist=${scorer.dist};mask=${scorer.mask ? 1 : 0};window=${scorer.model.context + 2 * scorer.dist}+len(REF);${scorer.cutoff !== undefined ? `cutoff=${scorer.cutoff};` : ''}encoding=${scorer.encoding}`
+      : `dist=${scorer.dist};mask=${scorer.mask ? 1 : 0};window=${scorer.window};precision=${scorer.precision};encoding=${scorer.encoding}`;
   return [
-    `##metaspliceai_scoreCommand=score -D ${scorer.dist} -M ${scorer.mask ? 1 : 0} --model ${set.adapter} --precision ${scorer.precision}${opts.set ? ` --set ${clean(opts.set)}` : ''}${opts.context ? ` --context ${opts.context}` : ''} -R ${clean(basename(run.reference))} -A ${clean(annotation.spec)}`,
+    `##metaspliceai_scoreCommand=score -D ${scorer.dist} -M ${scorer.mask ? 1 : 0} --model ${set.adapter}${ruleOptions}${opts.set ? ` --set ${clean(opts.set)}` : ''}${opts.context ? ` --context ${opts.context}` : ''} -R ${clean(basename(run.reference))} -A ${clean(annotation.spec)}`,
     `##metaspliceai_model=adapter=${set.adapter};set=${clean(set.name)};context=${set.context};members=${members.join(',')}${loaded.license ? `;license=${clean(loaded.license)}` : ''}`,
     `##metaspliceai_reference=file=${clean(basename(run.reference))}${referenceSha}`,
-    `##metaspliceai_annotation=source=${clean(annotation.spec)};file=${clean(basename(annotation.path))};format=${annotation.format};transcripts=${annotation.table.rows.length}${annotationSha}`,
-    `##metaspliceai_parameters=dist=${scorer.dist};mask=${scorer.mask ? 1 : 0};window=${scorer.window};precision=${scorer.precision};encoding=${scorer.encoding}`,
+    `##metaspliceai_annotation=source=${clean(annotation.spec)};file=${clean(basename(annotation.path))};format=${annotation.format};${count}${annotationSha}`,
+    `##metaspliceai_parameters=${parameters}`,
   ];
 }
+
+/** What -A gave: a transcript table (spliceai rule) or genes with canonical exons (pangolin rule). */
+type Annotation = LoadedAnnotation | LoadedPangolinGenes;
+type Scorer = (VariantScorer | PangolinScorer) & RecordScorer;
 
 /** Record lines of a VCF file, for the progress bar's total. */
 async function countRecords(path: string): Promise<number> {

@@ -40,7 +40,7 @@ export function createMockAdapter(overrides: Partial<BaseModelAdapter> = {}): Ba
     capabilities: { devices: ['cpu'], backends: ['js'], contexts: [4, 8, 80], maxBatchSize: 64 },
     filePatterns: [/\.mock$/],
     ensemble: 'mean',
-    scoring: { defaultRule: 'spliceai', variantEncoding: 'spliceai' },
+    scoring: { defaultRule: 'spliceai', variantEncoding: 'acgt' },
     metadataSchema: modelInfoSchema,
     defaultLicense: 'CC0-1.0',
     parsePath(relativePath) {

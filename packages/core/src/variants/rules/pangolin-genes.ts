@@ -1,4 +1,10 @@
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { GeneModel } from '../../annotations/gene-model.js';
+import { readAnnotation } from '../../annotations/gff.js';
+import { sniffAnnotationFormat } from '../../annotations/source.js';
+import { InputError } from '../../errors.js';
+import { sha256File } from '../../metadata/model-info.js';
 
 /** A gene as Pangolin's variant scoring sees it: its body, strand and annotated splice sites. */
 export interface PangolinGene {
@@ -64,4 +70,28 @@ export class PangolinGenes {
     }
     return { plus: [...plus.values()], minus: [...minus.values()] };
   }
+}
+
+/** A GTF/GFF3 read for Pangolin's rule, with what provenance needs. */
+export interface LoadedPangolinGenes {
+  genes: PangolinGenes;
+  spec: string;
+  path: string;
+  format: 'gtf' | 'gff3';
+  sha256: string;
+}
+
+/**
+ * Reads `-A` for the `pangolin` rule: a GTF or GFF3 file (plain or gzip) whose transcripts carry
+ * the `Ensembl_canonical` tag, as upstream's `create_db.py` needs. SpliceAI tables (and the
+ * `grch37`/`grch38` names, which are tables) have no such tags and are refused with what to pass.
+ */
+export async function loadPangolinGenes(spec: string, options: { cwd?: string; onWarning?: (message: string) => void } = {}): Promise<LoadedPangolinGenes> {
+  const path = resolve(options.cwd ?? process.cwd(), spec);
+  const hint = 'the pangolin rule takes a GTF/GFF3 file with Ensembl_canonical tags (e.g. GENCODE or Ensembl), as upstream create_db.py does';
+  if (!existsSync(path)) throw new InputError(`annotation ${spec}: no such file`, { hint });
+  const format = await sniffAnnotationFormat(path);
+  if (format === 'table') throw new InputError(`${spec}: a SpliceAI annotation table has no Ensembl_canonical tags`, { hint });
+  const model = await readAnnotation(path, { format, onWarning: options.onWarning });
+  return { genes: new PangolinGenes(model), spec, path, format, sha256: await sha256File(path) };
 }
