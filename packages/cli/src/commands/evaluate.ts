@@ -5,6 +5,7 @@ import {
   EVALUATE_DEFAULTS,
   InputError,
   InvalidArgumentError,
+  mergeEvaluations,
   modelSetKey,
   openFasta,
   runEvaluation,
@@ -97,6 +98,28 @@ Examples:
   metaspliceai evaluate --model spliceai --fasta hg19.fa --annotation grch37.txt --genes TUBB8 --format parquet --output-dir tubb8`,
     )
     .action((opts: EvaluateOptions) => run(() => evaluate(opts, io)));
+
+  program
+    .command('evaluate-merge')
+    .description('merge evaluate runs over parts of a genome (e.g. one per chromosome) into the tables and metrics of one run')
+    .argument('<dirs...>', 'the --output-dir of each finished evaluate run')
+    .requiredOption('--output-dir <dir>', 'where the merged tables and evaluation_metrics.json go')
+    .option('--format <format>', 'tables as tsv or parquet', 'tsv')
+    .option('--quiet', 'no summary on stderr')
+    .action((dirs: string[], opts: { outputDir: string; format: string; quiet?: boolean }) =>
+      run(async () => {
+        const format = opts.format.toLowerCase();
+        if (format !== 'tsv' && format !== 'parquet') throw new InvalidArgumentError(`--format takes tsv or parquet, got "${opts.format}"`);
+        const outputDir = resolve(io.cwd, opts.outputDir);
+        await fs.mkdir(outputDir, { recursive: true });
+        const merged = await mergeEvaluations(
+          dirs.map((d) => resolve(io.cwd, d)),
+          { outputDir, format },
+        );
+        if (!opts.quiet) writeLine(io.stderr, `merged ${dirs.length} runs (${merged.genes} genes) -> ${opts.outputDir}`);
+        return 0;
+      }),
+    );
 }
 
 async function evaluate(opts: EvaluateOptions, io: CliIO): Promise<number> {
