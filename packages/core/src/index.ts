@@ -39,6 +39,7 @@ export * from './variants/encoding.js';
 export * from './variants/scorer.js';
 export * from './variants/annotate-vcf.js';
 export * from './variants/probabilities.js';
+export * from './variants/raw-entries.js';
 export * from './variants/rules/index.js';
 export * from './variants/rules/pangolin.js';
 export * from './variants/rules/pangolin-genes.js';

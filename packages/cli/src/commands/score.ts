@@ -16,6 +16,7 @@ import {
   modelSetKey,
   openFasta,
   PangolinScorer,
+  rawEntryScorer,
   readTextLines,
   type RecordScorer,
   SCORING_RULES,
@@ -47,6 +48,7 @@ interface ScoreOptions extends GlobalOptions {
   threads?: string;
   batchSize?: string;
   precision?: string;
+  raw?: boolean;
   transcripts?: string;
   dataDir?: string;
   strict?: boolean;
@@ -88,6 +90,7 @@ export function registerScoreCommand(program: Command, io: CliIO, run: (fn: () =
     .option('--set <name>', 'the model set, when several share a context (e.g. openspliceai-mane)')
     .option('--context <n>', 'the context window in nt (default: the largest available); the window is context + 2*D + 1')
     .option('--precision <n>', 'spliceai rule: decimals of the delta scores, as OpenSpliceAI --precision (default 2)')
+    .option('--raw', 'spliceai rule: also write the REF and ALT probabilities at each delta position, in the bw2/SpliceAI fork layout ALLELE|NAME|STRAND|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL|DS_AG_REF|DS_AG_ALT|DS_AL_REF|DS_AL_ALT|DS_DG_REF|DS_DG_ALT|DS_DL_REF|DS_DL_ALT')
     .option('--batch-size <n>', 'model windows per call (default 4)')
     .option('--backend <name>', 'runtime backend (e.g. onnx, tfjs, auto)')
     .option('--device <device>', 'cpu or gpu')
@@ -169,6 +172,7 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
   if (pangolin && opts.precision !== undefined) throw new InvalidArgumentError('--precision applies to the spliceai rule; the pangolin rule prints numbers as upstream does');
   if (pangolin && opts.transcripts !== undefined) throw new InvalidArgumentError('--transcripts applies to the spliceai rule; the pangolin rule reads every gene of -A and the exons of its Ensembl_canonical transcripts');
   if (!pangolin && cutoff !== undefined) throw new InvalidArgumentError(`-s applies to the pangolin rule, not ${rule.name}`);
+  if (pangolin && opts.raw) throw new InvalidArgumentError('--raw applies to the spliceai rule (REF and ALT acceptor/donor probabilities); the pangolin rule writes its own fields');
 
   if (dist === 0) note('note: with -D 0 every record is skipped, as in SpliceAI (REF is always longer than 2*D)');
 
@@ -206,7 +210,7 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
     const scorer: Scorer =
       'genes' in annotation
         ? new PangolinScorer({ model: loaded.model, fasta, genes: annotation.genes, dist, mask: mask === 1, cutoff, encoding, batchSize, recomputeChangesOnly: opts.shareReference })
-        : new VariantScorer({ model: loaded.model, fasta, annotation: annotation.table, dist, mask: mask === 1, encoding, precision, batchSize, shareReference: opts.shareReference });
+        : new VariantScorer({ model: loaded.model, fasta, annotation: annotation.table, dist, mask: mask === 1, encoding, precision, batchSize, shareReference: opts.shareReference, keepRows: opts.raw === true });
     const headerLines = await provenance(opts, { loaded, annotation, reference: fasta.path, scorer, checksums: opts.checksums });
     if (inputPath) progress.setTotal(await countRecords(inputPath));
 
@@ -219,7 +223,7 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
     let summary: AnnotateVcfSummary;
     try {
       summary = await annotateVcf({
-        scorer,
+        scorer: opts.raw && scorer instanceof VariantScorer ? rawEntryScorer(scorer) : scorer,
         input: inputPath ?? (io.stdin as AsyncIterable<Uint8Array>),
         inputName: opts.input && opts.input !== '-' ? opts.input : 'stdin',
         output: out,
@@ -269,7 +273,7 @@ async function provenance(
   const count = 'genes' in annotation ? `genes=${annotation.genes.count}` : `transcripts=${annotation.table.rows.length}`;
   // The rule is named when it is not the family's default (the spliceai lines stay as they were).
   const rule = opts.rule ? ` --rule ${clean(opts.rule)}` : '';
-  const ruleOptions = scorer instanceof PangolinScorer ? `${rule}${scorer.cutoff !== undefined ? ` -s ${scorer.cutoff}` : ''}` : `${rule} --precision ${scorer.precision}`;
+  const ruleOptions = scorer instanceof PangolinScorer ? `${rule}${scorer.cutoff !== undefined ? ` -s ${scorer.cutoff}` : ''}` : `${rule} --precision ${scorer.precision}${opts.raw ? ' --raw' : ''}`;
   const parameters =
     scorer instanceof PangolinScorer
       ? `rule=pangolin;dist=${scorer.dist};mask=${scorer.mask ? 1 : 0};window=${scorer.model.context + 2 * scorer.dist}+len(REF);${scorer.cutoff !== undefined ? `cutoff=${scorer.cutoff};` : ''}encoding=${scorer.encoding}`
