@@ -100,7 +100,7 @@ async function serve(opts: ServeOptions, io: CliIO): Promise<number> {
   const genomes: LookupGenome[] = [];
   for (const [name, fasta] of fastas) {
     const genome = await openLookupGenome(name, resolve(io.cwd, fasta), annotations.get(name)!, { cwd: io.cwd, dataDir: opts.dataDir, env: io.env, onWarning: (w) => note(`warning: ${w}`) });
-    note(`hg=${name}: ${genome.fasta.path}, ${genome.annotation.rows.length} transcripts from ${genome.annotation.path}`);
+    note(`hg=${name}: ${genome.fasta.path}, ${genome.annotation.rows.length} transcript${genome.annotation.rows.length === 1 ? '' : 's'} from ${genome.annotation.path}`);
     genomes.push(genome);
   }
   const cacheDir = opts.cache === false ? undefined : typeof opts.cache === 'string' ? resolve(io.cwd, opts.cache) : join(resolveDataDir({ cwd: io.cwd, dataDir: opts.dataDir, env: io.env }), 'lookup-cache');
