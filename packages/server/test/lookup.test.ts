@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { LoadedModelSet } from '@metaspliceai/core';
+import { formatFixed, type LoadedModelSet, VariantScorer } from '@metaspliceai/core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { createLookupServer, LookupEngine, type LookupGenome, type LookupModel, ScoreCache } from '../src/index.js';
-import { loadSpliceAI } from './helpers.js';
+import { createLookupServer, LookupEngine, type LookupGenome, type LookupModel, openLookupGenome, ScoreCache } from '../src/index.js';
+import { FASTA, loadSpliceAI } from './helpers.js';
 
 // SpliceAI's own test values for 10-94077-A-C on TUBB8 (hg19), D=500: C|TUBB8|0.15|0.27|0.00|0.05|89|-23|-267|193.
 const TUBB8 = '/spliceai/?hg=37&variant=10-94077-A-C&distance=500&mask=0';
@@ -138,5 +138,43 @@ describe('GET /spliceai/ on real data', () => {
     expect(vl[0].scores).toEqual(lines[0].scores);
     const tooMany = await app.inject({ method: 'POST', url: '/spliceai/batch?hg=37', payload: Array.from({ length: 1001 }, () => '10-94077-A-C') });
     expect(tooMany.statusCode).toBe(400);
+  });
+});
+
+describe('per transcript, from a GTF with tags', () => {
+  test("each transcript is scored on its own bounds; t_id, g_id, t_type and t_priority come from the GTF; the top transcript's rows are returned", async () => {
+    const gtf = join(dir, 'two.gtf');
+    const exon = (tx: string, s: number, e: number, tags: string) =>
+      `chr10\tT\texon\t${s}\t${e}\t.\t-\t.\tgene_id "TUBB8-gene"; transcript_id "${tx}"; gene_type "protein_coding"; gene_name "TUBB8"; transcript_type "${tx === 'NM_177987' ? 'protein_coding' : 'retained_intron'}"; ${tags}\n`;
+    const mane = 'tag "MANE_Select"; tag "Ensembl_canonical";';
+    writeFileSync(
+      gtf,
+      [
+        exon('NM_177987', 92893, 94054, mane),
+        exon('NM_177987', 94555, 94665, mane),
+        exon('NM_177987', 94744, 94852, mane),
+        exon('NM_177987', 95122, 95529, mane),
+        exon('SHORT-1', 93600, 94054, 'tag "basic";'),
+        exon('SHORT-1', 94555, 94700, 'tag "basic";'),
+      ].join(''),
+    );
+    const two = await openLookupGenome('37', FASTA, gtf);
+    expect(two.annotation.rows.map((r) => r.transcriptId)).toEqual(['NM_177987', 'SHORT-1']);
+    const server = createLookupServer(new LookupEngine({ model, genomes: [two] }));
+    const body = (await server.inject({ method: 'GET', url: TUBB8 })).json();
+    await server.close();
+    expect(body.scores.map((s: Record<string, string>) => [s.t_id, s.g_id, s.t_type, s.t_priority, s.g_name])).toEqual([
+      ['NM_177987', 'TUBB8-gene', 'protein_coding', 'MS', 'TUBB8'],
+      ['SHORT-1', 'TUBB8-gene', 'retained_intron', 'N', 'TUBB8'],
+    ]);
+    // The MANE transcript has TUBB8's bounds: SpliceAI's own numbers.
+    expect(['AG', 'AL', 'DG', 'DL'].map((k) => body.scores[0][`DS_${k}`])).toEqual(['0.15', '0.27', '0.00', '0.05']);
+    // The short one is N-padded beyond its own ends: its numbers are those of a table holding only it.
+    const alone = new VariantScorer({ model: model.model, fasta: two.fasta, annotation: { source: 'short', rows: [two.annotation.rows[1]] }, dist: 500 });
+    const [direct] = await alone.scoreMany([{ chrom: '10', pos: 94077, ref: 'A', alts: ['C'] }]);
+    const d = direct.entries[0].delta!;
+    expect(['AG', 'AL', 'DG', 'DL'].map((k) => body.scores[1][`DS_${k}`])).toEqual(d.scores.map((x) => formatFixed(x, 2)));
+    expect(['AG', 'AL', 'DG', 'DL'].map((k) => body.scores[1][`DP_${k}`])).toEqual(d.positions);
+    expect(body.allNonZeroScoresTranscriptId).toBe('NM_177987');
   });
 });
