@@ -188,7 +188,7 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
         onWarning: (w) => note(`warning: ${w}`),
       });
   if ('stats' in annotation && annotation.stats) note(`annotation: ${annotation.stats.rows} transcripts of ${annotation.stats.genes} genes compiled from ${basename(annotation.path)}`);
-  if ('genes' in annotation) note(`annotation: ${annotation.genes.count} genes from ${basename(annotation.path)}`);
+  if ('genes' in annotation) note(`annotation: ${annotation.genes.count} gene${annotation.genes.count === 1 ? '' : 's'} from ${basename(annotation.path)}`);
   // The output before the model too: never one of the inputs, in an existing, writable folder.
   if (outputPath) {
     await checkOutputFile({ flag: '-O', name: opts.output!, path: outputPath }, [
