@@ -158,6 +158,7 @@ describe('runEvaluation', () => {
 
     const again = await run(dir, partial);
     expect(again.summary.skippedChunks).toBe(again.summary.chunks - 1);
+    expect(readdirSync(chunks).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     for (const n of names) expect(readFileSync(join(partial, n), 'utf8')).toBe(readFileSync(join(full, n), 'utf8'));
     expect(stable(partial, 'gene_manifest.tsv')).toBe(stable(full, 'gene_manifest.tsv'));
 

@@ -106,6 +106,10 @@ export async function runEvaluation(options: EvaluateOptions): Promise<Evaluatio
   const chunks = await planChunks(selection.genes, selection.chroms, chunkGenes, chunkBases);
   const chunkDir = join(options.outputDir, 'chunks');
   await fs.mkdir(chunkDir, { recursive: true });
+  // A killed run leaves its unfinished chunk's temp files behind; they are never reused.
+  for (const name of await fs.readdir(chunkDir)) {
+    if (/^\..+\.metaspliceai-\d+-[0-9a-f]+\.tmp$/.test(name)) await fs.rm(join(chunkDir, name), { force: true });
+  }
   options.onTotal?.(selection.genes.length, chunks.reduce((n, c) => n + c.bases, 0));
 
   const loaded = await options.inference.load();
