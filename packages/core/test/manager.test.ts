@@ -234,4 +234,23 @@ describe('loading a set', () => {
     await declined.dispose();
     expect(() => createModelManager({ modelsDir: root }).register({ ...createMockAdapter(), loadEnsemble: 'yes' } as never)).toThrow(/loadEnsemble, when given, must be a function/);
   });
+
+  it("never averages members of an 'adapter' ensemble: only its loadEnsemble builds the set", async () => {
+    const root = await makeTree({ 'alpha/a_8.mock': mock(8), 'alpha/b_8.mock': mock(8) });
+    const singles: string[] = [];
+    const adapter = (offer: boolean) =>
+      createMockAdapter({
+        ensemble: 'adapter',
+        async load({ file }) {
+          singles.push(file);
+          return mockModel(8);
+        },
+        loadEnsemble: async ({ context }) => (offer ? { ...mockModel(context), tracks: [{ name: 'p_site', kind: 'site-probability' as const, site: 'any' as const }] } : undefined),
+      });
+    const loaded = await createModelManager({ modelsDir: root }).register(adapter(true)).load({ adapter: 'mock' });
+    expect(loaded.model.tracks.map((t) => t.name)).toEqual(['p_site']); // passed through, not reordered or averaged
+    await loaded.dispose();
+    await expect(createModelManager({ modelsDir: root }).register(adapter(false)).load({ adapter: 'mock' })).rejects.toThrow(/only the adapter can combine its members, and it declined/);
+    expect(singles).toEqual([]);
+  });
 });

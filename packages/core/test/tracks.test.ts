@@ -1,6 +1,8 @@
+import { promises as fs } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
+  createModelManager,
   createPredictionWriter,
   type LoadedModel,
   type OutputTrack,
@@ -10,7 +12,8 @@ import {
   type SequenceInput,
   writePredictions,
 } from '../src/index.js';
-import { mockModel } from '../src/testing/mock-adapter.js';
+import { createMockAdapter, mockModel } from '../src/testing/mock-adapter.js';
+import { makeTree, mock } from './helpers/tree.js';
 
 /** Tracks shaped like a tissue model: a site probability and a usage per tissue. */
 const TISSUE_TRACKS: readonly OutputTrack[] = [
@@ -132,5 +135,40 @@ describe('inference with N tracks', () => {
   it('a model that returns other than its tracks say is a typed error naming them', async () => {
     const model = { ...twoTissueModel(), tracks: [{ name: 'only', kind: 'usage' as const }] };
     await expect(new SequenceInference({ models: model }).predictSequence('ACGTACGT')).rejects.toThrow(/positions x 1 tracks \(only\)/);
+  });
+});
+
+describe('golden outputs and health with N tracks', () => {
+  it('records the tracks with the golden rows, and checks shape, range and golden by track', async () => {
+    const root = await makeTree({ 'alpha/a_8.mock': mock(8) });
+    const adapter = createMockAdapter({
+      async load({ context }) {
+        const base = mockModel(context);
+        return {
+          ...base,
+          tracks: [{ name: 'p_site', kind: 'site-probability', site: 'any' }, { name: 'usage', kind: 'usage' }],
+          async predict(batch) {
+            const rows = await base.predict(batch);
+            const out = new Float32Array((rows.length / 3) * 2);
+            for (let p = 0; p < rows.length / 3; p++) out.set([rows[p * 3 + 1], rows[p * 3 + 2]], p * 2);
+            return out;
+          },
+        };
+      },
+    });
+    const manager = createModelManager({ modelsDir: root }).register(adapter);
+    const [written] = await manager.index({ golden: true });
+    expect(written.info.golden!.tracks).toEqual(['p_site', 'usage']);
+    expect(written.info.golden!.outputs[0]).toHaveLength(2);
+    const health = await manager.health({ adapter: 'mock' });
+    // No 'normalised' check: no class probabilities to sum.
+    expect(health.checks.map((c) => [c.name, c.ok])).toEqual([['load', true], ['shape', true], ['range', true], ['golden', true]]);
+    expect(health.checks[1].message).toMatch(/x 2 tracks/);
+    // A golden of other tracks (a file from before v2 has none: neither, acceptor, donor) fails, saying why.
+    const info = JSON.parse(await fs.readFile(written.path, 'utf8'));
+    delete info.golden.tracks;
+    await fs.writeFile(written.path, JSON.stringify(info));
+    const stale = await createModelManager({ modelsDir: root }).register(adapter).health({ adapter: 'mock' });
+    expect(stale.checks.find((c) => c.name === 'golden')).toMatchObject({ ok: false, message: expect.stringMatching(/of the tracks neither, acceptor, donor; the model has p_site, usage/) });
   });
 });

@@ -42,7 +42,11 @@ export async function checkModelHealth(model: LoadedModel, golden?: ModelInfo['g
   }
   checks.push({ name: 'range', ok: worstRange === 0, message: worstRange === 0 ? 'every value is in [0, 1]' : `a value is ${worstRange} outside [0, 1]` });
   if (classes.length > 1) checks.push({ name: 'normalised', ok: worstSum < 1e-4, message: `each position's class probabilities sum to 1 within ${worstSum.toExponential(2)}` });
-  if (golden) {
+  const names = model.tracks.map((t) => t.name).join(', ');
+  const goldenTracks = golden ? (golden.tracks ?? ['neither', 'acceptor', 'donor']).join(', ') : '';
+  if (golden && goldenTracks !== names) {
+    checks.push({ name: 'golden', ok: false, message: `the golden outputs in model_info.json are of the tracks ${goldenTracks}; the model has ${names} (run models index --golden again)` });
+  } else if (golden) {
     let worst = 0;
     golden.outputs.forEach((row, i) => {
       if (row.length !== width) worst = Infinity;

@@ -291,9 +291,10 @@ export class ModelManager {
 
 async function goldenFor(model: LoadedModel): Promise<NonNullable<ModelInfo['golden']>> {
   const out = await predictCodes(model, encodeSequence(CANONICAL_HEALTH_SEQUENCE));
-  const outputs: [number, number, number][] = [];
-  for (let p = 0; p < out.length; p += 3) outputs.push([out[p], out[p + 1], out[p + 2]].map((v) => Number(v.toPrecision(7))) as [number, number, number]);
-  return { sequence: CANONICAL_HEALTH_SEQUENCE, outputs, tolerance: 1e-4 };
+  const width = model.tracks.length;
+  const outputs: number[][] = [];
+  for (let p = 0; p < out.length; p += width) outputs.push(Array.from(out.subarray(p, p + width), (v) => Number(v.toPrecision(7))));
+  return { sequence: CANONICAL_HEALTH_SEQUENCE, tracks: model.tracks.map((t) => t.name), outputs, tolerance: 1e-4 };
 }
 
 function isInside(parent: string, child: string): boolean {

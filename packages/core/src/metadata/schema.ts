@@ -20,12 +20,14 @@ export const modelFileEntrySchema = z.object({
 });
 
 /**
- * Expected outputs for a short canonical input, checked by the health check. `outputs` rows are
- * `[neither, acceptor, donor]` for every position of `sequence`.
+ * Expected outputs for a short canonical input, checked by the health check. `outputs` rows hold
+ * the model's tracks (`tracks`, in order; `[neither, acceptor, donor]` when absent, as files written
+ * before contract v2 have them) for every position of `sequence`.
  */
 export const goldenOutputsSchema = z.object({
   sequence: z.string().min(1),
-  outputs: z.array(z.tuple([z.number(), z.number(), z.number()])),
+  tracks: z.array(z.string().min(1)).min(1).optional(),
+  outputs: z.array(z.array(z.number()).min(1)),
   tolerance: z.number().positive().default(1e-4),
 });
 
