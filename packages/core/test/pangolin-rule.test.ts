@@ -247,3 +247,68 @@ describe('the spliceai rule reads its tracks by name', () => {
     await fs.rm(dir, { recursive: true, force: true });
   });
 });
+
+describe('PangolinScorer on a staged model', () => {
+  /** A staged mock's 3 outputs as 4 site tracks [a, b, c, a - c] (any staged network will do). */
+  function stagedSites(): { model: LoadedModel; calls: { predict: number } } {
+    const inner = mockStagedModel([3, 10, 4, 23]);
+    const calls = { predict: 0 };
+    const widen = (rows: Float32Array) => {
+      const out = new Float32Array((rows.length / 3) * 4);
+      for (let p = 0; p < rows.length / 3; p++) out.set([rows[p * 3], rows[p * 3 + 1], rows[p * 3 + 2], rows[p * 3] - rows[p * 3 + 2]], p * 4);
+      return out;
+    };
+    const stages = inner.stages!;
+    return {
+      calls,
+      model: {
+        ...inner,
+        tracks: PANGOLIN_SITE_TRACKS.map((name) => ({ name, kind: 'site-probability' as const, site: 'any' as const })),
+        predict: async (batch) => {
+          calls.predict++;
+          return widen(await inner.predict(batch));
+        },
+        stages: { reach: stages.reach, channels: stages.channels, runFirst: (b) => stages.runFirst(b), runMiddle: (k, x) => stages.runMiddle(k, x), runLast: async (x) => widen(await stages.runLast(x)) },
+      },
+    };
+  }
+
+  it('shares one reference between nearby substitutions and recomputes only what each changes: the strings of whole windows', async () => {
+    let seed = 17;
+    const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+    let chr1 = '';
+    for (let i = 0; i < 3000; i++) chr1 += 'ACGT'[Math.floor(next() * 4)];
+    const genome: FastaReader = {
+      path: 'random.fa',
+      names: async () => ['chr1'],
+      length: async (n) => (n === 'chr1' ? chr1.length : undefined),
+      fetch: async (_n, a, b) => chr1.slice(Math.max(a, 0), b),
+      resolveName: async (n) => (n === 'chr1' ? n : undefined),
+    };
+    const plus = gene('PLUS', '+', [[300, 700], [1200, 1500]]);
+    const minus = gene('MINUS', '-', [[900, 1100], [2000, 2600]]);
+    plus.start = minus.start = 100;
+    plus.end = minus.end = 2900;
+    const model = genes(plus, minus);
+    const variants = [250, 300, 301, 640, 700, 701, 1499, 1500, 2500, 2620].flatMap((pos, i) => {
+      const ref = chr1.slice(pos - 1, pos - 1 + (i % 3 === 2 ? 2 : 1));
+      const flip = (b: string) => ({ A: 'G', C: 'T', G: 'A', T: 'C' })[b]!;
+      return [
+        { chrom: 'chr1', pos, ref, alts: [[...ref].map(flip).join('')] },
+        { chrom: 'chr1', pos, ref: ref[0], alts: [ref[0] + 'T'] }, // an insertion: whole windows
+      ];
+    });
+    const { model: staged, calls } = stagedSites();
+    for (const mask of [false, true]) {
+      const whole = await new PangolinScorer({ model: staged, fasta: genome, genes: model, dist: 20, mask, recomputeChangesOnly: false }).scoreMany(variants);
+      calls.predict = 0;
+      const cones = await new PangolinScorer({ model: staged, fasta: genome, genes: model, dist: 20, mask, batchSize: 3 }).scoreMany(variants.filter((v) => v.ref.length === v.alts[0].length));
+      expect(calls.predict).toBe(0);
+      const substitutions = whole.filter((r) => r.variant.ref.length === r.variant.alts[0].length);
+      expect(cones.map((r) => r.entries.map((e) => e.text))).toEqual(substitutions.map((r) => r.entries.map((e) => e.text)));
+      const mixed = await new PangolinScorer({ model: staged, fasta: genome, genes: model, dist: 20, mask }).scoreMany(variants);
+      expect(mixed.map((r) => r.entries.map((e) => e.text))).toEqual(whole.map((r) => r.entries.map((e) => e.text)));
+    }
+    expect(new Set(variants.map((v) => v.pos)).size).toBe(10);
+  });
+});

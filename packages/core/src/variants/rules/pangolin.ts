@@ -41,6 +41,8 @@ export interface PangolinScorerOptions {
 /** One variant's plan after upstream's checks: its window and its genes per strand. */
 interface Planned {
   result: VariantScore;
+  /** The FASTA's name of the contig. */
+  chrom?: string;
   ref?: string;
   alt?: string;
   window?: Uint8Array;
@@ -55,6 +57,13 @@ interface StrandRows {
 }
 
 const TISSUES = PANGOLIN_SITE_TRACKS.length;
+
+/**
+ * Outputs per shared-reference stretch of substitutions: bounds the reference states kept (~12 KB
+ * per position for the joint Pangolin session: 24 networks x 64 channels x 2 boundaries, so ~180 MB
+ * for a 15000-input reference) while sharing one reference between the variants of a region.
+ */
+const CONE_STRETCH = 5_000;
 
 /**
  * Pangolin's own variant scores, as upstream `pangolin.py` (HEAD 5cf94b8) writes them: the first
@@ -125,15 +134,18 @@ export class PangolinScorer {
       w.alt = { codes: reverse ? reverseComplementCodes(w.plan.altWindow!) : w.plan.altWindow!, reverse };
       tiles.push(w.ref, w.alt);
     }
-    const cones = work.filter(isCone);
-    const total = tiles.length + cones.length;
+    const stretches = this.stretches(work.filter(isCone));
+    const total = tiles.length + stretches.reduce((n, st) => n + st.length + 1, 0);
     await runTiles(this.model, tiles, this.batchSize, (done) => onBatch?.(done, total));
     const rows = new Map<(typeof work)[number], StrandRows>();
     for (const w of work) if (w.ref) rows.set(w, { ref: w.ref.output!, alt: w.alt!.output! });
     let done = tiles.length;
-    for (const w of cones) {
-      rows.set(w, await this.cone(w.plan, w.strand));
-      onBatch?.(++done, total);
+    for (const stretch of stretches) {
+      const before = done;
+      const result = await this.cones(stretch, (n) => onBatch?.(before + n, total));
+      stretch.forEach((w, i) => rows.set(w, result[i]));
+      done = before + stretch.length + 1;
+      onBatch?.(done, total);
     }
     for (const plan of plans) {
       if (!plan.genes) continue;
@@ -152,22 +164,68 @@ export class PangolinScorer {
     return plans.map((p) => p.result);
   }
 
-  /** A substitution's rows by recomputing only what it changes, against the window as reference. */
-  private async cone(plan: Planned, strand: '+' | '-'): Promise<StrandRows> {
-    const reverse = strand === '-';
-    const window = plan.window!;
-    const m = plan.alt!.length;
-    const start = this.half + this.dist; // forward index of the first changed base
-    const alt = encodeVariantSequence(plan.alt!, this.encoding);
-    const job = {
-      changeStart: reverse ? window.length - start - m : start,
-      alt: reverse ? reverseComplementCodes(alt) : alt,
-      outputStart: this.half,
-      outputCount: window.length - 2 * this.half,
-    };
-    const reference = await runCones(this.model.stages!, reverse ? reverseComplementCodes(window) : window, [job], this.batchSize);
-    const out = (job as { output?: Float32Array }).output!;
-    return reverse ? { ref: reverseRows(reference, TISSUES), alt: reverseRows(out, TISSUES) } : { ref: reference, alt: out };
+  /**
+   * Substitutions on one contig and strand grouped into stretches of at most `CONE_STRETCH`
+   * outputs whose windows overlap or nearly touch, so each stretch shares one reference.
+   */
+  private stretches<W extends { plan: Planned; strand: '+' | '-' }>(jobs: W[]): W[][] {
+    const d = this.dist;
+    const sorted = [...jobs].sort((a, b) => (a.plan.chrom! < b.plan.chrom! ? -1 : a.plan.chrom! > b.plan.chrom! ? 1 : 0) || a.strand.localeCompare(b.strand) || a.plan.result.variant.pos - b.plan.result.variant.pos);
+    const out: W[][] = [];
+    let from = 0;
+    let to = 0;
+    for (const job of sorted) {
+      const pos = job.plan.result.variant.pos;
+      const last = pos + job.plan.ref!.length - 1 + d;
+      const current = out[out.length - 1];
+      const head = current?.[0];
+      if (head && head.plan.chrom === job.plan.chrom && head.strand === job.strand && pos - d - to - 1 < this.model.context && last - from < CONE_STRETCH) {
+        current.push(job);
+        to = Math.max(to, last);
+      } else {
+        out.push([job]);
+        from = pos - d;
+        to = last;
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A stretch's rows by recomputing only what each substitution changes, against one reference:
+   * the genome from the first scored position - context/2 to the last + context/2. An output sees
+   * only inputs within context/2 of it, so the numbers are those of each variant's own window.
+   */
+  private async cones(stretch: { plan: Planned; strand: '+' | '-' }[], onJobs: (done: number) => void): Promise<StrandRows[]> {
+    const d = this.dist;
+    const half = this.half;
+    const reverse = stretch[0].strand === '-';
+    const from = Math.min(...stretch.map((w) => w.plan.result.variant.pos - d));
+    const to = Math.max(...stretch.map((w) => w.plan.result.variant.pos + w.plan.ref!.length - 1 + d));
+    const first = from - half; // genome position (1-based) of reference index 0
+    const genome = encodeVariantSequence((await this.fasta.fetch(stretch[0].plan.chrom!, first - 1, to + half)).toUpperCase(), this.encoding);
+    const length = genome.length;
+    const index = (g: number) => (reverse ? length - 1 - (g - first) : g - first);
+    const jobs = stretch.map((w) => {
+      const pos = w.plan.result.variant.pos;
+      const m = w.plan.alt!.length;
+      const alt = encodeVariantSequence(w.plan.alt!, this.encoding);
+      return {
+        changeStart: reverse ? index(pos + m - 1) : index(pos),
+        alt: reverse ? reverseComplementCodes(alt) : alt,
+        outputStart: reverse ? index(pos + m - 1 + d) : index(pos - d),
+        outputCount: 2 * d + m,
+        output: undefined as Float32Array | undefined,
+      };
+    });
+    const referenceRows = await runCones(this.model.stages!, reverse ? reverseComplementCodes(genome) : genome, jobs, this.batchSize, onJobs);
+    // Rows in genome order: row j is the output at genome position first + half + j.
+    const genomeRows = reverse ? reverseRows(referenceRows, TISSUES) : referenceRows;
+    return stretch.map((w, i) => {
+      const at = (w.plan.result.variant.pos - d - (first + half)) * TISSUES;
+      const out = jobs[i].output!;
+      return { ref: genomeRows.slice(at, at + jobs[i].outputCount * TISSUES), alt: reverse ? reverseRows(out, TISSUES) : out };
+    });
   }
 
   /**
@@ -281,6 +339,7 @@ export class PangolinScorer {
     const altSeq = seq.slice(0, half + d) + alt + seq.slice(half + d + ref.length);
     return {
       result,
+      chrom,
       ref,
       alt,
       window: encodeVariantSequence(seq, this.encoding),
