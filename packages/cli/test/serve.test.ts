@@ -54,3 +54,32 @@ describe('metaspliceai serve', () => {
     expect(open.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('metaspliceai serve --pangolin', () => {
+  test("serves /pangolin/ beside /spliceai/ from a tagged GTF, with upstream pangolin.py's numbers", async () => {
+    const stdout = new PassThrough();
+    const stderr = new PassThrough();
+    let err = '';
+    stderr.on('data', (c: Buffer) => (err += c.toString()));
+    stdout.resume();
+    const gtf = resolve(SHARED, 'fixtures', 'pangolin', 'tubb8_grch37.gtf');
+    const args = ['serve', '--port', '0', '--pangolin', '--genome', `37=${FASTA}`, '--annotation', `37=${gtf}`, '--no-cache', '--models-dir', MODELS_DIR, '--threads', '2'];
+    const done = runCli(args, { stdout, stderr, stdin: new PassThrough(), cwd: dir, env: process.env, stderrIsTTY: false });
+    const deadline = Date.now() + 170_000;
+    while (!/listening on (http:\/\/\S+)|error:/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    const url = /listening on (http:\/\/\S+)/.exec(err)?.[1];
+    expect(url, err).toBeDefined();
+    const p = (await (await fetch(`${url}/pangolin/?hg=37&variant=10-94853-C-G&distance=50&mask=0`)).json()) as { scores: Record<string, unknown>[] };
+    expect([p.scores[0].DS_SG, p.scores[0].DP_SG, p.scores[0].DS_SL, p.scores[0].DP_SL]).toEqual(['0.38', -10, '-0.86', -1]);
+    const s = (await (await fetch(`${url}/spliceai/?hg=37&variant=10-94077-A-C&distance=500`)).json()) as { scores: Record<string, unknown>[] };
+    expect(s.scores[0]).toMatchObject({ DS_AL: '0.27', t_id: 'NM_177987', t_priority: 'C' });
+    process.emit('SIGTERM');
+    expect(await done).toBe(0);
+  });
+
+  test('--pangolin with only SpliceAI tables is a usage error', async () => {
+    const r = await cli(['serve', '--pangolin', '--genome', `37=${FASTA}`, '--annotation', `37=${TUBB8}`, '--no-cache', '--models-dir', MODELS_DIR]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--pangolin needs at least one --annotation that is a GTF\/GFF3/);
+  });
+});

@@ -2,7 +2,9 @@ import { readFile } from 'node:fs/promises';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MetaSpliceAIError } from '@metaspliceai/core';
 import { z } from 'zod';
+import { type CachedAnswer } from './cache.js';
 import { LookupAbortedError, type LookupEngine, type LookupQuery, MAX_DISTANCE } from './engine.js';
+import type { PangolinLookup } from './pangolin.js';
 import { parseLookupVariant } from './variant-text.js';
 
 /** Options of `createLookupServer`. */
@@ -31,6 +33,8 @@ export interface HealthExtras {
   version?: string;
   /** Other families seen but not loaded, e.g. why `/pangolin/` is off. */
   notes?: string[];
+  /** Serves `/pangolin/` when given (a model with Pangolin's tracks). */
+  pangolin?: PangolinLookup;
 }
 
 /**
@@ -54,19 +58,20 @@ export function createLookupServer(engine: LookupEngine, options: LookupServerOp
   });
   app.setNotFoundHandler((request, reply) => void reply.code(404).send({ error: `no such endpoint: ${request.method} ${request.url.split('?')[0]}; try ${SPLICEAI_EXAMPLE}` }));
 
-  const single = async (request: FastifyRequest, reply: FastifyReply) => {
+  const handler = (tool: string, lookup: (query: LookupQuery, signal: AbortSignal) => Promise<CachedAnswer>) => async (request: FastifyRequest, reply: FastifyReply) => {
     const params = { ...(request.query as Record<string, unknown>), ...(isObject(request.body) ? request.body : {}) };
     const query = parseQuery(params);
-    if ('error' in query) return reply.code(400).send({ error: query.error, source: 'spliceai' });
+    if ('error' in query) return reply.code(400).send({ error: query.error, source: tool });
     const signal = abortOnClose(request, reply);
     try {
-      const answer = await engine.lookup(query, signal);
+      const answer = await lookup(query, signal);
       return reply.code(answer.status).send(answer.body);
     } catch (error) {
       if (error instanceof LookupAbortedError) return reply; // nobody is listening
       throw error;
     }
   };
+  const single = handler('spliceai', (q, s) => engine.lookup(q, s));
   app.get('/spliceai/', single);
   app.post('/spliceai/', single);
   app.get('/spliceai', single);
@@ -107,18 +112,26 @@ export function createLookupServer(engine: LookupEngine, options: LookupServerOp
   };
   app.post('/spliceai/batch', batch);
 
-  const pangolin = async (_request: FastifyRequest, reply: FastifyReply) =>
-    reply.code(404).send({
-      error: `pangolin is not loaded on this server: it scores with ${engine.model.adapter}:${engine.model.set} (rule spliceai). Start one with a Pangolin model set for /pangolin/`,
-      source: 'pangolin',
-    });
+  const pangolin = extras.pangolin
+    ? handler('pangolin', (q, s) => extras.pangolin!.lookup(q, s))
+    : async (_request: FastifyRequest, reply: FastifyReply) =>
+        reply.code(404).send({
+          error: `pangolin is not loaded on this server: it scores with ${engine.model.adapter}:${engine.model.set} (rule spliceai). Start it with --pangolin (a Pangolin model set and a GTF/GFF3 annotation) for /pangolin/`,
+          source: 'pangolin',
+        });
   app.get('/pangolin/', pangolin);
   app.post('/pangolin/', pangolin);
 
   app.get('/health', async () => ({
     ok: true,
     version: extras.version,
-    tools: { spliceai: true, pangolin: false },
+    tools: { spliceai: true, pangolin: extras.pangolin !== undefined },
+    pangolin: extras.pangolin
+      ? {
+          model: { adapter: extras.pangolin.model.adapter, set: extras.pangolin.model.set, license: extras.pangolin.model.license ?? null, members: extras.pangolin.model.members },
+          genomes: [...extras.pangolin.genomes.values()].map((g) => ({ hg: g.name, fastaSha256: g.fastaSha256, annotation: g.annotation.path, annotationSha256: g.annotation.sha256 })),
+        }
+      : null,
     rule: 'spliceai',
     model: {
       adapter: engine.model.adapter,

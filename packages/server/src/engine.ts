@@ -1,5 +1,7 @@
 import {
   AnnotationIndex,
+  checkRuleTracks,
+  scoringRule,
   alignAltRows,
   type AnnotationRecord,
   deltaProbabilities,
@@ -104,6 +106,7 @@ export class LookupEngine {
   rounds = 0;
 
   constructor(options: LookupEngineOptions) {
+    checkRuleTracks(scoringRule('spliceai'), options.model.model.tracks, `${options.model.adapter}:${options.model.set}`);
     this.model = options.model;
     this.genomes = new Map(options.genomes.map((g) => [g.name, { ...g, index: new AnnotationIndex({ source: g.annotation.path, rows: g.annotation.rows }) }]));
     this.cache = options.cache;

@@ -3,3 +3,4 @@ export { LookupEngine, LookupAbortedError, MAX_DISTANCE, RESPONSE_SCHEMA, transc
 export { ScoreCache, cacheKey, type CacheKeyParts, type CachedAnswer } from './cache.js';
 export { parseLookupVariant, formatLookupVariant, type LookupVariant } from './variant-text.js';
 export { openLookupGenome, lookupModelFrom } from './setup.js';
+export { PangolinLookup, openPangolinGenome, type PangolinLookupGenome } from './pangolin.js';

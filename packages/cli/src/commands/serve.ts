@@ -2,8 +2,8 @@ import { once } from 'node:events';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError, modelSetKey, resolveDataDir } from '@metaspliceai/core';
-import { createLookupServer, LookupEngine, type LookupGenome, lookupModelFrom, openLookupGenome, ScoreCache } from '@metaspliceai/server';
+import { InvalidArgumentError, type LoadedModelSet, modelSetKey, resolveDataDir, sniffAnnotationFormat } from '@metaspliceai/core';
+import { createLookupServer, LookupEngine, type LookupGenome, lookupModelFrom, openLookupGenome, openPangolinGenome, PangolinLookup, type PangolinLookupGenome, ScoreCache } from '@metaspliceai/server';
 import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 
@@ -20,6 +20,8 @@ interface ServeOptions extends GlobalOptions {
   threads?: string;
   batchSize?: string;
   cache: string | boolean;
+  pangolin?: boolean;
+  pangolinSet?: string;
   dataDir?: string;
 }
 
@@ -44,6 +46,8 @@ export function registerServeCommand(program: Command, io: CliIO, run: (fn: () =
     .option('--device <device>', 'cpu or gpu')
     .option('--threads <n>', 'CPU threads for the runtime (default: all cores)')
     .option('--batch-size <n>', 'model windows per call (default 1: short calls keep the server answering)')
+    .option('--pangolin', 'also serve /pangolin/ with the Pangolin model set (needs GTF/GFF3 annotations with Ensembl_canonical tags)')
+    .option('--pangolin-set <name>', 'the Pangolin model set, when there are several')
     .option('--cache <dir>', 'the score cache folder (default: <data>/lookup-cache)')
     .option('--no-cache', 'score every request afresh')
     .option('--data-dir <dir>', 'the data folder (annotations, default cache)')
@@ -103,19 +107,47 @@ async function serve(opts: ServeOptions, io: CliIO): Promise<number> {
     note(`hg=${name}: ${genome.fasta.path}, ${genome.annotation.rows.length} transcript${genome.annotation.rows.length === 1 ? '' : 's'} from ${genome.annotation.path}`);
     genomes.push(genome);
   }
+
+  // /pangolin/ reads GTF/GFF3 annotations (its masks are Ensembl_canonical exons); tables are left out.
+  const pangolinGenomes: PangolinLookupGenome[] = [];
+  const notes: string[] = [];
+  if (opts.pangolin) {
+    for (const g of genomes) {
+      if ((await sniffAnnotationFormat(g.annotation.path)) === 'table') notes.push(`/pangolin/ has no hg=${g.name}: its annotation is a SpliceAI table, without Ensembl_canonical tags`);
+      else pangolinGenomes.push(await openPangolinGenome(g.name, g.fasta, g.fastaSha256, g.annotation.path));
+    }
+    if (!pangolinGenomes.length) throw new InvalidArgumentError('--pangolin needs at least one --annotation that is a GTF/GFF3 file with Ensembl_canonical tags (SpliceAI tables have none)');
+    for (const n of notes) note(`note: ${n}`);
+  } else notes.push('/pangolin/ is off: start with --pangolin to serve it');
+
   const cacheDir = opts.cache === false ? undefined : typeof opts.cache === 'string' ? resolve(io.cwd, opts.cache) : join(resolveDataDir({ cwd: io.cwd, dataDir: opts.dataDir, env: io.env }), 'lookup-cache');
   const cache = cacheDir ? new ScoreCache(cacheDir) : undefined;
 
   const manager = await managerFor(opts, io);
   const loaded = await manager.load({ adapter, setName: opts.set, context, backend: opts.backend, device, threads });
-  const app = createLookupServer(
-    new LookupEngine({ model: await lookupModelFrom(loaded, adapter === 'spliceai' ? 'spliceai' : 'acgt'), genomes, cache, batchSize }),
-    {},
-    { notes: adapter === 'pangolin' ? [] : ['/pangolin/ needs a Pangolin model set: start another server with --model pangolin once that adapter is installed'] },
-  );
+  let pangolinSet: LoadedModelSet | undefined;
+  try {
+    const engine = new LookupEngine({ model: await lookupModelFrom(loaded, adapter === 'spliceai' ? 'spliceai' : 'acgt'), genomes, cache, batchSize });
+    if (opts.pangolin) pangolinSet = await manager.load({ adapter: 'pangolin', setName: opts.pangolinSet, backend: opts.backend, device, threads });
+    const pangolin = pangolinSet ? new PangolinLookup({ model: await lookupModelFrom(pangolinSet, 'acgt'), genomes: pangolinGenomes, cache, batchSize }) : undefined;
+    return await listen(createLookupServer(engine, {}, { notes, pangolin }), { port, host, note, io, loaded, pangolinSet, cache });
+  } finally {
+    cache?.close();
+    await pangolinSet?.dispose();
+    await loaded.dispose();
+  }
+}
+
+/** Listens until SIGINT or SIGTERM, then closes the server (its callers free the models). */
+async function listen(
+  app: ReturnType<typeof createLookupServer>,
+  ctx: { port: number; host: string; note: (line: string) => void; io: CliIO; loaded: LoadedModelSet; pangolinSet?: LoadedModelSet; cache?: ScoreCache },
+): Promise<number> {
+  const { port, host, note, io, loaded, pangolinSet, cache } = ctx;
   try {
     const url = await app.listen({ port, host });
     note(`model: ${modelSetKey(loaded.set)} (${loaded.model.backend} on ${loaded.model.device})${loaded.license ? `; licence: ${loaded.license}` : ''}`);
+    if (pangolinSet) note(`/pangolin/: ${modelSetKey(pangolinSet.set)}${pangolinSet.license ? `; licence: ${pangolinSet.license}` : ''}`);
     if (cache) note(`cache: ${cache.path} (${cache.size()} entries)`);
     writeLine(io.stderr, `metaspliceai serve: listening on ${url} (Ctrl-C stops)`);
     const signals = new AbortController();
@@ -132,7 +164,5 @@ async function serve(opts: ServeOptions, io: CliIO): Promise<number> {
     return 0;
   } finally {
     await app.close();
-    cache?.close();
-    await loaded.dispose();
   }
 }
