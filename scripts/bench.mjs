@@ -127,6 +127,19 @@ if (want('predict')) {
   }
 }
 
+if (want('packing')) {
+  // Short records share tiles (N between them, as each would be padded alone): nt/s of
+  // --records records of 400 nt next to one sequence of the same length. Slow at the default
+  // 5,000 records (2 Mb): ~45 min on 2 cores; `--only packing --records 500` for a quick look.
+  const n = Number(flag('records', '5000'));
+  const [adapter, set] = ['openspliceai', 'openspliceai-mane'];
+  const packed = ours('predictCli', { adapter, set, nt: n * 400, records: n });
+  const long = ours('predictCli', { adapter, set, nt: n * 400 });
+  row(`predict CLI ${adapter} 10000 x5, ${fmt(n)} records of 400 nt (packed tiles)`, packed.ntPerS, 'nt/s', undefined, { rss: packed.peakRssMb });
+  row(`predict CLI ${adapter} 10000 x5, one ${fmt((n * 400) / 1000)} kb sequence`, long.ntPerS, 'nt/s', undefined, { rss: long.peakRssMb });
+  rows.push({ workload: '  records vs one sequence, nt/s', ours: `${fmt(packed.ntPerS / long.ntPerS, 3)}x`, reference: '-', ratio: '-', gflops: '-', peak: '-', rss: '-' });
+}
+
 if (want('variants')) {
   const n = Number(flag('variants', '200'));
   const refN = Number(flag('reference-variants', '8'));

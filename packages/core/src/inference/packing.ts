@@ -11,6 +11,11 @@ export interface PackJob<T> {
   outputLength: number;
   /** Padded coordinates: position 0 is context/2 before the first output (see `CodeSource`). */
   source: CodeSource;
+  /**
+   * The source is N beyond both ends (a raw sequence or a whole record: no real flanks). Short
+   * isolated jobs share tiles, side by side with context/2 N between them (see `groupIsolatedJobs`).
+   */
+  isolated?: boolean;
 }
 
 /** Rows of one job, in order; `done` marks its last rows (a job of length 0 yields only that). */
@@ -68,6 +73,95 @@ export function tileLengths(outputLength: number, context: number, tileSize: num
  * not grow with the sequences' lengths. Jobs are pulled lazily, one ahead of the batch.
  */
 export async function* predictPacked<T>(model: LoadedModel, jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>, options: PackingOptions): AsyncGenerator<PackedChunk<T>> {
+  const { tileSize } = options;
+  if (!Number.isInteger(tileSize) || tileSize < 1) throw new InvalidArgumentError(`tileSize must be a positive integer, got ${tileSize}`);
+  for await (const chunk of predictTiles(model, groupIsolatedJobs(jobs, model.context / 2, tileSize), options)) {
+    yield* ungroup(chunk, model.tracks.length);
+  }
+}
+
+/** Jobs sharing one tile: member i's outputs are the group's `[offsets[i], offsets[i] + length)`. */
+interface JobGroup<T> {
+  members: PackJob<T>[];
+  offsets: number[];
+}
+
+/**
+ * Packs consecutive short isolated jobs into one job each tile can hold: their inputs side by side
+ * with `gap` (context/2) N between neighbours, which is exactly the N padding each would get alone,
+ * so every output sees what it would see alone (an output depends only on inputs within context/2
+ * of it). A 400-nt record then costs 400 + context/2 inputs instead of a tile of its own plus the
+ * whole context. Other jobs pass through as groups of one.
+ */
+export async function* groupIsolatedJobs<T>(jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>, gap: number, tileSize: number): AsyncGenerator<PackJob<JobGroup<T>>> {
+  let open: JobGroup<T> | undefined;
+  let end = 0;
+  const close = (): PackJob<JobGroup<T>> => {
+    const group = open!;
+    open = undefined;
+    if (group.members.length === 1) return { ...group.members[0], tag: group };
+    return { tag: group, outputLength: end, source: groupSource(group, gap) };
+  };
+  for await (const job of jobs) {
+    const short = job.isolated === true && job.outputLength > 0 && job.outputLength <= tileSize / 2;
+    if (open && (!short || end + gap + job.outputLength > tileSize)) yield close();
+    if (!short) {
+      yield { ...job, tag: { members: [job], offsets: [0] } };
+      continue;
+    }
+    if (!open) {
+      open = { members: [job], offsets: [0] };
+      end = job.outputLength;
+    } else {
+      open.members.push(job);
+      open.offsets.push(end + gap);
+      end += gap + job.outputLength;
+    }
+  }
+  if (open) yield close();
+}
+
+/** The padded codes of a group: each member's own bases at its offset, N between and around. */
+function groupSource<T>(group: JobGroup<T>, gap: number): CodeSource {
+  const half = gap;
+  return async (start, end) => {
+    const out = new Uint8Array(end - start);
+    for (let i = 0; i < group.members.length; i++) {
+      const member = group.members[i];
+      // The member's bases in the group's padded coordinates, clipped to the range asked for.
+      const lo = Math.max(start, group.offsets[i] + half);
+      const hi = Math.min(end, group.offsets[i] + half + member.outputLength);
+      if (hi <= lo) continue;
+      out.set(await member.source(lo - group.offsets[i], hi - group.offsets[i]), lo - start);
+    }
+    return out;
+  };
+}
+
+/** A group's rows handed back to its members, in order (the N between them dropped). */
+function* ungroup<T>(chunk: PackedChunk<JobGroup<T>>, width: number): Generator<PackedChunk<T>> {
+  const { members, offsets } = chunk.tag;
+  if (members.length === 1) {
+    yield { ...chunk, tag: members[0].tag };
+    return;
+  }
+  for (let i = 0; i < members.length; i++) {
+    const from = Math.max(chunk.offset, offsets[i]);
+    const to = Math.min(chunk.offset + chunk.length, offsets[i] + members[i].outputLength);
+    if (to <= from) continue;
+    const begin = (from - chunk.offset) * width;
+    yield {
+      tag: members[i].tag,
+      offset: from - offsets[i],
+      length: to - from,
+      probabilities: chunk.probabilities.subarray(begin, begin + (to - from) * width),
+      done: to === offsets[i] + members[i].outputLength,
+    };
+  }
+}
+
+/** predictPacked without grouping: every job has tiles of its own. */
+async function* predictTiles<T>(model: LoadedModel, jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>, options: PackingOptions): AsyncGenerator<PackedChunk<T>> {
   const { tileSize, batchSize } = options;
   if (!Number.isInteger(tileSize) || tileSize < 1) throw new InvalidArgumentError(`tileSize must be a positive integer, got ${tileSize}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, got ${batchSize}`);

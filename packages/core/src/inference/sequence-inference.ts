@@ -210,7 +210,7 @@ export async function* predictEvents(
     for await (const input of inputs) {
       if (!Number.isInteger(input.length) || input.length < 0) throw new InvalidArgumentError(`${input.name}: length must be a whole number, got ${input.length}`);
       open.add(input);
-      yield { tag: input, outputLength: input.length, source: modelSource(input, half) };
+      yield { tag: input, outputLength: input.length, source: modelSource(input, half), isolated: input.isolated };
     }
   }
   let current: SequenceInput | undefined;

@@ -27,6 +27,8 @@ export interface SequenceInput {
   readonly length: number;
   /** Set for regions and genes: rows are labelled with genome coordinates. */
   readonly locus?: SequenceLocus;
+  /** `read` gives N beyond both ends (a raw sequence, a whole record): short ones may share tiles. */
+  readonly isolated?: boolean;
   /**
    * Forward-strand codes (see `encodeSequence`) of the bases `[from, to)`, counted from the
    * query's first forward base. The range may reach outside `[0, length)`: the bases there are
@@ -62,7 +64,7 @@ export function readPadded(codes: Uint8Array, from: number, to: number): Uint8Ar
  */
 export function sequenceInput(name: string, sequence: string | Uint8Array, options: { strand?: QueryStrand } = {}): SequenceInput {
   const codes = typeof sequence === 'string' ? encodeSequence(sequence) : sequence;
-  return { name, strand: options.strand ?? '+', length: codes.length, read: (from, to) => readPadded(codes, from, to) };
+  return { name, strand: options.strand ?? '+', length: codes.length, isolated: true, read: (from, to) => readPadded(codes, from, to) };
 }
 
 export interface RegionInputOptions {
@@ -100,6 +102,7 @@ export async function fastaRegionInput(fasta: FastaReader, region: GenomicRegion
     strand: options.strand ?? '+',
     length: end - start + 1,
     locus: options.located === false ? undefined : { chrom, start, end, contigLength: size },
+    isolated: start === 1 && end === size,
     read: (from, to) => readContig(fasta, chrom, size, offset + from, offset + to),
   };
 }

@@ -80,7 +80,7 @@ export async function* readFastaRecords(stream: AsyncIterable<Buffer | string>, 
       done.push({ ...base, length: file.length, read: (from, to) => file.read(from, to), dispose: () => file.dispose() });
     } else {
       const codes = buffer.slice(0, used);
-      done.push({ ...base, length: codes.length, read: (from, to) => readPadded(codes, from, to) });
+      done.push({ ...base, length: codes.length, isolated: true, read: (from, to) => readPadded(codes, from, to) });
     }
     used = 0;
     count++;
