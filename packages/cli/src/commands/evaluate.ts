@@ -201,7 +201,7 @@ async function evaluate(opts: EvaluateOptions, io: CliIO): Promise<number> {
     if (!opts.quiet) {
       const m = summary.metrics;
       const f = (x: number | null) => (x === null ? '-' : x.toFixed(4));
-      writeLine(io.stderr, `evaluated ${summary.genes} genes in ${summary.chunks} chunks (${summary.skippedChunks} already done) -> ${opts.outputDir}`);
+      writeLine(io.stderr, `evaluated ${summary.genes} gene${summary.genes === 1 ? '' : 's'} in ${summary.chunks} chunk${summary.chunks === 1 ? '' : 's'} (${summary.skippedChunks} already done) -> ${opts.outputDir}`);
       for (const type of ['acceptor', 'donor'] as const) {
         writeLine(io.stderr, `${type}: sites ${m[type].sites}, top-k ${f(m[type].top_k_accuracy)}, PR-AUC ${f(m[type].pr_auc)}, precision ${f(m[type].precision)}, recall ${f(m[type].recall)}, F1 ${f(m[type].f1)}`);
       }
