@@ -163,6 +163,7 @@ if (want('server')) {
   row(`serve spliceai: ${s.variants} SNVs from ${s.clients} clients, dist ${s.distance}: p50 latency`, s.p50Ms, 'ms', undefined, {});
   row(`serve spliceai: ${s.variants} SNVs from ${s.clients} clients, dist ${s.distance}: p99 latency`, s.p99Ms, 'ms', undefined, {});
   row(`serve spliceai: ${s.variants} SNVs from ${s.clients} clients, dist ${s.distance}: throughput`, s.variantsPerS, 'variants/s', undefined, { rss: s.peakRssMb });
+  row(`serve spliceai: ${s.variants} SNVs from ${s.clients} clients: longest event-loop stall`, s.loopDelayMaxMs, 'ms', undefined, {});
 }
 
 if (want('load')) {

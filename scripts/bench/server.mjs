@@ -1,5 +1,6 @@
 // The lookup server under load, in its own process (its own peak memory). Prints one JSON line.
 // Usage: node scripts/bench/server.mjs '{"modelsDir": ..., "fasta": ..., "annotation": ..., "threads": 2, "variants": 200, "clients": 32}'
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { resolve } from 'node:path';
 
 process.env.ORT_DISABLE_TELEMETRY ??= '1';
@@ -46,6 +47,8 @@ single.sort((a, b) => a - b);
 
 const queue = [...variants];
 const latencies = [];
+const delay = monitorEventLoopDelay({ resolution: 10 });
+delay.enable();
 const t0 = performance.now();
 await Promise.all(
   Array.from({ length: clients }, async () => {
@@ -53,6 +56,7 @@ await Promise.all(
   }),
 );
 const seconds = (performance.now() - t0) / 1000;
+delay.disable();
 latencies.sort((a, b) => a - b);
 const at = (q) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
 await app.close();
@@ -71,6 +75,7 @@ console.log(
     p50Ms: at(0.5),
     p99Ms: at(0.99),
     rounds: engine.rounds,
+    loopDelayMaxMs: delay.max / 1e6,
     peakRssMb: Math.round(usage.maxRSS / 1024),
   }),
 );

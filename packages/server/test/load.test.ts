@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { formatFixed, type LoadedModelSet, VariantScorer } from '@metaspliceai/core';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -82,6 +83,34 @@ describe('under load (loopback only)', () => {
     latencies.sort((a, b) => a - b);
     console.log(`load: 200 variants, 32 clients: ${seconds.toFixed(1)} s, ${(200 / seconds).toFixed(1)} variants/s, p50 ${latencies[100].toFixed(0)} ms, p99 ${latencies[197].toFixed(0)} ms, ${engine.rounds} model rounds`);
   }, 600_000);
+
+  test('while it scores, the server keeps answering: model calls are one window each, so the event loop is never held for long', async () => {
+    const name = (await genome.fasta.resolveName('10'))!;
+    const bases = (await genome.fasta.fetch(name, 94_199, 94_231)).toUpperCase();
+    const batch = Array.from({ length: 32 }, (_, i) => `10-${94_200 + i}-${bases[i]}-${bases[i] === 'A' ? 'G' : 'A'}`);
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const health: number[] = [];
+    let done = false;
+    const probe = (async () => {
+      while (!done) {
+        const t0 = performance.now();
+        expect((await fetch(`${base}/health`)).status).toBe(200);
+        health.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const answers = await Promise.all(batch.map((v) => fetch(`${base}/spliceai/?hg=37&variant=${v}&distance=${DISTANCE}`)));
+    done = true;
+    await probe;
+    delay.disable();
+    expect(answers.every((a) => a.status === 200)).toBe(true);
+    expect(health.length).toBeGreaterThan(3);
+    console.log(`responsiveness: event-loop delay max ${(delay.max / 1e6).toFixed(0)} ms, /health max ${Math.max(...health).toFixed(0)} ms over ${health.length} probes`);
+    // Generous bounds for a shared 2-core machine; a whole batch in one blocking call would take far longer.
+    expect(delay.max / 1e6).toBeLessThan(3000);
+    expect(Math.max(...health)).toBeLessThan(3000);
+  }, 300_000);
 
   test('a client that disconnects cancels its queued work', async () => {
     // Keep the model busy with one long request, queue 8 more behind it, then drop those clients.
