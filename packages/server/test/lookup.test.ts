@@ -138,6 +138,9 @@ describe('GET /spliceai/ on real data', () => {
     expect(vl[0].scores).toEqual(lines[0].scores);
     const tooMany = await app.inject({ method: 'POST', url: '/spliceai/batch?hg=37', payload: Array.from({ length: 1001 }, () => '10-94077-A-C') });
     expect(tooMany.statusCode).toBe(400);
+    const tooBig = await app.inject({ method: 'POST', url: '/spliceai/batch?hg=37', headers: { 'content-type': 'text/plain' }, payload: '10-94077-A-C\n'.repeat(100_000) });
+    expect(tooBig.statusCode).toBe(413);
+    expect(typeof tooBig.json().error).toBe('string');
   });
 });
 
