@@ -3,20 +3,19 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { OutputError } from '../errors.js';
 
-/** A temp name beside `path` (same folder, so the rename stays on one file system). */
+/** Small files (chunk records, metrics) go through core's atomic writer (fsync, rename, signal cleanup). */
+export { isAtomicTempName, writeFileAtomic } from '../io/atomic-file.js';
+
+/** A temp name beside `path` in core's temp-name pattern (so `isAtomicTempName` knows it). */
 export function tempPathBeside(path: string): string {
   return join(dirname(path), `.${basename(path)}.metaspliceai-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
 }
 
 /**
- * Writes `data` to `path` all at once or not at all (temp file, then rename), so a killed run
- * never leaves a half-written chunk that a rerun would take as finished.
+ * Runs `write` on a temp path beside `path`, then renames it onto `path`; the temp goes on
+ * failure. For outputs written by path rather than through a stream (Parquet's file writer,
+ * tables concatenated from parts), so a killed run never leaves a half-written table.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  await moveIntoPlace(path, async (temp) => fs.writeFile(temp, data));
-}
-
-/** Runs `write` on a temp path beside `path`, then renames it onto `path`; the temp goes on failure. */
 export async function moveIntoPlace(path: string, write: (temp: string) => Promise<unknown>): Promise<void> {
   const temp = tempPathBeside(path);
   try {

@@ -10,7 +10,7 @@ import type { FastaReader } from '../io/fasta.js';
 import { sha256File } from '../metadata/model-info.js';
 import type { SequenceInference } from '../inference/sequence-inference.js';
 import { fastaRegionInput, type SequenceInput } from '../inference/sequence-input.js';
-import { moveIntoPlace, tempPathBeside, writeFileAtomic } from './atomic.js';
+import { isAtomicTempName, moveIntoPlace, tempPathBeside, writeFileAtomic } from './atomic.js';
 import { type GeneSelectionOptions, geneModelFromTable, type SelectedGene, selectGenes } from './genes.js';
 import { checkLabelOptions, type GeneScores, genomicPosition, type LabelOptions, labelGene, relativePosition, type SiteCounts } from './labels.js';
 import type { SiteTypeMetrics } from './metrics.js';
@@ -108,7 +108,7 @@ export async function runEvaluation(options: EvaluateOptions): Promise<Evaluatio
   await fs.mkdir(chunkDir, { recursive: true });
   // A killed run leaves its unfinished chunk's temp files behind; they are never reused.
   for (const name of await fs.readdir(chunkDir)) {
-    if (/^\..+\.metaspliceai-\d+-[0-9a-f]+\.tmp$/.test(name)) await fs.rm(join(chunkDir, name), { force: true });
+    if (isAtomicTempName(name)) await fs.rm(join(chunkDir, name), { force: true });
   }
   options.onTotal?.(selection.genes.length, chunks.reduce((n, c) => n + c.bases, 0));
 
