@@ -5,6 +5,8 @@ import { describe, expect, it } from 'vitest';
 import {
   annotatedSites,
   ChunkRanking,
+  clusterGenes,
+  clusterOffset,
   compareRanked,
   type GeneScores,
   genomicPosition,
@@ -84,6 +86,25 @@ describe('annotated sites (SpliceAI labels)', () => {
       ['NOPE', 'no gene with this id or name in the annotation'],
       ['GENE', 'left out by --chromosomes/--biotype'],
     ]);
+  });
+});
+
+describe('gene clusters (neighbouring genes predicted together)', () => {
+  const g = (id: string, strand: '+' | '-', start: number, end: number) => ({ id, gene: { start, end, strand } });
+  it('joins genes of one strand at most `context` apart, nested ones included, up to a size', () => {
+    const genes = [g('a', '+', 100, 200), g('b', '+', 211, 300), g('c', '-', 150, 160), g('d', '+', 250, 260), g('e', '+', 312, 400), g('f', '-', 172, 180)];
+    const clusters = clusterGenes(genes, 10);
+    expect(clusters.map((c) => [c.strand, c.start, c.end, c.genes.map((x) => x.id).join('')])).toEqual([
+      ['+', 100, 300, 'abd'], // b starts 10 bases after a; d lies inside b
+      ['-', 150, 160, 'c'], // f starts 11 bases after c
+      ['-', 172, 180, 'f'],
+      ['+', 312, 400, 'e'], // 11 bases after b
+    ]);
+    expect(clusterGenes(genes, 10, 150).map((c) => c.genes.map((x) => x.id).join(''))).toEqual(['a', 'c', 'f', 'bd', 'e']);
+  });
+  it('a gene’s rows start at its 5’ end within the cluster on either strand', () => {
+    expect(clusterOffset({ strand: '+', start: 100, end: 300 }, { start: 211, end: 250 })).toBe(111);
+    expect(clusterOffset({ strand: '-', start: 100, end: 300 }, { start: 211, end: 250 })).toBe(50);
   });
 });
 

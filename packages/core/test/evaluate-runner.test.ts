@@ -52,6 +52,7 @@ function fixture(dir: string) {
     ['chr1', '+', 'G3', [[250, 290]]],
     ['chr2', '-', 'G4', [[10, 80], [120, 170], [220, 280]]],
     ['chr2', '+', 'G5', [[200, 260], [290, 340]]], // past the end of chr2 (300 bases)
+    ['chr1', '+', 'G6', [[90, 110], [130, 150]]], // inside G1: its bases are evaluated once per gene
   ] as const;
   const lines: string[] = [];
   for (const [chrom, strand, id, exons] of gtf) {
@@ -176,7 +177,7 @@ describe('runEvaluation', () => {
     expect(JSON.parse(readFileSync(join(partial, 'evaluation_metrics.json'), 'utf8')).threshold).toBe(0.85);
   });
 
-  it('chunking does not change the results', async () => {
+  it('chunking does not change the results (nor does predicting neighbouring genes together)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'msai-chunks-'));
     fixture(dir);
     await run(dir, join(dir, 'a'), { chunkGenes: 1 });
@@ -184,7 +185,10 @@ describe('runEvaluation', () => {
     for (const n of ['splice_positions_enhanced.tsv', 'splice_errors.tsv', 'evaluation_metrics.json']) {
       expect(readFileSync(join(dir, 'b', n), 'utf8')).toBe(readFileSync(join(dir, 'a', n), 'utf8'));
     }
-    expect(existsSync(join(dir, 'a', 'chunks', 'chr1-0003.done.json'))).toBe(true);
+    // G1, G6 (inside it) and G3 (9 bases after it) share one prediction when in one chunk.
+    const positions = readFileSync(join(dir, 'b', 'splice_positions_enhanced.tsv'), 'utf8');
+    expect(positions).toMatch(/^G6\t/m);
+    expect(existsSync(join(dir, 'a', 'chunks', 'chr1-0004.done.json'))).toBe(true);
     expect(existsSync(join(dir, 'b', 'chunks', 'chr1-0002.done.json'))).toBe(false);
   });
 

@@ -7,3 +7,4 @@ export * from './ranking.js';
 export * from './tables.js';
 export * from './runner.js';
 export * from './outputs.js';
+export * from './clusters.js';

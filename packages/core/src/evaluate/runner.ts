@@ -15,6 +15,7 @@ import { type GeneSelectionOptions, geneModelFromTable, type SelectedGene, selec
 import { checkLabelOptions, type GeneScores, genomicPosition, type LabelOptions, labelGene, relativePosition, type SiteCounts } from './labels.js';
 import type { SiteTypeMetrics } from './metrics.js';
 import { type ChunkRecord, chunkPartPath, type PartName, chunkRankPath, type RunRecord, writeEvaluationOutputs } from './outputs.js';
+import { clusterGenes, clusterOffset, type GeneCluster } from './clusters.js';
 import { ChunkRanking } from './ranking.js';
 import { annotatedSites, SITE_TYPES, type SiteType } from './sites.js';
 import { ERRORS_TABLE, MANIFEST_TABLE, NUCLEOTIDES_TABLE, POSITIONS_TABLE, type TableFormat, tsvLine } from './tables.js';
@@ -140,7 +141,7 @@ export async function runEvaluation(options: EvaluateOptions): Promise<Evaluatio
       }
     }
     await fs.rm(done, { force: true });
-    const { counts, processed } = await runChunk(chunk, { ...options, label, tracks, baseModel, chunkDir, now });
+    const { counts, processed } = await runChunk(chunk, { ...options, label, tracks, baseModel, chunkDir, now, context: loaded.context });
     const record: ChunkRecord = { fingerprint, counts, genes: processed };
     await writeFileAtomic(done, `${JSON.stringify(record)}\n`);
     records.push(record);
@@ -244,6 +245,8 @@ interface ChunkContext extends EvaluateOptions {
   baseModel: string;
   chunkDir: string;
   now: () => Date;
+  /** The model's context: genes closer than this share a prediction. */
+  context: number;
 }
 
 /** One open part file, written under a temp name and renamed when the chunk is complete. */
@@ -293,27 +296,32 @@ async function runChunk(chunk: Chunk, ctx: ChunkContext): Promise<{ counts: Reco
     );
 
   try {
-    // Which genes the genome can give; the rest get their manifest row in gene order below.
+    // Which genes the genome can give; the rest get their manifest row only.
     const problems = new Map<SelectedGene, [GeneStatus, string]>();
-    const inputs: SequenceInput[] = [];
-    const byInput = new Map<SequenceInput, SelectedGene>();
+    const genes: SelectedGene[] = [];
     const contig = await ctx.fasta.resolveName(chunk.chrom);
     const size = contig === undefined ? undefined : await ctx.fasta.length(contig);
     for (const g of chunk.genes) {
       if (contig === undefined || size === undefined) problems.set(g, ['no_sequence', `no contig ${chunk.chrom} in ${ctx.fasta.path}`]);
       else if (g.gene.start < 1 || g.gene.end > size) problems.set(g, ['sequence_too_short', `${g.gene.chrom}:${g.gene.start}-${g.gene.end} reaches past the end of ${contig} (${size} bases)`]);
-      else {
-        const input = await fastaRegionInput(ctx.fasta, { chrom: contig, start: g.gene.start, end: g.gene.end }, { strand: g.gene.strand === '-' ? '-' : '+', name: g.gene.id });
-        inputs.push(input);
-        byInput.set(input, g);
-      }
+      else genes.push(g);
+    }
+    // Genes whose inputs overlap are predicted together (see clusterGenes), then written in gene order.
+    const clusters = clusterGenes(genes, ctx.context);
+    const inputs: SequenceInput[] = [];
+    const byInput = new Map<SequenceInput, GeneCluster<SelectedGene>>();
+    for (const c of clusters) {
+      const input = await fastaRegionInput(ctx.fasta, { chrom: contig!, start: c.start, end: c.end }, { strand: c.strand, name: c.genes.map((g) => g.gene.id).join(',') });
+      inputs.push(input);
+      byInput.set(input, c);
     }
 
     const { tracks } = ctx;
+    const finished = new Map<SelectedGene, { scores: GeneScores; seconds: number }>();
+    let next = 0;
     let scores: GeneScores | undefined;
     let started = 0;
     for await (const event of ctx.inference.predict(inputs)) {
-      const g = byInput.get(event.sequence)!;
       const n = event.sequence.length;
       if (event.type === 'begin') {
         scores = { acceptor: new Float32Array(n), donor: new Float32Array(n), neither: new Float32Array(n) };
@@ -329,9 +337,20 @@ async function runChunk(chunk: Chunk, ctx: ChunkContext): Promise<{ counts: Reco
       } else {
         const s = scores!;
         scores = undefined;
+        const cluster = byInput.get(event.sequence)!;
         const seconds = (performance.now() - started) / 1000;
-        await writeGene(g, s, seconds);
-        ctx.onGene?.(n);
+        for (const g of cluster.genes) {
+          const from = clusterOffset(cluster, g.gene);
+          const to = from + g.gene.end - g.gene.start + 1;
+          finished.set(g, { scores: { acceptor: s.acceptor.slice(from, to), donor: s.donor.slice(from, to), neither: s.neither.slice(from, to) }, seconds });
+        }
+        while (next < genes.length && finished.has(genes[next])) {
+          const g = genes[next++];
+          const done = finished.get(g)!;
+          finished.delete(g);
+          await writeGene(g, done.scores, done.seconds);
+          ctx.onGene?.(g.gene.end - g.gene.start + 1);
+        }
       }
     }
     for (const g of chunk.genes) {
