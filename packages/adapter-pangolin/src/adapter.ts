@@ -114,10 +114,13 @@ export function createPangolinAdapter(options: PangolinAdapterOptions = {}): Bas
      * A set in one graph and one session: a track per head present (in head order), each the mean
      * of that head's files in replicate order (1, 2, 3 for the published set).
      */
-    async loadEnsemble({ files, context, device = 'cpu', threads, backend }: LoadEnsembleOptions): Promise<LoadedModel | undefined> {
-      if (files.length === 0) return undefined;
-      refuseBackend(files[0], backend);
-      for (const file of files) memberOf(file); // a misnamed file fails before any weights are read
+    async loadEnsemble({ files: all, context, device = 'cpu', threads, backend, tracks }: LoadEnsembleOptions): Promise<LoadedModel | undefined> {
+      if (all.length === 0) return undefined;
+      refuseBackend(all[0], backend);
+      for (const file of all) memberOf(file); // a misnamed file fails before any weights are read
+      // Asked for some tracks only (a scoring rule): the files of the other heads are not run.
+      const wanted = all.filter((file) => !tracks?.length || tracks.includes(memberOf(file).head.track.name));
+      const files = wanted.length > 0 ? wanted : all;
       const members = await Promise.all(files.map((file) => recordMember(file, context)));
       // Upstream averages replicates 1, 2, 3 in that order (a float32 sum, then / 3).
       members.sort((a, b) => a.replicate - b.replicate);

@@ -247,8 +247,13 @@ describe('loading a set', () => {
         },
         loadEnsemble: async ({ context }) => (offer ? { ...mockModel(context), tracks: [{ name: 'p_site', kind: 'site-probability' as const, site: 'any' as const }] } : undefined),
       });
-    const loaded = await createModelManager({ modelsDir: root }).register(adapter(true)).load({ adapter: 'mock' });
+    const asked: (readonly string[] | undefined)[] = [];
+    const spy = adapter(true);
+    const inner = spy.loadEnsemble!;
+    spy.loadEnsemble = (o) => (asked.push(o.tracks), inner(o));
+    const loaded = await createModelManager({ modelsDir: root }).register(spy).load({ adapter: 'mock', tracks: ['p_site'] });
     expect(loaded.model.tracks.map((t) => t.name)).toEqual(['p_site']); // passed through, not reordered or averaged
+    expect(asked).toEqual([['p_site']]); // the tracks the caller reads reach the adapter
     await loaded.dispose();
     await expect(createModelManager({ modelsDir: root }).register(adapter(false)).load({ adapter: 'mock' })).rejects.toThrow(/only the adapter can combine its members, and it declined/);
     expect(singles).toEqual([]);

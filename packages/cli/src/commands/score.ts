@@ -198,7 +198,8 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
     ]);
   }
 
-  const loaded = await manager.load({ adapter, setName: opts.set, context, backend: opts.backend, device, threads });
+  // Only the rule's tracks: an adapter may then run fewer networks (Pangolin: 12 of 24).
+  const loaded = await manager.load({ adapter, setName: opts.set, context, backend: opts.backend, device, threads, tracks: rule.tracks });
   let out: Writable = io.stdout;
   let file: OutputFile | undefined; // appears under -O only once the run succeeded
   const ignore = () => {};

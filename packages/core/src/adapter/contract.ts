@@ -156,6 +156,12 @@ export interface LoadOptions {
 export interface LoadEnsembleOptions extends Omit<LoadOptions, 'file'> {
   /** Absolute paths of the members, in the set's order. */
   files: readonly string[];
+  /**
+   * The track names the caller will read (default: all). A hint: an adapter whose members each
+   * compute some tracks may build only those (e.g. a scoring rule reading 4 of 8 tracks runs half
+   * the networks); the model still declares exactly the tracks it returns, these among them.
+   */
+  tracks?: readonly string[];
 }
 
 /** A set of files an adapter knows how to fetch from its public upstream (used by `models pull`). */

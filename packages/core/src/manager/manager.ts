@@ -36,6 +36,8 @@ export interface LoadModelOptions extends ModelQuery {
   backend?: string;
   device?: Device;
   threads?: number;
+  /** The tracks the caller will read (see `LoadEnsembleOptions.tracks`; default all). */
+  tracks?: readonly string[];
   /**
    * Refuse a set whose members differ from their model_info.json (size, sha256, unlisted files)
    * instead of warning. Members model_info.json lists that are missing are refused either way.
@@ -181,7 +183,7 @@ export class ModelManager {
       published: adapter.catalogue?.find((k) => k.setName === set.name && k.context === set.context),
     });
     const shared = { context: set.context, backend: options.backend, device: options.device, threads: options.threads };
-    const joint = await adapter.loadEnsemble?.({ ...shared, files: set.members.map((m) => m.path) });
+    const joint = await adapter.loadEnsemble?.({ ...shared, files: set.members.map((m) => m.path), tracks: options.tracks });
     if (joint) {
       const model = createEnsemble([joint]);
       return { set, model, license: set.license, sha256, warnings, dispose: () => model.dispose() };
