@@ -61,6 +61,25 @@ describe('score --model pangolin reproduces upstream pangolin.py string for stri
     }, 600_000);
   }
 
+  it('-s lists every position past the cutoff; options of the other rule are usage errors', async () => {
+    const c = fixture.cases.find((x) => x.name === 'snv_e3_donor_exonic_94555_d50_mT')!;
+    const r = await score([c], shared(fixture.gtf), ['-M', '0', '-s', '0.5']);
+    expect(r.code, r.stderr).toBe(0);
+    const [gene, ...rest] = r.info[0].replace(/^Pangolin=/, '').split('|');
+    expect(gene).toBe('TUBB8-gene');
+    expect(rest.pop()).toBe('Warnings:');
+    expect(rest).toContain('0:-0.6899999976158142');
+    for (const entry of rest) expect(Math.abs(Number(entry.split(':')[1]))).toBeGreaterThanOrEqual(0.5);
+    for (const flags of [['--precision', '3'], ['--transcripts', 'all']]) {
+      const bad = await score([c], shared(fixture.gtf), flags);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/applies to the spliceai rule/);
+    }
+    const table = await score([c], join(SHARED, 'fixtures/tubb8_grch37.tsv'), []);
+    expect(table.code).not.toBe(0);
+    expect(table.stderr).toMatch(/a SpliceAI annotation table has no Ensembl_canonical tags/);
+  }, 600_000);
+
   it('is the default rule of the pangolin family; mask on by default; the spliceai rule needs tracks Pangolin lacks', async () => {
     const c = fixture.cases.find((x) => x.name === 'snv_e3_donor_exonic_94555_d50_mT')!;
     const r = await score([c], shared(fixture.gtf), []);
