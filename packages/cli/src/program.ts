@@ -5,8 +5,8 @@ import { registerModelsCommands } from './commands/models.js';
 import { registerPredictCommand } from './commands/predict.js';
 import { registerScoreCommand } from './commands/score.js';
 import { registerAnnotationsCommands } from './commands/annotations.js';
-import { registerServeCommand } from './commands/serve.js';
 import { registerEvaluateCommand } from './commands/evaluate.js';
+import { registerServeCommand } from './commands/serve.js';
 import { type CliIO, processIO, writeLine } from './output/io.js';
 
 /** Exit codes: 0 ok, 1 a failed check or a failed run, 2 a usage error. */
@@ -43,8 +43,8 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO()): 
   registerPredictCommand(program, io, run);
   registerScoreCommand(program, io, run);
   registerAnnotationsCommands(program, io, run);
-  registerServeCommand(program, io, run);
   registerEvaluateCommand(program, io, run);
+  registerServeCommand(program, io, run);
   for (const cmd of allCommands(program)) cmd.exitOverride().configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) });
 
   try {
