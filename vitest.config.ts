@@ -9,6 +9,7 @@ export default defineConfig({
     alias: [
       { find: /^@metaspliceai\/core\/testing$/, replacement: src('core/src/testing/index.ts') },
       { find: /^@metaspliceai\/core$/, replacement: src('core/src/index.ts') },
+      { find: /^@metaspliceai\/genomics$/, replacement: src('genomics/src/index.ts') },
       { find: /^@metaspliceai\/onnx$/, replacement: src('onnx/src/index.ts') },
       { find: /^@metaspliceai\/torch$/, replacement: src('torch/src/index.ts') },
       { find: /^@metaspliceai\/adapter-spliceai$/, replacement: src('adapter-spliceai/src/index.ts') },

@@ -5,7 +5,8 @@
 // donor at 166 (SpliceAI labels the first and the last exonic base).
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createModelManager, SequenceInference } from '@metaspliceai/core';
+import { createModelManager } from '@metaspliceai/core';
+import { SequenceInference } from '@metaspliceai/genomics';
 import { createOpenSpliceAIAdapter } from '@metaspliceai/adapter-openspliceai';
 
 const TUBB8_EXON3 =

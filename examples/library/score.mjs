@@ -5,7 +5,8 @@
 // ../shared/data); the annotation is the TUBB8 row in data/ (SpliceAI's table format).
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { annotateVcf, createModelManager, loadAnnotation, openFasta, VariantScorer } from '@metaspliceai/core';
+import { createModelManager } from '@metaspliceai/core';
+import { annotateVcf, loadAnnotation, openFasta, VariantScorer } from '@metaspliceai/genomics';
 import { createOpenSpliceAIAdapter } from '@metaspliceai/adapter-openspliceai';
 
 const here = (p) => fileURLToPath(new URL(p, import.meta.url));

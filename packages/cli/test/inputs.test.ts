@@ -10,7 +10,8 @@ import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { pipeline } from 'node:stream/promises';
 import { PassThrough, Readable } from 'node:stream';
-import { BGZF_EOF, compileAnnotationTable, createBgzfStream, InputError, parseSequenceText, transcriptToRecord } from '@metaspliceai/core';
+import { InputError } from '@metaspliceai/core';
+import { BGZF_EOF, compileAnnotationTable, createBgzfStream, parseSequenceText, transcriptToRecord } from '@metaspliceai/genomics';
 import { MODELS_DIR, SHARED } from '../../../test-support/shared.js';
 import { cli, MOCK_ADAPTER } from './helpers.js';
 

@@ -65,7 +65,8 @@ describe('score reproduces the reference delta strings (real weights)', () => {
 
 describe('the library scorer matches the reference raw deltas (real weights)', () => {
   it('SpliceAI -D 50: every delta within 2e-5 of the reference, the same with and without a shared reference pass', async () => {
-    const { createModelManager, loadAnnotation, openFasta, VariantScorer } = await import('@metaspliceai/core');
+    const { createModelManager } = await import('@metaspliceai/core');
+    const { loadAnnotation, openFasta, VariantScorer } = await import('@metaspliceai/genomics');
     const { registerAdapters } = await import('../src/adapters.js');
     const manager = createModelManager({ modelsDir: MODELS_DIR });
     await registerAdapters(manager);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { SPLICEAI_INFO_HEADER } from '@metaspliceai/core';
+import { SPLICEAI_INFO_HEADER } from '@metaspliceai/genomics';
 import { cli, MOCK_ADAPTER } from './helpers.js';
 
 const SEQ = (() => {

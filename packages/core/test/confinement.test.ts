@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { promises as fsp, readFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { recordFsAccess } from './helpers/fs-spy.js';
+import { recordFsAccess } from '../../../test-support/fs-spy.js';
 import { z } from 'zod';
 import {
   createModelManager,
@@ -21,7 +21,7 @@ import {
   resolveInsideSet,
 } from '../src/index.js';
 import { createMockAdapter } from '../src/testing/index.js';
-import { makeTree, mock } from './helpers/tree.js';
+import { makeTree, mock } from '../../../test-support/tree.js';
 
 afterEach(() => vi.restoreAllMocks());
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createEnsemble, defaultBatchSize, encodeSequence, tileLengths, type PredictBatch, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
+import { createEnsemble, encodeSequence, tileLengths, type PredictBatch, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
 import { mockModel, mockScore, mockStagedModel } from '../src/testing/mock-adapter.js';
 
 function randomSequence(n: number, seed = 1): string {
@@ -49,9 +49,6 @@ describe('tiling', () => {
     for (const [tileSize, batchSize] of [[7, 1], [100, 3], [40_000, 2]]) {
       expect(await predictCodes(model, codes, { tileSize, batchSize })).toEqual(reference);
     }
-  });
-  it('batches one tile per thread by default, from 2 to 16', () => {
-    expect([1, 2, 16, 64].map((threads) => defaultBatchSize(threads))).toEqual([2, 2, 16, 16]);
   });
 
   it('runs whole batches of full tiles, then the rest as one batch of equal tiles', async () => {

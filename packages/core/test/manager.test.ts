@@ -10,7 +10,7 @@ import {
   ModelNotFoundError,
 } from '../src/index.js';
 import { createMockAdapter, mockModel } from '../src/testing/mock-adapter.js';
-import { makeTree, mock } from './helpers/tree.js';
+import { makeTree, mock } from '../../../test-support/tree.js';
 
 const managerFor = (root: string) => createModelManager({ modelsDir: root }).register(createMockAdapter());
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createModelManager, type KnownModelSet, MetadataError, ModelFileError } from '../src/index.js';
 import { createMockAdapter } from '../src/testing/mock-adapter.js';
-import { makeTree, mock } from './helpers/tree.js';
+import { makeTree, mock } from '../../../test-support/tree.js';
 
 // A set runs only on the files its model_info.json records: missing members are refused, members
 // that differ are reported (and refused with strict), and the hashes are handed to the caller.

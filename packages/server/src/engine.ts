@@ -1,4 +1,8 @@
 import {
+  type LoadedModel,
+  type VariantEncoding,
+} from '@metaspliceai/core';
+import {
   AnnotationIndex,
   checkRuleTracks,
   scoringRule,
@@ -7,12 +11,10 @@ import {
   deltaProbabilities,
   type FastaReader,
   formatFixed,
-  type LoadedModel,
   predictReferenceRows,
-  type VariantEncoding,
   type VariantScore,
   VariantScorer,
-} from '@metaspliceai/core';
+} from '@metaspliceai/genomics';
 import { cacheKey, type CachedAnswer, type ScoreCache } from './cache.js';
 import { formatLookupVariant, type LookupVariant } from './variant-text.js';
 

@@ -1,4 +1,8 @@
 import {
+  sha256File,
+  InputError,
+} from '@metaspliceai/core';
+import {
   checkRuleTracks,
   type FastaReader,
   formatFixed,
@@ -7,11 +11,9 @@ import {
   PangolinScorer,
   readAnnotation,
   scoringRule,
-  sha256File,
   sniffAnnotationFormat,
-  InputError,
   type VariantScore,
-} from '@metaspliceai/core';
+} from '@metaspliceai/genomics';
 import { cacheKey, type CachedAnswer, type ScoreCache } from './cache.js';
 import { LookupAbortedError, type LookupModel, type LookupQuery, RESPONSE_SCHEMA, transcriptPriority } from './engine.js';
 import { formatLookupVariant } from './variant-text.js';

@@ -1,5 +1,6 @@
 import { basename } from 'node:path';
-import { type LoadedModelSet, loadAnnotation, type LoadAnnotationOptions, openFasta, sha256File, type VariantEncoding } from '@metaspliceai/core';
+import { type LoadedModelSet, sha256File, type VariantEncoding } from '@metaspliceai/core';
+import { loadAnnotation, type LoadAnnotationOptions, openFasta } from '@metaspliceai/genomics';
 import type { LookupGenome, LookupModel } from './engine.js';
 
 /**

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { formatFixed, type LoadedModelSet, VariantScorer } from '@metaspliceai/core';
+import { type LoadedModelSet } from '@metaspliceai/core';
+import { formatFixed, VariantScorer } from '@metaspliceai/genomics';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLookupServer, LookupEngine, type LookupGenome, type LookupModel } from '../src/index.js';

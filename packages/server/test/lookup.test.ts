@@ -1,7 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { formatFixed, type LoadedModelSet, VariantScorer } from '@metaspliceai/core';
+import { type LoadedModelSet } from '@metaspliceai/core';
+import { formatFixed, VariantScorer } from '@metaspliceai/genomics';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createLookupServer, LookupEngine, type LookupGenome, type LookupModel, openLookupGenome, ScoreCache } from '../src/index.js';

@@ -2,16 +2,18 @@ import { promises as fs } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  BUILTIN_ANNOTATIONS,
-  compileAnnotationTable,
-  formatAnnotationTable,
   InputError,
   InvalidArgumentError,
-  readAnnotation,
   resolveDataDir,
   toOutputError,
   writeFileAtomic,
 } from '@metaspliceai/core';
+import {
+  BUILTIN_ANNOTATIONS,
+  compileAnnotationTable,
+  formatAnnotationTable,
+  readAnnotation,
+} from '@metaspliceai/genomics';
 import { writeLine, type CliIO } from '../output/io.js';
 import { checkOutputFile } from '../output/output-file.js';
 

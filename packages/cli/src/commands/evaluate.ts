@@ -2,17 +2,19 @@ import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import {
-  EVALUATE_DEFAULTS,
   InputError,
   InvalidArgumentError,
-  mergeEvaluations,
   modelSetKey,
+  sha256File,
+} from '@metaspliceai/core';
+import {
+  EVALUATE_DEFAULTS,
+  mergeEvaluations,
   openFasta,
   runEvaluation,
   SequenceInference,
-  sha256File,
   type TnSample,
-} from '@metaspliceai/core';
+} from '@metaspliceai/genomics';
 import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 import { createProgress } from '../output/progress.js';

@@ -3,15 +3,17 @@ import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import {
+  InputError,
+  InvalidArgumentError,
+  modelSetKey,
+} from '@metaspliceai/core';
+import {
   createPredictionWriter,
   DEFAULT_BED_THRESHOLD,
   fastaRecordInputs,
   fastaRegionInput,
   geneInputs,
   inputBytes,
-  InputError,
-  InvalidArgumentError,
-  modelSetKey,
   openFasta,
   parseRegion,
   parseSequenceText,
@@ -24,7 +26,7 @@ import {
   type SequenceInput,
   sequenceInput,
   writePredictions,
-} from '@metaspliceai/core';
+} from '@metaspliceai/genomics';
 import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
 import type { CliIO } from '../output/io.js';
 import { createProgress } from '../output/progress.js';

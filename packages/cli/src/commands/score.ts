@@ -3,17 +3,20 @@ import { basename, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import {
-  annotateVcf,
-  type AnnotateVcfSummary,
   InputError,
   InvalidArgumentError,
-  type LoadedAnnotation,
   type LoadedModelSet,
+  modelSetKey,
+  sha256File,
+} from '@metaspliceai/core';
+import {
+  annotateVcf,
+  type AnnotateVcfSummary,
+  type LoadedAnnotation,
   checkRuleTracks,
   loadAnnotation,
   type LoadedPangolinGenes,
   loadPangolinGenes,
-  modelSetKey,
   openFasta,
   PangolinScorer,
   rawEntryScorer,
@@ -21,11 +24,10 @@ import {
   type RecordScorer,
   SCORING_RULES,
   scoringRule,
-  sha256File,
   UNSCORED_LABELS,
   type UnscoredReason,
   VariantScorer,
-} from '@metaspliceai/core';
+} from '@metaspliceai/genomics';
 import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 import { createProgress } from '../output/progress.js';

@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Writable } from 'node:stream';
-import { type AtomicFile, InvalidArgumentError, OutputError, createBgzfStream, openAtomicFile, toOutputError } from '@metaspliceai/core';
+import { type AtomicFile, InvalidArgumentError, OutputError, openAtomicFile, toOutputError } from '@metaspliceai/core';
+import { createBgzfStream } from '@metaspliceai/genomics';
 
 /** An input a command reads, as the user named it (`-I in.vcf`), for the same-file check. */
 export interface NamedInput {

@@ -1,6 +1,6 @@
 import type { z } from 'zod';
 import type { ModelInfo } from '../metadata/schema.js';
-import type { VariantEncoding } from '../variants/encoding.js';
+import type { VariantEncoding } from '../sequence/variant-encoding.js';
 
 /**
  * The version of the adapter contract this core speaks. Adapters declare it; register() checks it.
