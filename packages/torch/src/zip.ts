@@ -1,17 +1,18 @@
 /**
- * A read-only zip reader for PyTorch archives. It parses the end-of-central-directory record
- * (zip64 too), the central directory and local headers, reads only the byte ranges it is asked
- * for, and checks every size, offset, name and CRC-32 before handing bytes on, because a model
- * file is input from the internet and must not be able to point outside itself or inflate
- * without bound.
+ * A read-only zip reader for PyTorch archives. Checkpoints are a few MB, so it reads the file
+ * whole, then parses the end-of-central-directory record (zip64 too), the central directory and
+ * local headers, and checks every size, offset, name and CRC-32 before handing bytes on, because
+ * a model file is input from the internet and must not be able to point outside itself or
+ * inflate without bound.
  */
-import { open, type FileHandle } from 'node:fs/promises';
-import { inflateRawSync } from 'node:zlib';
+import { open } from 'node:fs/promises';
+import { crc32, inflateRawSync } from 'node:zlib';
 import { ModelFileError, UnsafeModelFileError } from '@metaspliceai/core';
-import { crc32 } from './crc32.js';
 
 /** Bounds a hostile archive cannot push the reader past. */
 export const ZIP_LIMITS = {
+  /** Bytes of the archive itself, read whole (a Buffer holds at most 2 GiB on every Node line). */
+  maxFileSize: 2 ** 31 - 1,
   /** Uncompressed bytes in one entry (2 GiB). */
   maxEntrySize: 2 ** 31,
   /** Uncompressed bytes over all entries (4 GiB). */
@@ -33,8 +34,6 @@ const ZIP64_EOCD_SIZE = 56;
 const CENTRAL_SIZE = 46;
 const LOCAL_SIZE = 30;
 const MAX_COMMENT = 0xffff;
-/** Gaps up to this size between wanted entries are read through rather than split into reads. */
-const COALESCE_GAP = 64 * 1024;
 /** One read call never asks for more than this (fs reads are capped near 2 GiB). */
 const MAX_READ_CHUNK = 2 ** 30;
 const METHOD_STORED = 0;
@@ -85,88 +84,47 @@ function badNameReason(name: string): string | undefined {
   return undefined;
 }
 
-/** An open zip archive; call {@link ZipArchive.close} when done. */
+/**
+ * A zip archive read into memory. Stored entries are views into the file's bytes (no copy); a
+ * fresh buffer starts at offset 0, so their alignment (mod 64) is their file offset's, as torch
+ * writes tensor data 64-byte aligned.
+ */
 export class ZipArchive {
   private constructor(
     readonly file: string,
-    private readonly fh: FileHandle,
-    readonly fileSize: number,
+    private readonly bytes: Uint8Array,
     readonly entries: ReadonlyMap<string, ZipEntry>,
   ) {}
 
-  /** Opens `file` and reads its central directory (not the entries' data). */
-  static async open(file: string): Promise<ZipArchive> {
-    let fh: FileHandle;
-    try {
-      fh = await open(file, 'r');
-    } catch (error) {
-      throw new ModelFileError(file, `cannot open the file (${(error as Error).message})`, { cause: error });
-    }
-    try {
-      const stat = await fh.stat();
-      if (!stat.isFile()) throw new ModelFileError(file, 'expected a regular file (a zip archive), found something else');
-      const entries = await readDirectory(file, fh, stat.size);
-      return new ZipArchive(file, fh, stat.size, entries);
-    } catch (error) {
-      await fh.close().catch(() => undefined);
-      throw error;
-    }
+  get fileSize(): number {
+    return this.bytes.length;
   }
 
-  async close(): Promise<void> {
-    await this.fh.close();
+  /** Reads `file` whole and parses its central directory. */
+  static async open(file: string): Promise<ZipArchive> {
+    const bytes = await readWhole(file);
+    return new ZipArchive(file, bytes, readDirectory(file, bytes));
   }
+
+  /** Nothing is held open; kept so callers can treat the archive as a resource. */
+  async close(): Promise<void> {}
 
   /** The bytes of one entry, inflated and CRC-checked. */
   async readEntry(entry: ZipEntry): Promise<Uint8Array> {
-    return (await this.readEntries([entry])).get(entry.name)!;
+    return this.extract(entry);
   }
 
-  /**
-   * The bytes of several entries, inflated and CRC-checked, keyed by name. Neighbouring entries
-   * are fetched in one read; a stored entry's bytes are a view into that read (no copy), placed so
-   * that their memory address has the same alignment (mod 64) as their file offset.
-   */
+  /** The bytes of several entries, inflated and CRC-checked, keyed by name. */
   async readEntries(wanted: readonly ZipEntry[]): Promise<Map<string, Uint8Array>> {
-    const spans = wanted
-      .map((e) => ({
-        entry: e,
-        start: e.localHeaderOffset,
-        // Local header + name + at most 64 KiB of extra field + data, never past the next entry.
-        end: Math.min(e.limit, e.localHeaderOffset + LOCAL_SIZE + e.rawName.length + 0xffff + e.compressedSize),
-      }))
-      .sort((a, b) => a.start - b.start);
     const out = new Map<string, Uint8Array>();
-    let i = 0;
-    while (i < spans.length) {
-      const start = spans[i].start;
-      let end = spans[i].end;
-      let j = i + 1;
-      while (j < spans.length && spans[j].start - end <= COALESCE_GAP && spans[j].end - start <= MAX_READ_CHUNK) {
-        end = Math.max(end, spans[j].end);
-        j++;
-      }
-      const buf = await this.readRange(start, end - start);
-      for (let k = i; k < j; k++) {
-        const { entry } = spans[k];
-        out.set(entry.name, this.extract(entry, buf, entry.localHeaderOffset - start));
-      }
-      i = j;
-    }
+    for (const entry of wanted) out.set(entry.name, this.extract(entry));
     return out;
   }
 
-  /** Reads `length` bytes at `position` into a fresh buffer aligned like the file (mod 64). */
-  private async readRange(position: number, length: number): Promise<Uint8Array> {
-    const pad = position % 64;
-    const buf = Buffer.allocUnsafeSlow(pad + length);
-    await readFully(this.file, this.fh, buf, pad, length, position);
-    return buf.subarray(pad);
-  }
-
-  /** Checks the local header at `buf[rel]` against `entry`, then returns the entry's data. */
-  private extract(entry: ZipEntry, buf: Uint8Array, rel: number): Uint8Array {
-    const { file } = this;
+  /** Checks the local header of `entry` against its central-directory record, then returns its data. */
+  private extract(entry: ZipEntry): Uint8Array {
+    const { file, bytes: buf } = this;
+    const rel = entry.localHeaderOffset;
     const name = entry.name;
     if (rel + LOCAL_SIZE > buf.length || u32(buf, rel) !== SIG_LOCAL) {
       throw new ModelFileError(file, `entry '${name}': expected a local file header at byte ${entry.localHeaderOffset}, found none (corrupt archive)`);
@@ -192,7 +150,7 @@ export class ZipArchive {
     }
     const dataStart = rel + LOCAL_SIZE + nameLen + extraLen;
     const dataEnd = dataStart + entry.compressedSize;
-    if (entry.localHeaderOffset + (dataEnd - rel) > entry.limit) {
+    if (dataEnd > entry.limit) {
       throw new UnsafeModelFileError(file, `entry '${name}': its data runs into the next entry or the central directory; refused`);
     }
     if (dataEnd > buf.length) {
@@ -224,26 +182,44 @@ export class ZipArchive {
   }
 }
 
-async function readFully(file: string, fh: FileHandle, buf: Uint8Array, offset: number, length: number, position: number): Promise<void> {
-  let done = 0;
-  while (done < length) {
-    const { bytesRead } = await fh.read(buf, offset + done, Math.min(length - done, MAX_READ_CHUNK), position + done);
-    if (bytesRead === 0) {
-      throw new ModelFileError(file, `expected ${length} bytes at byte ${position}, the file ends at byte ${position + done} (truncated)`);
+/** The whole file in a fresh buffer, or a ModelFileError saying why not. */
+async function readWhole(file: string): Promise<Uint8Array> {
+  let fh;
+  try {
+    fh = await open(file, 'r');
+  } catch (error) {
+    throw new ModelFileError(file, `cannot open the file (${(error as Error).message})`, { cause: error });
+  }
+  try {
+    const stat = await fh.stat();
+    if (!stat.isFile()) throw new ModelFileError(file, 'expected a regular file (a zip archive), found something else');
+    if (stat.size > ZIP_LIMITS.maxFileSize) {
+      throw new ModelFileError(file, `${stat.size} bytes is over the ${ZIP_LIMITS.maxFileSize}-byte limit of the checkpoint reader (PyTorch checkpoints of base models are a few MB)`);
     }
-    done += bytesRead;
+    const buf = Buffer.allocUnsafeSlow(stat.size);
+    let done = 0;
+    while (done < stat.size) {
+      const { bytesRead } = await fh.read(buf, done, Math.min(stat.size - done, MAX_READ_CHUNK), done);
+      if (bytesRead === 0) throw new ModelFileError(file, `expected ${stat.size} bytes, the file ends at byte ${done} (it shrank while being read)`);
+      done += bytesRead;
+    }
+    return buf;
+  } finally {
+    await fh.close().catch(() => undefined);
   }
 }
 
-async function readAt(file: string, fh: FileHandle, position: number, length: number): Promise<Uint8Array> {
-  const buf = Buffer.allocUnsafe(length);
-  await readFully(file, fh, buf, 0, length, position);
-  return buf;
+/** `length` bytes at `position`, or a ModelFileError when the file ends first. */
+function readAt(file: string, bytes: Uint8Array, position: number, length: number): Uint8Array {
+  if (position + length > bytes.length) {
+    throw new ModelFileError(file, `expected ${length} bytes at byte ${position}, the file ends at byte ${Math.max(position, bytes.length)} (truncated)`);
+  }
+  return bytes.subarray(position, position + length);
 }
 
 /** Explains why no end-of-central-directory record was found, from the file's first bytes. */
-async function notAZip(file: string, fh: FileHandle, size: number): Promise<never> {
-  const head = await readAt(file, fh, 0, Math.min(size, 4));
+function notAZip(file: string, bytes: Uint8Array): never {
+  const head = bytes.subarray(0, 4);
   const found = Buffer.from(head).toString('hex') || 'an empty file';
   if (head.length >= 4 && u32(head, 0) === SIG_LOCAL) {
     throw new ModelFileError(file, 'expected a zip archive with an end-of-central-directory record, found a zip that stops early (truncated download?)');
@@ -254,11 +230,12 @@ async function notAZip(file: string, fh: FileHandle, size: number): Promise<neve
   throw new ModelFileError(file, `expected a zip archive (a PyTorch .pt file), found bytes ${found}`);
 }
 
-async function readDirectory(file: string, fh: FileHandle, size: number): Promise<Map<string, ZipEntry>> {
-  if (size < EOCD_SIZE) return notAZip(file, fh, size);
+function readDirectory(file: string, bytes: Uint8Array): Map<string, ZipEntry> {
+  const size = bytes.length;
+  if (size < EOCD_SIZE) return notAZip(file, bytes);
   const tailLen = Math.min(size, EOCD_SIZE + MAX_COMMENT + ZIP64_LOCATOR_SIZE);
   const tailStart = size - tailLen;
-  const tail = await readAt(file, fh, tailStart, tailLen);
+  const tail = readAt(file, bytes, tailStart, tailLen);
   // The record sits at the end, followed only by its comment; search back over a comment.
   let pos = -1;
   for (let p = tailLen - EOCD_SIZE; p >= 0; p--) {
@@ -267,7 +244,7 @@ async function readDirectory(file: string, fh: FileHandle, size: number): Promis
       break;
     }
   }
-  if (pos < 0) return notAZip(file, fh, size);
+  if (pos < 0) return notAZip(file, bytes);
   const eocdAt = tailStart + pos;
   let disk = u16(tail, pos + 4);
   let cdDisk = u16(tail, pos + 6);
@@ -283,7 +260,7 @@ async function readDirectory(file: string, fh: FileHandle, size: number): Promis
     if (z64At < 0 || z64At + ZIP64_EOCD_SIZE > locatorAt) {
       throw new ModelFileError(file, `zip64 end-of-central-directory offset ${z64At} is outside the file (corrupt archive)`);
     }
-    const z = await readAt(file, fh, z64At, ZIP64_EOCD_SIZE);
+    const z = readAt(file, bytes, z64At, ZIP64_EOCD_SIZE);
     if (u32(z, 0) !== SIG_ZIP64_EOCD) {
       throw new ModelFileError(file, `expected a zip64 end-of-central-directory record at byte ${z64At}, found none (corrupt archive)`);
     }
@@ -311,7 +288,7 @@ async function readDirectory(file: string, fh: FileHandle, size: number): Promis
   if (count * CENTRAL_SIZE > cdSize) {
     throw new ModelFileError(file, `central directory of ${cdSize} bytes cannot hold the ${count} entries it declares (corrupt archive)`);
   }
-  const cd = await readAt(file, fh, cdOffset, cdSize);
+  const cd = readAt(file, bytes, cdOffset, cdSize);
   return parseCentralDirectory(file, cd, count, cdOffset, size);
 }
 

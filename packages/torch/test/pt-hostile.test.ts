@@ -6,7 +6,7 @@ import { MetaSpliceAIError, ModelFileError, UnsafeModelFileError } from '@metasp
 import { readStateDict, readStateDictIndex } from '../src/index.js';
 import { f32, PickleWriter, stateDictPickle, torchEntries, writeTensor, type TensorSpec } from './helpers/pickle-writer.js';
 import { makeZip, type ZipInput } from './helpers/zip-writer.js';
-import { crc32 } from '../src/crc32.js';
+import { crc32 } from 'node:zlib';
 import { unpickle, type PickleLimits } from '../src/pickle.js';
 import { MODELS_DIR } from '../../../test-support/shared.js';
 

@@ -4,7 +4,6 @@ import { join, sep } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ModelFileError, InvalidArgumentError } from '@metaspliceai/core';
 import { readStateDict, readStateDictIndex, toFloat32, type StateDictTensor } from '../src/index.js';
-import { crc32, crc32Portable } from '../src/crc32.js';
 import { f32, PickleWriter, stateDictPickle, torchEntries, writeTensor } from './helpers/pickle-writer.js';
 import { makeZip } from './helpers/zip-writer.js';
 import { MODELS_DIR } from '../../../test-support/shared.js';
@@ -34,17 +33,6 @@ const REFERENCE: Record<string, { n: number; sum: number; abs: number }> = {
 const KERNELS: Record<number, number[]> = { 80: [11], 400: [11, 11], 2000: [11, 11, 21], 10000: [11, 11, 21, 41] };
 
 const sum = (a: Float32Array) => a.reduce((s, v) => s + v, 0);
-
-describe('crc32', () => {
-  it('matches the standard check value and the native implementation', () => {
-    const check = Buffer.from('123456789');
-    expect(crc32Portable(check)).toBe(0xcbf43926);
-    expect(crc32(check)).toBe(0xcbf43926);
-    const random = Uint8Array.from({ length: 10_000 }, (_, i) => (i * 7919 + (i >> 3)) & 0xff);
-    expect(crc32Portable(random)).toBe(crc32(random));
-    expect(crc32Portable(new Uint8Array(0))).toBe(0);
-  });
-});
 
 describe('real OpenSpliceAI checkpoints', () => {
   const files = realFiles();

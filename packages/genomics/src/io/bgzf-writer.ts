@@ -1,27 +1,11 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { deflateRawSync } from 'node:zlib';
+import { crc32, deflateRawSync } from 'node:zlib';
 
 /** Uncompressed bytes per BGZF block, as htslib writes them. */
 const BLOCK_INPUT = 0xff00;
 
 /** The empty block that ends every BGZF file (htslib checks for it). */
 export const BGZF_EOF = Buffer.from('1f8b08040000000000ff0600424302001b0003000000000000000000', 'hex');
-
-const CRC_TABLE = (() => {
-  const table = new Int32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c;
-  }
-  return table;
-})();
-
-function crc32(data: Uint8Array): number {
-  let c = -1;
-  for (let i = 0; i < data.length; i++) c = CRC_TABLE[(c ^ data[i]) & 0xff] ^ (c >>> 8);
-  return (c ^ -1) >>> 0;
-}
 
 /** One BGZF block: a gzip member with the `BC` extra field giving its size. */
 export function bgzfBlock(data: Uint8Array): Buffer {
