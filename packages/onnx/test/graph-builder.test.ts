@@ -10,9 +10,7 @@ describe('SpliceGraphBuilder + onnxruntime vs a pure-JS reference', () => {
     {},
     { convLayout: 'conv1d' },
     { foldBatchNorm: false },
-    { foldBatchNorm: false, batchNormForm: 'mul-add' },
-    { batchNormForm: 'node', cropForm: 'slice' },
-    { convLayout: 'conv1d', foldBatchNorm: false, batchNormForm: 'mul-add' },
+    { convLayout: 'conv1d', foldBatchNorm: false },
     { trimToNeeded: false },
   ];
   for (const options of configs) {
@@ -63,26 +61,22 @@ describe('SpliceGraphBuilder + onnxruntime vs a pure-JS reference', () => {
   });
 
   it('folds a batch norm into the conv it follows, and only there', () => {
-    const ops = (options: SpliceGraphOptions) => inspectModel(buildTinyNet(net, options)).nodes.map((n) => n.opType);
-    const count = (list: string[], op: string) => list.filter((o) => o === op).length;
-    const folded = ops({ batchNormForm: 'node', cropForm: 'slice' });
-    // Each unit's second BN follows a conv (folded); the first follows an Add (kept).
-    expect(count(folded, 'BatchNormalization')).toBe(2);
-    expect(count(folded, 'Conv')).toBe(2 + 4 + 2 + 1);
-    expect(count(ops({ foldBatchNorm: false, cropForm: 'slice' }), 'Conv')).toBe(2 + 4 + 2 + 1 + 4);
-    expect(count(ops({ foldBatchNorm: false, batchNormForm: 'mul-add' }), 'Mul')).toBe(4);
+    const isBatchNorm = (n: { opType: string; attributes: Record<string, unknown> }) =>
+      n.opType === 'Conv' && (n.attributes.group as number) > 1 && ['1,1', '1'].includes(String(n.attributes.kernel_shape));
+    const batchNorms = (options: SpliceGraphOptions) => inspectModel(buildTinyNet(net, options)).nodes.filter(isBatchNorm).length;
+    // Each unit's second BN follows a conv (folded); the first follows an Add (kept, as a depthwise 1x1 Conv).
+    expect(batchNorms({})).toBe(2);
+    expect(batchNorms({ foldBatchNorm: false })).toBe(4);
+    expect(batchNorms({ convLayout: 'conv1d' })).toBe(2);
   });
 
-  it('writes the other batch norms and equal crops as depthwise convs in conv2d, so onnxruntime keeps its blocked layout', () => {
-    const nodes = inspectModel(buildTinyNet(net)).nodes;
-    const depthwise = nodes.filter((n) => n.opType === 'Conv' && (n.attributes.group as number) > 1);
-    expect(nodes.some((n) => n.opType === 'BatchNormalization' || n.opType === 'Slice')).toBe(false);
-    expect(depthwise.filter((n) => n.attributes.kernel_shape?.toString() === '1,1')).toHaveLength(2);
-    expect(depthwise.filter((n) => n.attributes.kernel_shape?.toString() === '1,3').length).toBeGreaterThan(0);
-    // conv1d keeps the ONNX nodes, and refuses the conv forms.
-    const conv1d = inspectModel(buildTinyNet(net, { convLayout: 'conv1d' })).nodes;
-    expect(conv1d.filter((n) => n.opType === 'BatchNormalization')).toHaveLength(2);
-    expect(() => new SpliceGraphBuilder({ convLayout: 'conv1d', cropForm: 'conv' })).toThrow(/need convLayout 'conv2d'/);
+  it('writes the other batch norms and equal crops as depthwise convs, so onnxruntime keeps its blocked layout', () => {
+    for (const options of [{}, { convLayout: 'conv1d' }] as const) {
+      const nodes = inspectModel(buildTinyNet(net, options)).nodes;
+      const depthwise = nodes.filter((n) => n.opType === 'Conv' && (n.attributes.group as number) > 1);
+      expect(nodes.some((n) => n.opType === 'BatchNormalization' || n.opType === 'Slice' || n.opType === 'Mul')).toBe(false);
+      expect(depthwise.filter((n) => ['1,3', '3'].includes(String(n.attributes.kernel_shape))).length).toBeGreaterThan(0);
+    }
   });
 
   it('crops unequal ends with a Slice', async () => {

@@ -1,0 +1,174 @@
+/**
+ * Cutting a planned network into consecutive stage graphs, for recomputing only what a local change
+ * to the input changes (core's `StagedNetwork`). Where to cut is chosen by a cost model of the
+ * convolution work a one-base change costs; each stage is then lowered like a whole graph.
+ */
+import type { ConvLayout, Layer } from './graph-builder.js';
+import { type Emitted, emitConcatState, emitCrop, emitGroupMeans, emitLayers, emitSplit, encodeGraph, inputDeclaration, nameOf, STATE_INPUT, STATE_OUTPUT, valueDeclaration } from './graph-lower.js';
+import { type GraphPlan, type PlannedMember, type TrimPlan, checkMembers, flattenGroups, liveAfter, memberPrefix, planGraph, planTrim, planWholeTrim } from './graph-plan.js';
+
+/** Options of `buildStaged`. */
+export interface StagingOptions {
+  /**
+   * At most this many stages (default 3); fewer when another cut saves little. Each cut costs
+   * copies and a session call per stage: scoring 200 SNVs with the OpenSpliceAI 10000 ensemble
+   * measured 12.0 variants/s with 3 stages, 10.3 with 4, 11.2 with 5 and 10.6 with 7.
+   */
+  maxStages?: number;
+  /** The distance scored around a change, which the cut choice optimises for (default 50). */
+  dist?: number;
+}
+
+/** A network as consecutive stage graphs; see `SpliceGraphBuilder.buildStaged`. */
+export interface StagedGraphs {
+  /**
+   * One ONNX model per stage. The first takes the graph input; each later one takes `state`
+   * `(N, C, 1, L)` and all but the last give `next_state` `(N, C', 1, L - 2 * reach)`; the last
+   * gives the graph output.
+   */
+  models: Uint8Array[];
+  /** Positions each stage drops on each side of its input; they sum to the context / 2. */
+  reach: number[];
+  /** Channels of the state after each stage but the last. */
+  channels: number[];
+  /** The tensor layout of every stage (that of the builder). */
+  layout: ConvLayout;
+  /** Names of the first stage's input and the last stage's output. */
+  inputName: string;
+  outputName: string;
+}
+
+interface Cut {
+  /** The last layer of the stage the cut ends. */
+  id: number;
+  /** Positions lost on each side at the cut. */
+  extent: number;
+}
+
+/**
+ * Greedy choice of up to `maxStages - 1` cuts. The cost model: recomputing `2 * dist + 1` outputs
+ * around a one-base change, a layer ending stage s must be computed on the part of stage s's
+ * output both changed and needed, widened by the reach left in the stage; each conv costs that
+ * width times its kernel and channels. A cut is kept only if it saves at least 3%.
+ */
+function chooseCuts(plan: GraphPlan, trim: TrimPlan, half: number, maxStages: number, dist: number): number[] {
+  const { layers } = plan.graph;
+  const candidates: Cut[] = [];
+  for (let id = 1; id < plan.outId; id++) {
+    if (!plan.needed.has(id)) continue;
+    const live = liveAfter(plan, id);
+    if (live.length === 0 || live.length > 2 || live.includes(0) || live.some((v) => plan.foldedInto.has(v))) continue;
+    const sides = live.map((v) => trim.get(v)!);
+    const left = Math.max(...sides.map((s) => s[0]));
+    if (left !== Math.max(...sides.map((s) => s[1])) || left <= 0 || left >= half) continue;
+    candidates.push({ id, extent: left });
+  }
+  const convs = [...plan.needed].filter((id) => layers[id].kind === 'conv');
+  const cost = (cuts: readonly Cut[]): number => {
+    let total = 0;
+    for (const id of convs) {
+      const end = cuts.find((c) => c.id >= id);
+      const extent = end ? end.extent : half;
+      const changed = extent === half ? 2 * dist + 1 : Math.min(2 * dist + 1 + 2 * (half - extent), 1 + 2 * extent);
+      const width = Math.max(changed + 2 * (extent - Math.max(...trim.get(id)!)), 0);
+      const [out, inC, k] = (layers[id] as Extract<Layer, { kind: 'conv' }>).shape;
+      total += width * k * inC * out;
+    }
+    return total;
+  };
+  let chosen: Cut[] = [];
+  let best = cost(chosen);
+  while (chosen.length < maxStages - 1) {
+    let pick: { cuts: Cut[]; cost: number } | undefined;
+    for (const c of candidates) {
+      if (chosen.includes(c)) continue;
+      const cuts = [...chosen, c].sort((a, b) => a.id - b.id);
+      const value = cost(cuts);
+      if (!pick || value < pick.cost) pick = { cuts, cost: value };
+    }
+    if (!pick || pick.cost > best * 0.97) break;
+    chosen = pick.cuts;
+    best = pick.cost;
+  }
+  return chosen.map((c) => c.id);
+}
+
+/**
+ * The group means of `groups` (see `lowerMeans`) as stage graphs: each stage runs every member's
+ * part, the state is the members' states side by side on the channel axis, and the last stage
+ * averages each group. Undefined unless every member can be trimmed and cuts into stages of the
+ * same reaches.
+ */
+export function stageMeans(groups: readonly (readonly PlannedMember[])[], options: StagingOptions = {}): StagedGraphs | undefined {
+  const members = flattenGroups(groups);
+  const { graph: lead, outId } = checkMembers(members);
+  const output = lead.values[outId];
+  if (!lead.options.trimToNeeded || output.context % 2 !== 0) return undefined;
+  const half = output.context / 2;
+  const cutPlans: { plan: GraphPlan; cuts: number[] }[] = [];
+  for (const [k, { graph, outId: out }] of members.entries()) {
+    const plan = planGraph(graph, out, memberPrefix(members.length, k));
+    const whole = planWholeTrim(plan);
+    if (!whole) return undefined;
+    const cuts = chooseCuts(plan, whole, half, options.maxStages ?? 3, options.dist ?? 50);
+    if (cuts.length === 0 || cuts.length !== (cutPlans[0]?.cuts.length ?? cuts.length)) return undefined;
+    cutPlans.push({ plan, cuts });
+  }
+
+  const { convLayout: layout, inputName, outputName } = lead.options;
+  const result: StagedGraphs = { models: [], reach: [], channels: [], layout, inputName, outputName };
+  const at = cutPlans.map(() => ({ from: 1, live: [0] as readonly number[], reached: 0 }));
+  const stageCount = cutPlans[0].cuts.length + 1;
+  for (let stage = 0; stage < stageCount; stage++) {
+    const last = stage === stageCount - 1;
+    const emitted: Emitted = { nodes: [], initializers: [] };
+    if (stage > 0) {
+      emitSplit(
+        emitted,
+        cutPlans.flatMap(({ plan }, k) => at[k].live.map((v) => ({ name: nameOf(plan, v), channels: plan.graph.values[v].channels }))),
+      );
+    }
+    const outputs: string[] = [];
+    const parts: string[] = [];
+    const reaches = new Set<number>();
+    let channels = 0;
+    for (const [k, { plan, cuts }] of cutPlans.entries()) {
+      const { graph } = plan;
+      const { from, live, reached } = at[k];
+      const to = last ? plan.outId : cuts[stage];
+      const trim = planTrim(plan, from, to, new Map(live.map((v) => [v, [reached, reached] as const])));
+      if (!trim) return undefined;
+      emitLayers(plan, trim, from, to, emitted);
+      if (last) {
+        outputs.push(nameOf(plan, plan.outId));
+        reaches.add(half - reached);
+        continue;
+      }
+      const next = liveAfter(plan, to);
+      const sides = next.map((v) => trim.get(v)!);
+      const extent = Math.max(...sides.flat());
+      // Each crossing value is cropped to the common extent; the state must stay centred.
+      if (Math.max(...sides.map((side) => side[0])) !== Math.max(...sides.map((side) => side[1]))) return undefined;
+      next.forEach((v, j) => {
+        const name = `${plan.prefix}state_part${j}`;
+        emitCrop(graph, emitted, name, nameOf(plan, v), graph.values[v].channels, extent - trim.get(v)![0], extent - trim.get(v)![1]);
+        parts.push(name);
+      });
+      channels += next.reduce((sum, v) => sum + graph.values[v].channels, 0);
+      reaches.add(extent - reached);
+      at[k] = { from: to + 1, live: next, reached: extent };
+    }
+    if (reaches.size !== 1) return undefined;
+    const input = stage === 0 ? inputDeclaration(lead) : valueDeclaration(lead, STATE_INPUT, result.channels[stage - 1], 'length');
+    result.reach.push([...reaches][0]);
+    if (last) {
+      emitGroupMeans(emitted, outputs, groups, outputName);
+      result.models.push(encodeGraph(lead, emitted, output.context, input, valueDeclaration(lead, outputName, groups.length * output.channels, 'out_length'), members.length));
+      break;
+    }
+    emitConcatState(emitted, parts);
+    result.models.push(encodeGraph(lead, emitted, output.context, input, valueDeclaration(lead, STATE_OUTPUT, channels, 'out_length'), members.length));
+    result.channels.push(channels);
+  }
+  return result;
+}
