@@ -1,3 +1,4 @@
+import { batchNormAffine } from '@metaspliceai/onnx';
 import type { KerasActivation, KerasGraph, KerasLayer } from '../keras/graph.js';
 
 /**
@@ -101,8 +102,9 @@ export function stepInputs(step: PlanStep): string[] {
 }
 
 /**
- * BN(conv(x)) = conv'(x) with kernel' = kernel * s and bias' = (bias - mean) * s + beta, where
- * s = gamma / sqrt(variance + epsilon), per output channel (the last kernel axis).
+ * BN(conv(x)) = conv'(x) with kernel' = kernel * s and bias' = bias * s + t, where s and t are the
+ * batch norm's per-channel affine form (`batchNormAffine`, shared with the ONNX graph builder),
+ * applied on the output channel (the last kernel axis).
  */
 function foldBatchNorm(
   kernel: Float32Array,
@@ -110,12 +112,9 @@ function foldBatchNorm(
   filters: number,
   bn: NonNullable<KerasLayer['batchNorm']>,
 ): { kernel: Float32Array; bias: Float32Array } {
-  const scale = new Float64Array(filters);
+  const { scale, shift } = batchNormAffine(bn);
   const newBias = new Float32Array(filters);
-  for (let o = 0; o < filters; o++) {
-    scale[o] = bn.gamma[o]! / Math.sqrt(bn.variance[o]! + bn.epsilon);
-    newBias[o] = (bias[o]! - bn.mean[o]!) * scale[o]! + bn.beta[o]!;
-  }
+  for (let o = 0; o < filters; o++) newBias[o] = bias[o]! * scale[o]! + shift[o]!;
   const newKernel = new Float32Array(kernel.length);
   for (let i = 0; i < kernel.length; i++) newKernel[i] = kernel[i]! * scale[i % filters]!;
   return { kernel: newKernel, bias: newBias };
