@@ -1,6 +1,7 @@
 export * from './errors.js';
 export * from './adapter/contract.js';
 export * from './config/project.js';
+export * from './config/options.js';
 export * from './discovery/model-set.js';
 export { discoverModels, type DiscoverOptions } from './discovery/discover.js';
 export { walkFiles, type WalkedFile, type WalkProblem } from './discovery/walk.js';
