@@ -1,12 +1,15 @@
-import { CODE_N, encodeVariantSequence, InvalidArgumentError, type LoadedModel, REFERENCE_TILE, reverseComplementCodes, type VariantEncoding } from '@metaspliceai/core';
-import { AnnotationIndex, type TranscriptHit, transcriptDistances } from '../annotations/lookup.js';
+import { InvalidArgumentError, type LoadedModel, REFERENCE_TILE, type VariantEncoding } from '@metaspliceai/core';
+import { AnnotationIndex, transcriptDistances } from '../annotations/lookup.js';
 import type { AnnotationTable } from '../annotations/table.js';
 import type { FastaReader } from '../io/fasta.js';
-import { computeDeltaScores, type DeltaScores, formatDeltaEntry } from './delta.js';
-import { reverseRows, runTiles, type Tile } from './tiles.js';
-import { type ConeJob, runCones } from './cone.js';
 import { SPLICEAI_INFO_HEADER } from '../io/vcf.js';
+import { runCones } from './cone.js';
+import { coneWork } from './cone-work.js';
+import { computeDeltaScores, type DeltaScores, formatDeltaEntry } from './delta.js';
+import { type Job, type JobRows, jobsOf, type Plan, planVariant, type ScoringSetup } from './plan.js';
+import { wholeWindowWork } from './reference-tiles.js';
 import { viewTracks } from './rules/track-view.js';
+import { runTiles } from './tiles.js';
 
 /** The tracks the `spliceai` rule reads, as rows `[neither, acceptor, donor]` (`neither` may be absent: it is never read). */
 export const SPLICEAI_RULE_TRACKS = ['neither', 'acceptor', 'donor'] as const;
@@ -99,40 +102,6 @@ export interface VariantScorerOptions {
   keepRows?: boolean;
 }
 
-interface Job {
-  record: number;
-  hit: TranscriptHit;
-  alt: string;
-  /** The ALT allele's codes. */
-  altCodes: Uint8Array;
-  entry: number;
-}
-
-interface ConeWork {
-  /** The masked genome around a stretch of substitutions, in the frame the model sees. */
-  reference: Uint8Array;
-  jobs: { job: Job; cone: ConeJob }[];
-  finish(referenceRows: Float32Array, rows: Map<Job, { ref: Float32Array; alt: Float32Array }>): void;
-}
-
-/**
- * Outputs per cone stretch: bounds the reference states kept (2.5 KB per position for the 5-model
- * 10000 ensembles: 2 boundaries x 5 members x 64 channels) while sharing one reference between the
- * variants of a gene.
- */
-const CONE_STRETCH = 20_000;
-
-interface Plan {
-  result: VariantScore;
-  window?: Uint8Array;
-  hits: TranscriptHit[];
-  fastaName?: string;
-}
-
-const SKIPPED_ALT = /[.\-*<>[\]]/;
-/** An allele of plain bases: only these are scored (see `VariantScore.ambiguousAlts`). */
-const PLAIN_BASES = /^[ACGTN]+$/i;
-
 /**
  * SpliceAI-compatible variant scoring with any base model: `get_delta_scores` of SpliceAI (and of
  * OpenSpliceAI's `variant` command), with the window `context + 2*dist + 1` of the model given.
@@ -195,40 +164,28 @@ export class VariantScorer {
    * `onBatch` reports model calls done of those needed.
    */
   async scoreMany(variants: readonly VariantInput[], onBatch?: (done: number, total: number) => void): Promise<VariantScore[]> {
+    const setup = this.setup;
     const plans: Plan[] = [];
-    for (const v of variants) plans.push(await this.plan(v));
-    const jobs: Job[] = [];
-    plans.forEach((plan, record) => {
-      plan.result.entries.forEach((entry, index) => {
-        if (entry.text) return; // dots: nothing to run
-        const hit = plan.hits.find((h) => h.index === entry.transcriptIndex)!;
-        jobs.push({ record, hit, alt: entry.alt, altCodes: encodeVariantSequence(entry.alt, this.encoding), entry: index });
-      });
-    });
+    for (const v of variants) plans.push(await planVariant(setup, v));
+    const jobs = jobsOf(plans, this.encoding);
     // Substitutions (REF and ALT of one length) recompute only what they change when the model
     // is staged; the rest run whole alternate windows.
     const stages = this.shareReference && this.recomputeChangesOnly ? this.model.stages : undefined;
     const isCone = (job: Job) => stages !== undefined && job.altCodes.length === plans[job.record].result.variant.ref.length;
-    const coneJobs = jobs.filter(isCone);
-    const tiledJobs = jobs.filter((job) => !isCone(job));
-    const rows = new Map<Job, { ref: Float32Array; alt: Float32Array }>();
-    const progress = { done: 0, total: 0 };
-    const coneWork = stages ? await this.coneWork(plans, coneJobs) : [];
-    const tiled = await this.tiledWork(plans, tiledJobs);
-    progress.total = coneWork.reduce((n, w) => n + w.jobs.length + 1, 0) + tiled.tiles.length;
-    for (const work of coneWork) {
-      const before = progress.done;
-      const referenceRows = await runCones(stages!, work.reference, work.jobs.map((j) => j.cone), this.batchSize, (done) => {
-        progress.done = before + done;
-        onBatch?.(progress.done, progress.total);
-      });
-      progress.done = before + work.jobs.length + 1;
-      onBatch?.(progress.done, progress.total);
+    const rows: JobRows = new Map();
+    const cones = stages ? await coneWork(setup, plans, jobs.filter(isCone)) : [];
+    const whole = await wholeWindowWork(setup, plans, jobs.filter((job) => !isCone(job)), { share: this.shareReference, tileSize: this.referenceTileSize });
+    const total = cones.reduce((n, w) => n + w.jobs.length + 1, 0) + whole.tiles.length;
+    let done = 0;
+    for (const work of cones) {
+      const before = done;
+      const referenceRows = await runCones(stages!, work.reference, work.jobs.map((j) => j.cone), this.batchSize, (n) => onBatch?.((done = before + n), total));
+      onBatch?.((done = before + work.jobs.length + 1), total);
       work.finish(referenceRows, rows);
     }
-    const before = progress.done;
-    await runTiles(this.model, tiled.tiles, this.batchSize, (done) => onBatch?.(before + done, progress.total));
-    tiled.finish(rows);
+    const before = done;
+    await runTiles(this.model, whole.tiles, this.batchSize, (n) => onBatch?.(before + n, total));
+    whole.finish(rows);
 
     for (const job of jobs) {
       const plan = plans[job.record];
@@ -251,228 +208,8 @@ export class VariantScorer {
     return plans.map((p) => p.result);
   }
 
-  /**
-   * Whole windows: each job's alternate window as SpliceAI builds it (the masked window with the
-   * ALT in place, reverse-complemented on the minus strand), and the reference rows they need.
-   */
-  private async tiledWork(plans: Plan[], jobs: Job[]): Promise<{ tiles: Tile[]; finish: (rows: Map<Job, { ref: Float32Array; alt: Float32Array }>) => void }> {
-    const half = this.flank;
-    const altTiles = jobs.map((job) => {
-      const plan = plans[job.record];
-      const masked = this.maskWindow(plan.window!, plan.result.variant.pos, job.hit);
-      const refLength = plan.result.variant.ref.length;
-      const codes = new Uint8Array(masked.length - refLength + job.altCodes.length);
-      codes.set(masked.subarray(0, half), 0);
-      codes.set(job.altCodes, half);
-      codes.set(masked.subarray(half + refLength), half + job.altCodes.length);
-      const reverse = job.hit.row.strand === '-';
-      const tile: Tile = { codes: reverse ? reverseComplementCodes(codes) : codes, reverse };
-      return tile;
-    });
-    const reference = await this.referenceTiles(plans, jobs);
-    const cov = 2 * this.dist + 1;
-    return {
-      tiles: [...altTiles, ...reference.tiles],
-      finish: (rows) => {
-        jobs.forEach((job, i) => rows.set(job, { ref: reference.rows(job.hit.index, plans[job.record].result.variant.pos, cov), alt: altTiles[i].output! }));
-      },
-    };
-  }
-
-  /**
-   * Cones: the substitutions of each transcript, grouped into stretches of at most
-   * `CONE_STRETCH` outputs, each with one reference (the masked genome, as for shared references).
-   */
-  private async coneWork(plans: Plan[], jobs: Job[]): Promise<ConeWork[]> {
-    const half = this.model.context / 2;
-    const dist = this.dist;
-    const byTranscript = new Map<number, Job[]>();
-    for (const job of jobs) {
-      let list = byTranscript.get(job.hit.index);
-      if (!list) byTranscript.set(job.hit.index, (list = []));
-      list.push(job);
-    }
-    const work: ConeWork[] = [];
-    for (const list of byTranscript.values()) {
-      list.sort((a, b) => plans[a.record].result.variant.pos - plans[b.record].result.variant.pos);
-      const stretches: Job[][] = [];
-      for (const job of list) {
-        const pos = plans[job.record].result.variant.pos;
-        const current = stretches[stretches.length - 1];
-        const start = current ? plans[current[0].record].result.variant.pos - dist : 0;
-        const end = current ? plans[current[current.length - 1].record].result.variant.pos + dist : 0;
-        if (current && pos - dist - end - 1 < 2 * half && pos + dist - start < CONE_STRETCH) current.push(job);
-        else stretches.push([job]);
-      }
-      for (const stretch of stretches) {
-        const hit = stretch[0].hit;
-        const reverse = hit.row.strand === '-';
-        const from = plans[stretch[0].record].result.variant.pos - dist;
-        const to = plans[stretch[stretch.length - 1].record].result.variant.pos + dist;
-        const first = from - half; // genome position of reference index 0
-        const genome = await this.maskedGenome(plans[stretch[0].record].fastaName!, hit, first, to + half);
-        const length = genome.length;
-        // Reference index of a genome position, in the frame the model sees.
-        const index = (g: number) => (reverse ? length - 1 - (g - first) : g - first);
-        const entries = stretch.map((job) => {
-          const pos = plans[job.record].result.variant.pos;
-          const m = job.altCodes.length;
-          const cone: ConeJob = {
-            changeStart: reverse ? index(pos + m - 1) : index(pos),
-            alt: reverse ? reverseComplementCodes(job.altCodes) : job.altCodes,
-            outputStart: reverse ? index(pos + dist) : index(pos - dist),
-            outputCount: 2 * dist + 1,
-          };
-          return { job, cone };
-        });
-        work.push({
-          reference: reverse ? reverseComplementCodes(genome) : genome,
-          jobs: entries,
-          finish: (referenceRows, rows) => {
-            const genomeRows = reverse ? reverseRows(referenceRows) : referenceRows;
-            for (const { job, cone } of entries) {
-              const pos = plans[job.record].result.variant.pos;
-              const at = (pos - dist - from) * 3;
-              rows.set(job, { ref: genomeRows.slice(at, at + cone.outputCount * 3), alt: reverse ? reverseRows(cone.output!) : cone.output! });
-            }
-          },
-        });
-      }
-    }
-    return work;
-  }
-
-  /** The checks SpliceAI makes before running a model, and the (ALT, gene) entries to fill. */
-  private async plan(variant: VariantInput): Promise<Plan> {
-    const result: VariantScore = { variant, entries: [], ignoredAlts: [], ambiguousAlts: [] };
-    const skip = (reason: SkipReason, message: string): Plan => ({ result: { ...result, skipped: { reason, message } }, hits: [] });
-    if (!Number.isInteger(variant.pos) || variant.pos < 1) return skip('invalid-position', `POS ${variant.pos} is not a position (VCF positions start at 1)`);
-    const hits = this.annotation.overlapping(variant.chrom, variant.pos);
-    const fastaName = await this.fasta.resolveName(variant.chrom);
-    // Past the contig's end is checked before genes, so a VCF for another assembly is not "outside genes".
-    const length = fastaName === undefined ? undefined : await this.fasta.length(fastaName);
-    const last = variant.pos + Math.max(variant.ref.length, 1) - 1;
-    if (length !== undefined && last > length) {
-      return skip('invalid-position', `${variant.pos > length ? `POS ${variant.pos}` : `REF ends at ${last}, which`} is past the end of ${fastaName} (${length} nt) in ${this.fasta.path}`);
-    }
-    if (hits.length === 0) return skip('outside-genes', 'not inside any transcript of the annotation');
-    if (fastaName === undefined || length === undefined) return skip('contig-missing', `contig ${variant.chrom} is not in the reference ${this.fasta.path}`);
-    const half = this.flank;
-    const start = variant.pos - half - 1;
-    const end = variant.pos + half;
-    if (start < 0 || end > length) return skip('contig-end', `within ${half} nt of the end of ${fastaName} (the window is ${this.window} nt)`);
-    const sequence = await this.fasta.fetch(fastaName, start, end);
-    const ref = variant.ref.length <= half + 1 ? sequence.slice(half, half + variant.ref.length) : await this.fasta.fetch(fastaName, variant.pos - 1, variant.pos - 1 + variant.ref.length);
-    if (ref.toUpperCase() !== variant.ref.toUpperCase()) {
-      const shown = ref.length > 20 ? `${ref.slice(0, 20)}...` : ref;
-      return skip('ref-mismatch', `REF ${variant.ref.length > 20 ? `${variant.ref.slice(0, 20)}...` : variant.ref} does not match the reference (${shown})`);
-    }
-    if (variant.ref.length > 2 * this.dist) return skip('ref-too-long', `REF is ${variant.ref.length} nt, longer than 2*dist = ${2 * this.dist}`);
-    const ambiguousRef = !PLAIN_BASES.test(variant.ref);
-    for (const alt of variant.alts) {
-      if (alt === '' || SKIPPED_ALT.test(alt)) {
-        result.ignoredAlts.push(alt);
-        continue;
-      }
-      const dots = variant.ref.length > 1 && alt.length > 1; // SpliceAI prints dots: nothing is computed
-      if (!dots && (ambiguousRef || !PLAIN_BASES.test(alt))) {
-        result.ignoredAlts.push(alt);
-        result.ambiguousAlts.push(alt);
-        continue;
-      }
-      for (const hit of hits) {
-        result.entries.push({
-          alt,
-          gene: hit.row.name,
-          strand: hit.row.strand,
-          transcriptIndex: hit.index,
-          // Empty until scoreMany fills it in after the model runs.
-          text: dots ? formatDeltaEntry(alt, hit.row.name, undefined) : '',
-        });
-      }
-    }
-    if (result.entries.length === 0) {
-      const why = ambiguousRef ? `; REF ${variant.ref} holds a letter other than A, C, G, T, N` : result.ambiguousAlts.length ? `; IUPAC codes or other letters than A, C, G, T, N are not scored` : '';
-      return skip('no-scorable-alt', variant.alts.length ? `no ALT can be scored (${variant.alts.join(',')})${why}` : 'no ALT allele');
-    }
-    return { result, window: encodeVariantSequence(sequence, this.encoding), hits, fastaName };
-  }
-
-  /** The window with N outside the transcript, as SpliceAI pads it. */
-  private maskWindow(window: Uint8Array, pos: number, hit: TranscriptHit): Uint8Array {
-    const half = this.flank;
-    const lead = Math.max(half + (hit.row.txStart + 1 - pos), 0);
-    const trail = Math.max(half - (hit.row.txEnd - pos), 0);
-    if (lead === 0 && trail === 0) return window;
-    const out = window.slice();
-    out.fill(CODE_N, 0, Math.min(lead, out.length));
-    out.fill(CODE_N, Math.max(out.length - trail, 0));
-    return out;
-  }
-
-  /**
-   * Reference predictions for every (record, transcript) the jobs need. Shared: the positions
-   * POS-dist..POS+dist of all variants of a transcript, merged where the gap is under one context,
-   * are predicted as stretches of the masked genome. Not shared: each record's own window, exactly
-   * as SpliceAI runs it.
-   */
-  private async referenceTiles(plans: Plan[], jobs: Job[]): Promise<{ tiles: Tile[]; rows: (transcript: number, pos: number, cov: number) => Float32Array }> {
-    const dist = this.dist;
-    const context = this.model.context;
-    const wanted = new Map<number, { hit: TranscriptHit; fastaName: string; positions: Set<number> }>();
-    for (const job of jobs) {
-      const plan = plans[job.record];
-      let w = wanted.get(job.hit.index);
-      if (!w) wanted.set(job.hit.index, (w = { hit: job.hit, fastaName: plan.fastaName!, positions: new Set() }));
-      w.positions.add(plan.result.variant.pos);
-    }
-    const segments = new Map<number, { start: number; end: number; tiles: { from: number; tile: Tile }[] }[]>();
-    const tiles: Tile[] = [];
-    for (const [index, w] of wanted) {
-      const positions = [...w.positions].sort((a, b) => a - b);
-      const list: { start: number; end: number; tiles: { from: number; tile: Tile }[] }[] = [];
-      for (const pos of positions) {
-        const last = list[list.length - 1];
-        if (last && this.shareReference && pos - dist - last.end - 1 < context) last.end = pos + dist;
-        else list.push({ start: pos - dist, end: pos + dist, tiles: [] });
-      }
-      const size = this.shareReference ? this.referenceTileSize : 2 * dist + 1;
-      for (const segment of list) {
-        for (let from = segment.start; from <= segment.end; from += size) {
-          const to = Math.min(from + size - 1, segment.end);
-          const codes = await this.maskedGenome(w.fastaName, w.hit, from - context / 2, to + context / 2);
-          const tile: Tile = { codes: w.hit.row.strand === '-' ? reverseComplementCodes(codes) : codes, reverse: w.hit.row.strand === '-' };
-          segment.tiles.push({ from, tile });
-          tiles.push(tile);
-        }
-      }
-      segments.set(index, list);
-    }
-    const rows = (transcript: number, pos: number, cov: number): Float32Array => {
-      const first = pos - dist;
-      const segment = segments.get(transcript)!.find((s) => s.start <= first && first + cov - 1 <= s.end)!;
-      const out = new Float32Array(cov * 3);
-      for (const { from, tile } of segment.tiles) {
-        const rowsInTile = tile.output!.length / 3;
-        const lo = Math.max(first, from);
-        const hi = Math.min(first + cov - 1, from + rowsInTile - 1);
-        if (lo > hi) continue;
-        out.set(tile.output!.subarray((lo - from) * 3, (hi - from + 1) * 3), (lo - first) * 3);
-      }
-      return out;
-    };
-    return { tiles, rows };
-  }
-
-  /** Codes of 1-based positions `from..to` with N outside the contig and outside the transcript. */
-  private async maskedGenome(fastaName: string, hit: TranscriptHit, from: number, to: number): Promise<Uint8Array> {
-    const out = new Uint8Array(to - from + 1);
-    const lo = Math.max(from, hit.row.txStart + 1);
-    const hi = Math.min(to, hit.row.txEnd);
-    if (lo <= hi) {
-      const bases = await this.fasta.fetch(fastaName, lo - 1, hi);
-      out.set(encodeVariantSequence(bases, this.encoding), lo - from);
-    }
-    return out;
+  /** What planning, references and cones read of this scorer. */
+  private get setup(): ScoringSetup {
+    return { fasta: this.fasta, annotation: this.annotation, encoding: this.encoding, dist: this.dist, context: this.model.context };
   }
 }

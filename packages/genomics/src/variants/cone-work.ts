@@ -1,0 +1,71 @@
+/**
+ * Cones: the substitutions of each transcript, grouped into stretches, each scored against one
+ * shared reference by recomputing only what it changes (`runCones`).
+ */
+import { reverseComplementCodes } from '@metaspliceai/core';
+import type { ConeJob } from './cone.js';
+import { type Job, type JobRows, jobPosition, maskedGenome, type Plan, type ScoringSetup } from './plan.js';
+import { groupStretches } from './stretches.js';
+import { reverseRows } from './tiles.js';
+
+/**
+ * Outputs per cone stretch: bounds the reference states kept (2.5 KB per position for the 5-model
+ * 10000 ensembles: 2 boundaries x 5 members x 64 channels) while sharing one reference between the
+ * variants of a gene.
+ */
+export const CONE_STRETCH = 20_000;
+
+/** One stretch: its reference, the cones on it, and how their rows become the jobs' rows. */
+export interface ConeWork {
+  /** The masked genome around a stretch of substitutions, in the frame the model sees. */
+  reference: Uint8Array;
+  jobs: { job: Job; cone: ConeJob }[];
+  finish(referenceRows: Float32Array, rows: JobRows): void;
+}
+
+/** The cone work of substitution `jobs`, one item per stretch of a transcript. */
+export async function coneWork(setup: ScoringSetup, plans: readonly Plan[], jobs: readonly Job[]): Promise<ConeWork[]> {
+  const half = setup.context / 2;
+  const { dist } = setup;
+  const byTranscript = new Map<number, Job[]>();
+  for (const job of jobs) {
+    let list = byTranscript.get(job.hit.index);
+    if (!list) byTranscript.set(job.hit.index, (list = []));
+    list.push(job);
+  }
+  const work: ConeWork[] = [];
+  for (const list of byTranscript.values()) {
+    for (const { start: from, end: to, items: stretch } of groupStretches(list, (job) => jobPosition(plans, job), dist, setup.context, CONE_STRETCH)) {
+      const hit = stretch[0].hit;
+      const reverse = hit.row.strand === '-';
+      const first = from - half; // genome position of reference index 0
+      const genome = await maskedGenome(setup, plans[stretch[0].record].fastaName!, hit, first, to + half);
+      const length = genome.length;
+      // Reference index of a genome position, in the frame the model sees.
+      const index = (g: number) => (reverse ? length - 1 - (g - first) : g - first);
+      const entries = stretch.map((job) => {
+        const pos = jobPosition(plans, job);
+        const m = job.altCodes.length;
+        const cone: ConeJob = {
+          changeStart: reverse ? index(pos + m - 1) : index(pos),
+          alt: reverse ? reverseComplementCodes(job.altCodes) : job.altCodes,
+          outputStart: reverse ? index(pos + dist) : index(pos - dist),
+          outputCount: 2 * dist + 1,
+        };
+        return { job, cone };
+      });
+      work.push({
+        reference: reverse ? reverseComplementCodes(genome) : genome,
+        jobs: entries,
+        finish: (referenceRows, rows) => {
+          const genomeRows = reverse ? reverseRows(referenceRows) : referenceRows;
+          for (const { job, cone } of entries) {
+            const at = (jobPosition(plans, job) - dist - from) * 3;
+            rows.set(job, { ref: genomeRows.slice(at, at + cone.outputCount * 3), alt: reverse ? reverseRows(cone.output!) : cone.output! });
+          }
+        },
+      });
+    }
+  }
+  return work;
+}
