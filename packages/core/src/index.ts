@@ -8,6 +8,7 @@ export { walkFiles, type WalkedFile, type WalkProblem } from './discovery/walk.j
 export * from './metadata/schema.js';
 export * from './metadata/model-info.js';
 export * from './manager/manager.js';
+export * from './manager/options.js';
 export * from './manager/validation.js';
 export * from './manager/health.js';
 export { checkAdapter } from './manager/registration.js';

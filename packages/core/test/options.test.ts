@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { InvalidArgumentError, oneOf, parseFlags, parseOptions, probability, wholeNumber } from '../src/index.js';
+import { createModelManager, InvalidArgumentError, oneOf, parseFlags, parseOptions, probability, wholeNumber } from '../src/index.js';
 
 const schema = z.looseObject({
   dist: wholeNumber({ min: 0, max: 4999 }).optional(),
@@ -58,5 +58,15 @@ describe('parseFlags', () => {
     [{ threshold: '1.5' }, '--threshold takes a probability from 0 to 1, got "1.5"'],
   ])('names the flag and quotes what was typed: %j', (raw, message) => {
     expect(errorOf(() => parseFlags(schema, raw, flags)).message).toBe(message);
+  });
+});
+
+describe('the manager checks its options through the same schemas', () => {
+  it('createModelManager, resolve and load name the bad option', async () => {
+    expect(errorOf(() => createModelManager({ strict: 'yes' as unknown as boolean })).message).toBe('createModelManager: strict must be true or false, got "yes"');
+    const manager = createModelManager({ modelsDir: '/nonexistent' });
+    await expect(manager.load({ adapter: 'x', threads: 0 })).rejects.toThrow('load: threads must be a whole number of at least 1, got 0');
+    await expect(manager.load({ adapter: 'x', device: 'tpu' as 'cpu' })).rejects.toThrow('load: device must be cpu or gpu, got "tpu"');
+    await expect(manager.resolve({ adapter: 'x', context: 0 })).rejects.toThrow('resolve: context must be a whole number of at least 1, got 0');
   });
 });

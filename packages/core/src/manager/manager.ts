@@ -12,6 +12,8 @@ import { predictCodes } from '../inference/tiling.js';
 import { encodeSequence } from '../sequence/encoding.js';
 import { CANONICAL_HEALTH_SEQUENCE, checkModelHealth, type HealthCheck } from './health.js';
 import { checkAdapter } from './registration.js';
+import { parseOptions } from '../config/options.js';
+import { loadModelOptionsSchema, modelManagerOptionsSchema, modelQuerySchema } from './options.js';
 import { selectByNameAndContext } from './selection.js';
 import { describeAvailable, describeMissing, type ValidateOptions, type ValidationReport, validateDiscovery } from './validation.js';
 import { verifyModelSet } from './verification.js';
@@ -140,6 +142,7 @@ export class ModelManager {
    * model of a family); several set names at that context are ambiguous.
    */
   async resolve(query: ModelQuery): Promise<ModelSet> {
+    parseOptions(modelQuerySchema, query, { owner: 'resolve' });
     this.adapter(query.adapter);
     const discovery = await this.discover();
     const ofAdapter = discovery.modelSets.filter((s) => s.adapter === query.adapter);
@@ -162,6 +165,7 @@ export class ModelManager {
 
   /** Loads a set as one ensemble (the mean of its members) through its adapter. */
   async load(options: LoadModelOptions): Promise<LoadedModelSet> {
+    parseOptions(loadModelOptionsSchema, options, { owner: 'load' });
     return this.loadSet(await this.resolve(options), options);
   }
 
@@ -306,5 +310,6 @@ function isInside(parent: string, child: string): boolean {
 
 /** Creates a manager; register adapters on it before discovering. */
 export function createModelManager(options: ModelManagerOptions = {}): ModelManager {
+  parseOptions(modelManagerOptionsSchema, options, { owner: 'createModelManager' });
   return new ModelManager(options);
 }
