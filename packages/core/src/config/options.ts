@@ -63,6 +63,19 @@ export function text(what = 'a non-empty string'): z.ZodString {
   return z.string({ error: what }).min(1, { error: what });
 }
 
+/**
+ * An options object: unknown keys pass (TypeScript catches those), each known key is checked.
+ * Packages that build schemas from these fields need no zod of their own.
+ */
+export function optionsObject<T extends z.core.$ZodLooseShape>(shape: T) {
+  return z.looseObject(shape);
+}
+
+/** An object argument (a reader, a model) that is checked by its own code, not field by field. */
+export function objectOf<T extends object>(what: string) {
+  return z.custom<T>((v) => typeof v === 'object' && v !== null, { error: what });
+}
+
 /** A function (a callback option). */
 export function callback() {
   return z.custom<(...args: never[]) => unknown>((v) => typeof v === 'function', { error: 'a function' });

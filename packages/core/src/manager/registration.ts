@@ -1,5 +1,6 @@
 import { type BaseModelAdapter, SPECIFICATION_VERSION } from '../adapter/contract.js';
 import { AdapterRegistrationError } from '../errors.js';
+import { VARIANT_ENCODINGS } from '../sequence/variant-encoding.js';
 
 const ID = /^[a-z][a-z0-9-]*$/;
 
@@ -50,8 +51,8 @@ export function checkAdapter(adapter: unknown, registered: ReadonlyMap<string, B
   if (a.ensemble === 'adapter' && typeof a.loadEnsemble !== 'function') problems.push("ensemble 'adapter' needs a loadEnsemble function");
   const scoring = a.scoring;
   if (!scoring || typeof scoring.defaultRule !== 'string' || !scoring.defaultRule) problems.push('scoring.defaultRule must name a scoring rule');
-  if (!scoring || (scoring.variantEncoding !== 'spliceai' && scoring.variantEncoding !== 'acgt')) {
-    problems.push("scoring.variantEncoding must be 'spliceai' or 'acgt'");
+  if (!scoring || !(VARIANT_ENCODINGS as readonly unknown[]).includes(scoring.variantEncoding)) {
+    problems.push(`scoring.variantEncoding must be ${VARIANT_ENCODINGS.map((e) => `'${e}'`).join(' or ')}`);
   }
   const schema = a.metadataSchema as { safeParse?: unknown } | undefined;
   if (!schema || typeof schema.safeParse !== 'function') problems.push('metadataSchema must be a zod schema');

@@ -7,7 +7,11 @@ import { CODE_N, encodeSequence } from './encoding.js';
  *   reproduce SpliceAI's scores where the genome or an ALT holds IUPAC codes.
  * - `acgt`: every symbol other than A, C, G, T (any case) is N, as OpenSpliceAI and `predict` do.
  */
-export type VariantEncoding = 'spliceai' | 'acgt';
+export const VARIANT_ENCODINGS = ['spliceai', 'acgt'] as const;
+export type VariantEncoding = (typeof VARIANT_ENCODINGS)[number];
+
+/** The VariantScorer's default: SpliceAI's own encoding, so its scores are upstream's by default. */
+export const DEFAULT_VARIANT_ENCODING: VariantEncoding = VARIANT_ENCODINGS[0];
 
 const SPLICEAI_CODE = new Uint8Array(256);
 for (let b = 0; b < 128; b++) SPLICEAI_CODE[b] = b % 5;

@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type LoadedModel, REFERENCE_TILE, type VariantEncoding } from '@metaspliceai/core';
+import { DEFAULT_VARIANT_ENCODING, InvalidArgumentError, type LoadedModel, parseOptions, REFERENCE_TILE, type VariantEncoding } from '@metaspliceai/core';
+import { variantScorerOptionsSchema } from './scorer-options.js';
 import { AnnotationIndex, transcriptDistances } from '../annotations/lookup.js';
 import type { AnnotationTable } from '../annotations/table.js';
 import type { FastaReader } from '../io/fasta.js';
@@ -126,12 +127,13 @@ export class VariantScorer {
   readonly keepRows: boolean;
 
   constructor(options: VariantScorerOptions) {
+    parseOptions(variantScorerOptionsSchema, options, { owner: 'VariantScorer' });
     this.model = viewTracks(options.model, SPLICEAI_RULE_TRACKS, ['neither']);
     this.fasta = options.fasta;
     this.annotation = options.annotation instanceof AnnotationIndex ? options.annotation : new AnnotationIndex(options.annotation);
     this.dist = options.dist ?? 50;
     this.mask = options.mask ?? false;
-    this.encoding = options.encoding ?? 'spliceai';
+    this.encoding = options.encoding ?? DEFAULT_VARIANT_ENCODING;
     this.precision = options.precision ?? 2;
     this.batchSize = options.batchSize ?? 4;
     this.shareReference = options.shareReference ?? true;
