@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LoadedModel } from '@metaspliceai/core';
-import { VariantScorer, type VariantScorerOptions } from '../src/index.js';
+import { SequenceInference, type SequenceInferenceOptions, VariantScorer, type VariantScorerOptions } from '../src/index.js';
 import type { FastaReader } from '../src/io/fasta.js';
 
 /** Options whose objects are never reached: the schema refuses the bad value first. */
@@ -23,5 +23,17 @@ describe('VariantScorer checks its options through variantScorerOptionsSchema', 
     }
     expect((error as { code?: string }).code).toBe('E_INVALID_ARGUMENT');
     expect((error as Error).message).toBe(message);
+  });
+});
+
+describe('SequenceInference checks its options through sequenceInferenceOptionsSchema', () => {
+  it.each([
+    [{ tileSize: 0 }, 'SequenceInference: tileSize must be a whole number of at least 1, got 0'],
+    [{ batchSize: 2.5 }, 'SequenceInference: batchSize must be a whole number of at least 1, got 2.5'],
+    [{ threads: 0 }, 'SequenceInference: threads must be a whole number of at least 1, got 0'],
+    [{ device: 'tpu' }, 'SequenceInference: device must be cpu or gpu, got "tpu"'],
+    [{ contextWindow: -2 }, 'SequenceInference: contextWindow must be a whole number of at least 1, got -2'],
+  ])('%j', (bad, message) => {
+    expect(() => new SequenceInference(bad as SequenceInferenceOptions)).toThrow(message);
   });
 });

@@ -1,5 +1,6 @@
 import os from 'node:os';
-import { type CodeSource, type Device, InvalidArgumentError, type LoadedModel, type ModelManager, type ModelSet, type OutputTrack, type PackJob, predictPacked, reverseComplementCodes } from '@metaspliceai/core';
+import { type CodeSource, type Device, InvalidArgumentError, type LoadedModel, type ModelManager, type ModelSet, type OutputTrack, type PackJob, parseOptions, predictPacked, reverseComplementCodes } from '@metaspliceai/core';
+import { sequenceInferenceOptionsSchema } from './sequence-inference-options.js';
 import { type SequenceInput, sequenceInput, type QueryStrand } from './sequence-input.js';
 
 /**
@@ -117,10 +118,7 @@ export class SequenceInference {
         hint: 'meta-model modes arrive with the meta-learning layer; use base_only',
       });
     }
-    for (const key of ['tileSize', 'batchSize'] as const) {
-      const v = options[key];
-      if (v !== undefined && (!Number.isInteger(v) || v < 1)) throw new InvalidArgumentError(`${key} must be a positive integer, got ${v}`);
-    }
+    parseOptions(sequenceInferenceOptionsSchema, options, { owner: 'SequenceInference' });
     this.mode = mode;
     this.options = options;
   }
