@@ -5,7 +5,6 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   OutputError,
   isAtomicTempName,
-  liveTempFiles,
   openAtomicFile,
   removeLiveTempFilesSync,
   toOutputError,
@@ -13,6 +12,7 @@ import {
   writeModelInfo,
   type ModelInfo,
 } from '@metaspliceai/core';
+import { liveTempFiles } from '../src/io/atomic-file.js';
 import { z } from 'zod';
 
 let dir: string;

@@ -18,8 +18,8 @@ import {
   MetadataError,
   modelInfoSchema,
   pullModelSet,
-  resolveInsideSet,
 } from '../src/index.js';
+import { resolveInsideSet } from '../src/metadata/model-info.js';
 import { createMockAdapter } from '../src/testing/index.js';
 import { makeTree, mock } from '../../../test-support/tree.js';
 

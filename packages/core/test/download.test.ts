@@ -16,12 +16,12 @@ import {
   type KnownModelSet,
   loadModelInfo,
   ModelNotFoundError,
-  partPath,
   type PulledFile,
   pullModelSet,
   selectKnownModelSet,
-  stagingDirectory,
 } from '../src/index.js';
+import { stagingDirectory } from '../src/download/pull.js';
+import { partPath } from '../src/download/download.js';
 import { PULL_STAGING_DIR } from '../src/discovery/walk.js';
 import { createMockAdapter } from '../src/testing/mock-adapter.js';
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { createEnsemble, encodeSequence, tileLengths, type PredictBatch, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
+import { createEnsemble, encodeSequence, type PredictBatch, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
+import { tileLengths } from '../src/inference/packing.js';
 import { mockModel, mockScore, mockStagedModel } from '../src/testing/mock-adapter.js';
 
 function randomSequence(n: number, seed = 1): string {

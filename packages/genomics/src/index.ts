@@ -1,29 +1,52 @@
-export * from './sequence/parse.js';
-export * from './io/fasta.js';
-export * from './sequence/regions.js';
-export * from './inference/sequence-input.js';
-export * from './inference/sequence-inference.js';
-export * from './io/fasta-records.js';
-export * from './io/text-output.js';
-export * from './io/prediction-writers.js';
-export * from './annotations/table.js';
-export * from './annotations/gene-model.js';
-export { readAnnotation, parseGtfAttributes, parseGff3Attributes, type ReadAnnotationOptions } from './annotations/gff.js';
-export * from './annotations/compile.js';
-export * from './annotations/lookup.js';
-export * from './annotations/source.js';
-export { readTextLines, inputBytes, type TextInput, type TextLine } from './io/lines.js';
-export * from './io/vcf.js';
-export { createBgzfStream, bgzfBlock, BGZF_EOF } from './io/bgzf-writer.js';
-export * from './variants/format.js';
-export * from './variants/delta.js';
-export * from './variants/scorer.js';
-export * from './variants/annotate-vcf.js';
-export * from './variants/probabilities.js';
-export * from './variants/raw-entries.js';
-export * from './variants/rules/index.js';
-export * from './variants/rules/pangolin.js';
-export * from './variants/rules/pangolin-genes.js';
-export * from './variants/rules/pangolin-format.js';
-export { viewTracks } from './variants/rules/track-view.js';
-export * from './evaluate/index.js';
+/**
+ * @metaspliceai/genomics: runs the base models of @metaspliceai/core over genomes and variants.
+ * What a user needs; helpers behind these stay inside the package.
+ */
+
+// Input: FASTA (plain or bgzip), VCF, text lines, sequences and regions.
+export { type FastaReader, openFasta } from './io/fasta.js';
+export { type FastaRecordInput, readFastaRecords, type ReadFastaRecordsOptions } from './io/fasta-records.js';
+export { openVcf, SPLICEAI_INFO_HEADER, type VcfHeader, type VcfLine, type VcfReader, type VcfVariant } from './io/vcf.js';
+export { inputBytes, readTextLines, type TextInput, type TextLine } from './io/lines.js';
+export { type ParsedSequence, parseSequenceText } from './sequence/parse.js';
+export { formatRegion, type GenomicRegion, parseRegion } from './sequence/regions.js';
+
+// Inference over sequences, FASTA records, regions and genes.
+export { fastaRecordInputs, fastaRegionInput, type GeneInputOptions, geneInputs, type GeneLike, type QueryStrand, type RegionInputOptions, rowPosition, sequenceInput, type SequenceInput, type SequenceLocus } from './inference/sequence-input.js';
+export { DEFAULT_BATCH_SIZE, DEFAULT_TILE_SIZE, INFERENCE_MODES, type InferenceMode, type InferenceStage, type PredictionEvent, SequenceInference, type SequenceInferenceOptions, type SequencePrediction } from './inference/sequence-inference.js';
+export { sequenceInferenceOptionsSchema } from './inference/sequence-inference-options.js';
+
+// Output: prediction writers (TSV, BED, bedGraph, JSON Lines), atomic text output, bgzip.
+export { createPredictionWriter, DEFAULT_BED_THRESHOLD, PREDICTION_FORMATS, type PredictionFormat, type PredictionWriter, type PredictionWriterOptions, writePredictions } from './io/prediction-writers.js';
+export { TextOutput } from './io/text-output.js';
+export { BGZF_EOF, createBgzfStream } from './io/bgzf-writer.js';
+
+// Annotations: GTF/GFF3, the compiled annotation table, built-in tables, transcript lookup.
+export { type GeneModel, type GeneModelGene, type GeneModelInterval, type GeneModelTranscript, type GeneStrand } from './annotations/gene-model.js';
+export { readAnnotation, type ReadAnnotationOptions } from './annotations/gff.js';
+export { ANNOTATION_TABLE_COLUMNS, type AnnotationRecord, type AnnotationTable, formatAnnotationTable, parseAnnotationTable, readAnnotationTable } from './annotations/table.js';
+export { compileAnnotationTable, type CompileOptions, type CompileStats, transcriptToRecord } from './annotations/compile.js';
+export { type AnnotationFormat, BUILTIN_ANNOTATIONS, loadAnnotation, type LoadAnnotationOptions, type LoadedAnnotation, sniffAnnotationFormat } from './annotations/source.js';
+export { AnnotationIndex, type TranscriptHit } from './annotations/lookup.js';
+
+// Variant scoring: the scorer, its rules, VCF annotation and raw probabilities.
+export { type AlleleScore, SKIP_REASONS, type SkipReason, SPLICEAI_RULE_TRACKS, type VariantInput, type VariantScore, VariantScorer, type VariantScorerOptions } from './variants/scorer.js';
+export { variantScorerOptionsSchema } from './variants/scorer-options.js';
+export { computeDeltaScores, DELTA_EVENTS, type DeltaInput, type DeltaScores, formatDeltaEntry } from './variants/delta.js';
+export { formatFixed } from './variants/format.js';
+export { alignAltRows, deltaProbabilities, type DeltaProbabilities, predictReferenceRows, type ReferenceRowsInput } from './variants/probabilities.js';
+export { annotateVcf, type AnnotateVcfOptions, type AnnotateVcfSummary, type RecordScorer, UNSCORED_LABELS, type UnscoredReason, type VcfWarning } from './variants/annotate-vcf.js';
+export { RAW_ENTRY_FIELDS, RAW_INFO_HEADER, rawEntryScorer } from './variants/raw-entries.js';
+export { checkRuleTracks, SCORING_RULES, scoringRule, type ScoringRule } from './variants/rules/index.js';
+export { PANGOLIN_INFO_HEADER, PANGOLIN_SITE_TRACKS, PangolinScorer, type PangolinScorerOptions } from './variants/rules/pangolin.js';
+export { type GenesAtPosition, type LoadedPangolinGenes, loadPangolinGenes, type PangolinGene, PangolinGenes } from './variants/rules/pangolin-genes.js';
+export { formatPangolinScore } from './variants/rules/pangolin-format.js';
+
+// Evaluation against annotated splice sites.
+export { EVALUATE_DEFAULTS, type EvaluateOptions, type EvaluationSummary, type GeneStatus, runEvaluation } from './evaluate/runner.js';
+export { mergeEvaluations, type RunRecord } from './evaluate/outputs.js';
+export { geneModelFromTable, type GeneSelection, type GeneSelectionOptions, type SelectedGene, selectGenes, type TranscriptChoice, type UnmatchedGene } from './evaluate/genes.js';
+export { type ErrorRow, type GeneLabels, type GeneScores, type LabelledGene, type LabelOptions, type PositionRow, type PredType, type SiteCounts, type TnSample } from './evaluate/labels.js';
+export { type AnnotatedSites, SITE_TYPES, type SiteType } from './evaluate/sites.js';
+export { precisionRecallF1, type RankedPosition, rankingMetrics, type SiteTypeMetrics } from './evaluate/metrics.js';
+export { type ColumnKind, ERRORS_TABLE, EVALUATION_TABLES, MANIFEST_TABLE, NUCLEOTIDES_TABLE, POSITIONS_TABLE, type TableFormat, type TableSpec } from './evaluate/tables.js';

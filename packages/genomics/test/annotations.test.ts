@@ -14,8 +14,8 @@ import {
   parseAnnotationTable,
   readAnnotation,
   readAnnotationTable,
-  transcriptDistances,
 } from '@metaspliceai/genomics';
+import { transcriptDistances } from '../src/annotations/lookup.js';
 import { SHARED } from '../../../test-support/shared.js';
 
 const TUBB8 = join(SHARED, 'fixtures/tubb8_grch37.tsv');

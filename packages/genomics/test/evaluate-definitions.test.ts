@@ -3,27 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  annotatedSites,
-  ChunkRanking,
-  clusterGenes,
-  clusterOffset,
-  compareRanked,
   type GeneScores,
-  genomicPosition,
-  labelGene,
   type LabelOptions,
-  mergeRankings,
   POSITIONS_TABLE,
   precisionRecallF1,
   type RankedPosition,
   rankingMetrics,
-  relativePosition,
-  sampleIndices,
-  seededRandom,
   selectGenes,
-  tsvLine,
-  writeTableFromParts,
 } from '@metaspliceai/genomics';
+import { annotatedSites } from '../src/evaluate/sites.js';
+import { ChunkRanking, mergeRankings } from '../src/evaluate/ranking.js';
+import { clusterGenes, clusterOffset } from '../src/evaluate/clusters.js';
+import { compareRanked } from '../src/evaluate/metrics.js';
+import { genomicPosition, labelGene, relativePosition } from '../src/evaluate/labels.js';
+import { sampleIndices, seededRandom } from '../src/evaluate/sampling.js';
+import { tsvLine, writeTableFromParts } from '../src/evaluate/tables.js';
 import type { GeneModelGene, GeneModelTranscript } from '@metaspliceai/genomics';
 
 const tx = (id: string, strand: '+' | '-', exons: [number, number][]): GeneModelTranscript => ({

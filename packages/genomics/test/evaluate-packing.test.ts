@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { type LoadedModel, predictPacked, type PackJob, encodeSequence } from '@metaspliceai/core';
-import { readPadded, SequenceInference, sequenceInput } from '@metaspliceai/genomics';
+import { SequenceInference, sequenceInput } from '@metaspliceai/genomics';
+import { readPadded } from '../src/inference/sequence-input.js';
 import { mockModel } from '@metaspliceai/core/testing';
 
 // Short records (N beyond their ends) share tiles, side by side with context/2 N between them:

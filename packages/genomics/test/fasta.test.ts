@@ -5,7 +5,8 @@ import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { Readable } from 'node:stream';
 import { InputError } from '@metaspliceai/core';
-import { buildFaiIndex, matchContigName, openFasta, readFastaRecords } from '@metaspliceai/genomics';
+import { openFasta, readFastaRecords } from '@metaspliceai/genomics';
+import { buildFaiIndex, matchContigName } from '../src/io/fasta.js';
 import { SHARED } from '../../../test-support/shared.js';
 
 const FA = join(SHARED, 'data/chr10_hg19_test.fa');

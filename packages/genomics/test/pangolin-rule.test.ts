@@ -16,11 +16,10 @@ import {
   openFasta,
   PANGOLIN_SITE_TRACKS,
   PangolinScorer,
-  pythonFloatRepr,
-  roundFloat32,
   scoringRule,
   VariantScorer,
 } from '@metaspliceai/genomics';
+import { pythonFloatRepr, roundFloat32 } from '../src/variants/rules/pangolin-format.js';
 import { mockStagedModel } from '@metaspliceai/core/testing';
 
 const FIXTURES = join(__dirname, '../../../../shared/fixtures/pangolin');

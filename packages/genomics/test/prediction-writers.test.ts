@@ -5,7 +5,6 @@ import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   createPredictionWriter,
-  formatProbability,
   type PredictionEvent,
   type PredictionFormat,
   type PredictionWriterOptions,
@@ -13,6 +12,7 @@ import {
   sequenceInput,
   writePredictions,
 } from '@metaspliceai/genomics';
+import { formatProbability } from '../src/io/prediction-writers.js';
 
 /** A query with given rows [neither, acceptor, donor], split into chunks of `chunk` rows. */
 function eventsFor(input: SequenceInput, rows: [number, number, number][], chunk = 2): PredictionEvent[] {

@@ -12,7 +12,6 @@ import {
   tileLengthFor,
 } from '@metaspliceai/core';
 import {
-  defaultBatchSize,
   fastaRecordInputs,
   fastaRegionInput,
   formatRegion,
@@ -26,6 +25,7 @@ import {
   type SequenceInput,
   sequenceInput,
 } from '@metaspliceai/genomics';
+import { defaultBatchSize } from '../src/inference/sequence-inference.js';
 import { mockModel, mockScore } from '@metaspliceai/core/testing';
 import { SHARED } from '../../../test-support/shared.js';
 

@@ -11,10 +11,10 @@ import {
   computeDeltaScores,
   formatDeltaEntry,
   openFasta,
-  transcriptDistances,
   VariantScorer,
   type VariantInput,
 } from '@metaspliceai/genomics';
+import { transcriptDistances } from '../src/annotations/lookup.js';
 
 // A small genome with soft-masked (lower-case) stretches and IUPAC codes, two genes that overlap
 // on opposite strands, and a second contig.

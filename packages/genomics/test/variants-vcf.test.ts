@@ -16,12 +16,11 @@ import {
   createBgzfStream,
   openFasta,
   openVcf,
-  removeInfoField,
-  setInfoField,
   SPLICEAI_INFO_HEADER,
   VariantScorer,
   type VcfWarning,
 } from '@metaspliceai/genomics';
+import { removeInfoField, setInfoField } from '../src/io/vcf.js';
 
 const SEQ = (() => {
   let s = '';
