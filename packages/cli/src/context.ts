@@ -1,4 +1,4 @@
-import { createModelManager, InvalidArgumentError, type ModelManager } from '@metaspliceai/core';
+import { createModelManager, type Device, findProject, loadModelOptionsSchema, type ModelManager, ModelNotFoundError, parseFlags } from '@metaspliceai/core';
 import { registerAdapters } from './adapters.js';
 import { type CliIO, writeLine } from './output/io.js';
 
@@ -25,19 +25,32 @@ export async function managerFor(options: GlobalOptions, io: CliIO, report: { on
   return manager;
 }
 
-/** Parses an integer option, naming the flag in the error. */
-export function parseInteger(flag: string, value: string | undefined, range: { min?: number; max?: number } = {}): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || (range.min !== undefined && n < range.min) || (range.max !== undefined && n > range.max)) {
-    const bounds = range.min !== undefined && range.max !== undefined ? ` from ${range.min} to ${range.max}` : range.min !== undefined ? ` of at least ${range.min}` : '';
-    throw new InvalidArgumentError(`${flag} takes a whole number${bounds}, got "${value}"`);
-  }
-  return n;
+/** The flag of each option the commands share with the manager's `load`. */
+const MODEL_FLAGS = { context: '--context', device: '--device', threads: '--threads' } as const;
+
+const modelFlagsSchema = loadModelOptionsSchema.pick({ context: true, device: true, threads: true });
+
+/**
+ * --context, --device and --threads, checked by the manager's own load schema: one check, whose
+ * message names the flag (`--threads takes a whole number of at least 1, got "0"`).
+ */
+export function modelFlags(opts: { context?: string; device?: string; threads?: string }): { context?: number; device?: Device; threads?: number } {
+  return parseFlags(modelFlagsSchema, { context: opts.context, device: opts.device, threads: opts.threads }, MODEL_FLAGS);
 }
 
-export function parseDevice(value: string | undefined): 'cpu' | 'gpu' | undefined {
-  if (value === undefined) return undefined;
-  if (value !== 'cpu' && value !== 'gpu') throw new InvalidArgumentError(`--device takes cpu or gpu, got "${value}"`);
-  return value;
+/**
+ * The adapter `--model` means when it is left out: `defaultModel` in metaspliceai.config.json,
+ * else the first adapter registered (the built-ins register in a fixed order, SpliceAI's first).
+ * The CLI itself names no model family.
+ */
+export function defaultModel(manager: ModelManager, io: CliIO): string {
+  const configured = findProject(io.cwd).config.defaultModel;
+  if (configured) return configured;
+  const first = manager.adapters[0];
+  if (!first) {
+    throw new ModelNotFoundError('no adapter is registered, so --model has no default', {
+      hint: 'install an adapter package (e.g. @metaspliceai/adapter-spliceai) or pass --adapter <package or path>',
+    });
+  }
+  return first.id;
 }

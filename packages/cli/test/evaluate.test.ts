@@ -90,5 +90,8 @@ describe('metaspliceai evaluate (OpenSpliceAI MANE 80 nt on TUBB8, hg19)', () =>
     expect(missing.stderr).not.toMatch(/\n\s+at /);
     const threshold = await cli(['evaluate', ...model, '--fasta', FASTA, '--annotation', TUBB8, '--output-dir', out, '--threshold', '2']);
     expect(threshold.code).toBe(2);
+    expect(threshold.stderr.split('\n')[0]).toBe('error: --threshold takes a probability from 0 to 1, got "2"');
+    const window = await cli(['evaluate', ...model, '--fasta', FASTA, '--annotation', TUBB8, '--output-dir', out, '--window', '-1']);
+    expect(window.stderr.split('\n')[0]).toBe('error: --window takes a whole number of at least 0, got "-1"');
   });
 });

@@ -90,6 +90,11 @@ describe('metaspliceai score', () => {
       [['-M', '2'], /-M takes a whole number from 0 to 1/],
       [['--precision', 'x'], /--precision takes a whole number/],
       [['--transcripts', 'some'], /--transcripts takes canonical or all/],
+      // Flags go through the library's own schemas (VariantScorer's, the manager's load), named as flags.
+      [['--batch-size', '0'], /--batch-size takes a whole number of at least 1, got "0"/],
+      [['--threads', '1.5'], /--threads takes a whole number of at least 1, got "1.5"/],
+      [['--device', 'tpu'], /--device takes cpu or gpu, got "tpu"/],
+      [['-s', 'x'], /-s takes a number, got "x"/],
     ] as const) {
       const r = await cli(['score', '-I', 'in.vcf', ...args, ...flag], { cwd: root });
       expect(r.code, flag.join(' ')).toBe(2);

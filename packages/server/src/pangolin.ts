@@ -58,6 +58,9 @@ interface Pending {
  * together are scored in one `scoreMany`; answers are cached like `/spliceai/`'s.
  */
 export class PangolinLookup {
+  /** The scoring rule whose numbers /pangolin/ answers with (the CLI picks the family by it). */
+  static readonly rule = 'pangolin';
+
   readonly model: LookupModel;
   readonly genomes: Map<string, PangolinLookupGenome & { genes: PangolinGenes; info: Map<string, GeneInfo> }>;
   readonly cache?: ScoreCache;
@@ -68,7 +71,7 @@ export class PangolinLookup {
   rounds = 0;
 
   constructor(options: { model: LookupModel; genomes: readonly PangolinLookupGenome[]; cache?: ScoreCache; batchSize?: number }) {
-    checkRuleTracks(scoringRule('pangolin'), options.model.model.tracks, `${options.model.adapter}:${options.model.set}`);
+    checkRuleTracks(scoringRule(PangolinLookup.rule), options.model.model.tracks, `${options.model.adapter}:${options.model.set}`);
     this.model = options.model;
     this.cache = options.cache;
     this.batchSize = options.batchSize ?? 1;

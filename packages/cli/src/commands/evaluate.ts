@@ -5,7 +5,12 @@ import {
   InputError,
   InvalidArgumentError,
   modelSetKey,
+  oneOf,
+  optionsObject,
+  parseFlags,
+  probability,
   sha256File,
+  wholeNumber,
 } from '@metaspliceai/core';
 import {
   EVALUATE_DEFAULTS,
@@ -13,9 +18,10 @@ import {
   openFasta,
   runEvaluation,
   SequenceInference,
+  sequenceInferenceOptionsSchema,
   type TnSample,
 } from '@metaspliceai/genomics';
-import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
+import { type GlobalOptions, managerFor, modelFlags } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 import { createProgress } from '../output/progress.js';
 
@@ -125,20 +131,15 @@ Examples:
 }
 
 async function evaluate(opts: EvaluateOptions, io: CliIO): Promise<number> {
-  const threshold = parseProbability('--threshold', opts.threshold);
-  const window = parseInteger('--window', opts.window, { min: 0 })!;
-  const errorWindow = parseInteger('--error-window', opts.errorWindow, { min: 0 })!;
-  const seed = parseInteger('--seed', opts.seed)!;
+  const { threshold, window, errorWindow, seed, chunkGenes, transcripts } = parseFlags(
+    evaluateFlags,
+    { threshold: opts.threshold, window: opts.window, errorWindow: opts.errorWindow, seed: opts.seed, chunkGenes: opts.chunkGenes, transcripts: opts.transcripts, format: opts.format.toLowerCase() },
+    EVALUATE_FLAGS,
+  );
+  const format = opts.format.toLowerCase() as 'tsv' | 'parquet';
   const tnSample = parseTnSample(opts.tnSample);
-  const context = parseInteger('--context', opts.context, { min: 1 });
-  const chunkGenes = parseInteger('--chunk-genes', opts.chunkGenes, { min: 1 });
-  const device = parseDevice(opts.device);
-  const threads = parseInteger('--threads', opts.threads, { min: 1 });
-  const tileSize = parseInteger('--tile-size', opts.tileSize, { min: 1 });
-  const batchSize = parseInteger('--batch-size', opts.batchSize, { min: 1 });
-  if (opts.transcripts !== 'all' && opts.transcripts !== 'canonical') throw new InvalidArgumentError(`--transcripts takes all or canonical, got "${opts.transcripts}"`);
-  const format = opts.format.toLowerCase();
-  if (format !== 'tsv' && format !== 'parquet') throw new InvalidArgumentError(`--format takes tsv or parquet, got "${opts.format}"`);
+  const { context, device, threads } = modelFlags(opts);
+  const { tileSize, batchSize } = parseFlags(inferenceFlags, { tileSize: opts.tileSize, batchSize: opts.batchSize }, { tileSize: '--tile-size', batchSize: '--batch-size' });
   if (opts.genes && opts.genesFile) throw new InvalidArgumentError('give either --genes or --genes-file, not both');
   const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean);
   const genes = opts.genesFile ? await readGenesFile(resolve(io.cwd, opts.genesFile), opts.genesFile) : list(opts.genes);
@@ -176,7 +177,7 @@ async function evaluate(opts: EvaluateOptions, io: CliIO): Promise<number> {
       genes,
       chromosomes: list(opts.chromosomes),
       biotypes: list(opts.biotype),
-      transcripts: opts.transcripts,
+      transcripts,
       threshold,
       window,
       errorWindow,
@@ -215,12 +216,19 @@ async function evaluate(opts: EvaluateOptions, io: CliIO): Promise<number> {
   }
 }
 
-function parseProbability(flag: string, value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`${flag} takes a probability from 0 to 1, got "${value}"`);
-  return n;
-}
+const inferenceFlags = sequenceInferenceOptionsSchema.pick({ tileSize: true, batchSize: true });
+const evaluateFlags = optionsObject({
+  threshold: probability(),
+  window: wholeNumber({ min: 0 }),
+  errorWindow: wholeNumber({ min: 0 }),
+  seed: wholeNumber(),
+  chunkGenes: wholeNumber({ min: 1 }).optional(),
+  transcripts: oneOf(['all', 'canonical']),
+  format: oneOf(['tsv', 'parquet']),
+});
+const EVALUATE_FLAGS = { threshold: '--threshold', window: '--window', errorWindow: '--error-window', seed: '--seed', chunkGenes: '--chunk-genes', transcripts: '--transcripts', format: '--format' };
 
+/** A factor or a keyword: checked by hand, as one union message reads better than zod's. */
 function parseTnSample(value: string): TnSample {
   if (value === 'all' || value === 'none') return value;
   const n = Number(value);

@@ -1,7 +1,7 @@
 import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { type DiscoveryResult, type HealthReport, type ModelSet, ModelNotFoundError, modelSetKey } from '@metaspliceai/core';
-import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
+import { type GlobalOptions, managerFor, modelFlags } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 import { table } from '../output/table.js';
 import { registerPullCommand } from './pull.js';
@@ -65,7 +65,7 @@ export function registerModelsCommands(program: Command, io: CliIO, run: (fn: ()
     (adapter: string, opts: SetOptions) =>
       run(async () => {
         const manager = await managerFor(opts, io);
-        const set = await manager.resolve({ adapter, setName: opts.set, context: parseInteger('--context', opts.context, { min: 1 }) });
+        const set = await manager.resolve({ adapter, setName: opts.set, context: modelFlags(opts).context });
         if (opts.json) {
           writeLine(io.stdout, JSON.stringify({ modelSet: setJson(set), metadataFile: set.metadataPath, info: set.metadata ?? null }));
           return 0;
@@ -107,7 +107,7 @@ export function registerModelsCommands(program: Command, io: CliIO, run: (fn: ()
         const report = await manager.validate({
           adapter,
           setName: opts.set,
-          context: parseInteger('--context', opts.context, { min: 1 }),
+          context: modelFlags(opts).context,
           checksums: opts.checksums,
         });
         if (opts.json) {
@@ -133,8 +133,7 @@ export function registerModelsCommands(program: Command, io: CliIO, run: (fn: ()
     .action((adapter: string | undefined, opts: SetOptions) =>
       run(async () => {
         const manager = await managerFor(opts, io);
-        const context = parseInteger('--context', opts.context, { min: 1 });
-        const device = parseDevice(opts.device);
+        const { context, device } = modelFlags(opts);
         const targets = adapter
           ? [await manager.resolve({ adapter, setName: opts.set, context })]
           : (await manager.discover()).modelSets.filter((s) => (!opts.set || s.name === opts.set) && (context === undefined || s.context === context));

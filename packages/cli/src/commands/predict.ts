@@ -6,6 +6,9 @@ import {
   InputError,
   InvalidArgumentError,
   modelSetKey,
+  optionsObject,
+  parseFlags,
+  probability,
 } from '@metaspliceai/core';
 import {
   createPredictionWriter,
@@ -23,11 +26,12 @@ import {
   readAnnotation,
   readFastaRecords,
   SequenceInference,
+  sequenceInferenceOptionsSchema,
   type SequenceInput,
   sequenceInput,
   writePredictions,
 } from '@metaspliceai/genomics';
-import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
+import { type GlobalOptions, managerFor, modelFlags } from '../context.js';
 import type { CliIO } from '../output/io.js';
 import { createProgress } from '../output/progress.js';
 import { checkOutputFile, type OutputFile, openOutputFile } from '../output/output-file.js';
@@ -100,16 +104,17 @@ Examples:
     .action((opts: PredictOptions) => run(() => predict(opts, io)));
 }
 
+const inferenceFlags = sequenceInferenceOptionsSchema.pick({ tileSize: true, batchSize: true });
+/** The BED writer's threshold (a probability). */
+const writerFlags = optionsObject({ threshold: probability().optional() });
+
 async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
   // Arguments first, so a typo costs nothing; then the inputs (a bad region fails before the model loads).
   const format = parseFormat(opts.format);
   const strand = parseStrand(opts.strand);
-  const threshold = parseThreshold(opts.threshold);
-  const context = parseInteger('--context', opts.context, { min: 1 });
-  const device = parseDevice(opts.device);
-  const threads = parseInteger('--threads', opts.threads, { min: 1 });
-  const tileSize = parseInteger('--tile-size', opts.tileSize, { min: 1 });
-  const batchSize = parseInteger('--batch-size', opts.batchSize, { min: 1 });
+  const { threshold } = parseFlags(writerFlags, { threshold: opts.threshold }, { threshold: '--threshold' });
+  const { context, device, threads } = modelFlags(opts);
+  const { tileSize, batchSize } = parseFlags(inferenceFlags, { tileSize: opts.tileSize, batchSize: opts.batchSize }, { tileSize: '--tile-size', batchSize: '--batch-size' });
   checkInputChoice(opts, io);
 
   const progress = createProgress(io, { label: 'predict', unit: 'nt', quiet: opts.quiet });
@@ -192,12 +197,6 @@ function parseStrand(value: string | undefined): QueryStrand | undefined {
   throw new InvalidArgumentError(`--strand takes + or -, got "${value}"`);
 }
 
-function parseThreshold(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new InvalidArgumentError(`--threshold takes a probability from 0 to 1, got "${value}"`);
-  return n;
-}
 
 /** One input source: --fasta (alone, with --region, or with --genes), --sequence, or stdin. */
 function checkInputChoice(opts: PredictOptions, io: CliIO): void {

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { relative, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InvalidArgumentError, type PulledFile, pullModelSet, selectKnownModelSet } from '@metaspliceai/core';
-import { type GlobalOptions, managerFor, parseInteger } from '../context.js';
+import { type GlobalOptions, managerFor, modelFlags } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 import { createProgress } from '../output/progress.js';
 import { table } from '../output/table.js';
@@ -25,7 +25,7 @@ export function registerPullCommand(models: Command, io: CliIO, run: (fn: () => 
     .option('--quiet', 'no progress bar on stderr')
     .action((adapterId: string, opts: PullOptions) =>
       run(async () => {
-        const context = parseInteger('--context', opts.context, { min: 1 });
+        const { context } = modelFlags(opts);
         const from = opts.from === undefined ? undefined : mirror(opts.from, io.cwd);
         const manager = await managerFor(opts, io);
         const adapter = manager.adapter(adapterId);

@@ -3,11 +3,16 @@ import { basename, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import {
+  finiteNumber,
   InputError,
   InvalidArgumentError,
   type LoadedModelSet,
   modelSetKey,
+  oneOf,
+  optionsObject,
+  parseFlags,
   sha256File,
+  wholeNumber,
 } from '@metaspliceai/core';
 import {
   annotateVcf,
@@ -27,8 +32,9 @@ import {
   UNSCORED_LABELS,
   type UnscoredReason,
   VariantScorer,
+  variantScorerOptionsSchema,
 } from '@metaspliceai/genomics';
-import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
+import { defaultModel, type GlobalOptions, managerFor, modelFlags } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 import { createProgress } from '../output/progress.js';
 import { checkOutputFile, type OutputFile, openOutputFile } from '../output/output-file.js';
@@ -88,7 +94,7 @@ export function registerScoreCommand(program: Command, io: CliIO, run: (fn: () =
     .option('-M, --mask <0|1>', '1: mask gains at annotated sites and losses elsewhere (default 0 for the spliceai rule, 1 for pangolin, as upstream)')
     .option('--rule <name>', `the scoring rule: ${SCORING_RULES.map((r) => r.name).join(', ')} (default: the model family's own)`)
     .option('-s, --score-cutoff <x>', 'pangolin rule: every position with a gain >= x or a loss <= -x, instead of the largest (upstream -s)')
-    .option('--model <adapter>', 'the base model family (adapter id): spliceai (default), openspliceai, ...')
+    .option('--model <adapter>', 'the base model family (adapter id), e.g. spliceai or openspliceai (default: defaultModel in metaspliceai.config.json, else the first adapter registered: spliceai when installed)')
     .option('--set <name>', 'the model set, when several share a context (e.g. openspliceai-mane)')
     .option('--context <n>', 'the context window in nt (default: the largest available); the window is context + 2*D + 1')
     .option('--precision <n>', 'spliceai rule: decimals of the delta scores, as OpenSpliceAI --precision (default 2)')
@@ -136,21 +142,27 @@ Examples:
     .action((opts: ScoreOptions) => run(() => score(opts, io)));
 }
 
+const scorerFlags = variantScorerOptionsSchema.pick({ dist: true, precision: true, batchSize: true });
+const SCORER_FLAGS = { dist: '-D', precision: '--precision', batchSize: '--batch-size' };
+/** The flags that are the CLI's own: -M (0/1 for SpliceAI's and Pangolin's -M), -s, --transcripts. */
+const scoreFlags = optionsObject({
+  mask: wholeNumber({ min: 0, max: 1 }).optional(),
+  cutoff: finiteNumber().optional(),
+  transcripts: oneOf(['canonical', 'all']).optional(),
+});
+const SCORE_FLAGS = { mask: '-M', cutoff: '-s', transcripts: '--transcripts' };
+
 async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
   // Arguments first, so a typo costs nothing.
   if (!opts.reference) throw new InvalidArgumentError('-R (the genome FASTA) is required');
   if (!opts.annotation) throw new InvalidArgumentError('-A is required: grch37, grch38, a SpliceAI annotation table, or a GTF/GFF3 file');
-  const dist = parseInteger('-D', opts.distance ?? '50', { min: 0, max: 4999 })!;
-  const precision = parseInteger('--precision', opts.precision ?? '2', { min: 0, max: 20 })!;
-  const adapter = opts.model ?? 'spliceai';
-  const cutoff = opts.scoreCutoff === undefined ? undefined : Number(opts.scoreCutoff);
-  if (cutoff !== undefined && !(Number.isFinite(cutoff) && opts.scoreCutoff!.trim() !== '')) throw new InvalidArgumentError(`-s takes a number, got "${opts.scoreCutoff}"`);
-  const transcripts = opts.transcripts ?? 'canonical';
-  const context = parseInteger('--context', opts.context, { min: 1 });
-  const batchSize = parseInteger('--batch-size', opts.batchSize, { min: 1 });
-  const threads = parseInteger('--threads', opts.threads, { min: 1 });
-  const device = parseDevice(opts.device);
-  if (transcripts !== 'canonical' && transcripts !== 'all') throw new InvalidArgumentError(`--transcripts takes canonical or all, got "${transcripts}"`);
+  // Each flag through the schema of the option it becomes (VariantScorer's, the manager's load).
+  const scorer = parseFlags(scorerFlags, { dist: opts.distance ?? '50', precision: opts.precision ?? '2', batchSize: opts.batchSize }, SCORER_FLAGS);
+  const dist = scorer.dist!;
+  const precision = scorer.precision!;
+  const batchSize = scorer.batchSize;
+  const { cutoff, transcripts } = parseFlags(scoreFlags, { cutoff: opts.scoreCutoff, transcripts: opts.transcripts ?? 'canonical' }, SCORE_FLAGS);
+  const { context, threads, device } = modelFlags(opts);
   const inputPath = opts.input && opts.input !== '-' ? resolve(io.cwd, opts.input) : undefined;
   const outputPath = opts.output && opts.output !== '-' ? resolve(io.cwd, opts.output) : undefined;
   if (inputPath) {
@@ -167,10 +179,11 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
   };
   // The rule before any file: the family's default, or --rule; which options it takes.
   const manager = await managerFor(opts, io, { onWarning: (w) => progress.log(`warning: ${w}`) });
+  const adapter = opts.model ?? defaultModel(manager, io);
   const family = manager.adapter(adapter);
   const rule = scoringRule(opts.rule ?? family.scoring.defaultRule);
   const pangolin = rule.name === 'pangolin';
-  const mask = parseInteger('-M', opts.mask ?? (pangolin ? '1' : '0'), { min: 0, max: 1 })!;
+  const { mask } = parseFlags(scoreFlags, { mask: opts.mask ?? (pangolin ? '1' : '0') }, SCORE_FLAGS);
   if (pangolin && opts.precision !== undefined) throw new InvalidArgumentError('--precision applies to the spliceai rule; the pangolin rule prints numbers as upstream does');
   if (pangolin && opts.transcripts !== undefined) throw new InvalidArgumentError('--transcripts applies to the spliceai rule; the pangolin rule reads every gene of -A and the exons of its Ensembl_canonical transcripts');
   if (!pangolin && cutoff !== undefined) throw new InvalidArgumentError(`-s applies to the pangolin rule, not ${rule.name}`);

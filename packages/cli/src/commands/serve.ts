@@ -2,10 +2,10 @@ import { once } from 'node:events';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError, type LoadedModelSet, modelSetKey, resolveDataDir } from '@metaspliceai/core';
+import { InvalidArgumentError, type LoadedModelSet, type ModelManager, modelSetKey, optionsObject, parseFlags, resolveDataDir, wholeNumber } from '@metaspliceai/core';
 import { sniffAnnotationFormat } from '@metaspliceai/genomics';
 import { createLookupServer, LookupEngine, type LookupGenome, lookupModelFrom, openLookupGenome, openPangolinGenome, PangolinLookup, type PangolinLookupGenome, ScoreCache } from '@metaspliceai/server';
-import { type GlobalOptions, managerFor, parseDevice, parseInteger } from '../context.js';
+import { defaultModel, type GlobalOptions, managerFor, modelFlags } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 
 interface ServeOptions extends GlobalOptions {
@@ -23,6 +23,7 @@ interface ServeOptions extends GlobalOptions {
   cache: string | boolean;
   pangolin?: boolean;
   pangolinSet?: string;
+  pangolinModel?: string;
   dataDir?: string;
 }
 
@@ -40,7 +41,7 @@ export function registerServeCommand(program: Command, io: CliIO, run: (fn: () =
     .option('--host <address>', 'the address to bind (default 127.0.0.1: this machine only)')
     .option('--genome <hg=fasta>', 'a genome build and its FASTA, e.g. 38=GRCh38.fa (repeat for 37 and 38)', collect, [])
     .option('--annotation <hg=annotation>', 'the annotation of a build: grch37, grch38, a SpliceAI table, or a GTF/GFF3 (every transcript is scored)', collect, [])
-    .option('--model <adapter>', 'the base model family (adapter id): spliceai (default), openspliceai, ...')
+    .option('--model <adapter>', 'the base model family (adapter id), e.g. spliceai or openspliceai (default: defaultModel in metaspliceai.config.json, else the first adapter registered: spliceai when installed)')
     .option('--set <name>', 'the model set, when several share a context')
     .option('--context <n>', 'the context window in nt (default: the largest available)')
     .option('--backend <name>', 'runtime backend (e.g. onnx, tfjs, auto)')
@@ -49,6 +50,7 @@ export function registerServeCommand(program: Command, io: CliIO, run: (fn: () =
     .option('--batch-size <n>', 'model windows per call (default 1: short calls keep the server answering)')
     .option('--pangolin', 'also serve /pangolin/ with the Pangolin model set (needs GTF/GFF3 annotations with Ensembl_canonical tags)')
     .option('--pangolin-set <name>', 'the Pangolin model set, when there are several')
+    .option('--pangolin-model <adapter>', "the family behind /pangolin/ (default: the one registered adapter whose default rule is Pangolin's)")
     .option('--cache <dir>', 'the score cache folder (default: <data>/lookup-cache)')
     .option('--no-cache', 'score every request afresh')
     .option('--data-dir <dir>', 'the data folder (annotations, default cache)')
@@ -82,14 +84,27 @@ function pairs(flag: string, values: readonly string[]): Map<string, string> {
   return out;
 }
 
+const serveFlags = optionsObject({ port: wholeNumber({ min: 0, max: 65535 }), batchSize: wholeNumber({ min: 1 }).optional() });
+
+/**
+ * The family behind /pangolin/: --pangolin-model, else the one registered adapter whose default
+ * scoring rule is the rule /pangolin/ writes (the CLI names no family).
+ */
+function pangolinModel(manager: ModelManager, chosen: string | undefined): string {
+  if (chosen) return chosen;
+  const families = manager.adapters.filter((a) => a.scoring.defaultRule === PangolinLookup.rule);
+  if (families.length !== 1) {
+    throw new InvalidArgumentError(`--pangolin needs a model family whose default rule is ${PangolinLookup.rule}; ${families.length ? `several are registered (${families.map((a) => a.id).join(', ')})` : 'none is registered'}`, {
+      hint: 'name it with --pangolin-model <adapter>, or install its adapter',
+    });
+  }
+  return families[0].id;
+}
+
 async function serve(opts: ServeOptions, io: CliIO): Promise<number> {
-  const port = parseInteger('--port', opts.port ?? '8080', { min: 0, max: 65535 })!;
+  const { port, batchSize } = parseFlags(serveFlags, { port: opts.port ?? '8080', batchSize: opts.batchSize }, { port: '--port', batchSize: '--batch-size' });
   const host = opts.host ?? '127.0.0.1';
-  const context = parseInteger('--context', opts.context, { min: 1 });
-  const threads = parseInteger('--threads', opts.threads, { min: 1 });
-  const batchSize = parseInteger('--batch-size', opts.batchSize, { min: 1 });
-  const device = parseDevice(opts.device);
-  const adapter = opts.model ?? 'spliceai';
+  const { context, threads, device } = modelFlags(opts);
   const fastas = pairs('--genome', opts.genome);
   const annotations = pairs('--annotation', opts.annotation);
   if (!fastas.size) throw new InvalidArgumentError('--genome <hg>=<fasta> is required, e.g. --genome 38=GRCh38.fa');
@@ -125,12 +140,13 @@ async function serve(opts: ServeOptions, io: CliIO): Promise<number> {
   const cache = cacheDir ? new ScoreCache(cacheDir) : undefined;
 
   const manager = await managerFor(opts, io);
+  const adapter = opts.model ?? defaultModel(manager, io);
   const loaded = await manager.load({ adapter, setName: opts.set, context, backend: opts.backend, device, threads });
   let pangolinSet: LoadedModelSet | undefined;
   try {
-    const engine = new LookupEngine({ model: await lookupModelFrom(loaded, adapter === 'spliceai' ? 'spliceai' : 'acgt'), genomes, cache, batchSize });
-    if (opts.pangolin) pangolinSet = await manager.load({ adapter: 'pangolin', setName: opts.pangolinSet, backend: opts.backend, device, threads });
-    const pangolin = pangolinSet ? new PangolinLookup({ model: await lookupModelFrom(pangolinSet, 'acgt'), genomes: pangolinGenomes, cache, batchSize }) : undefined;
+    const engine = new LookupEngine({ model: await lookupModelFrom(loaded, manager.adapter(adapter).scoring.variantEncoding), genomes, cache, batchSize });
+    if (opts.pangolin) pangolinSet = await manager.load({ adapter: pangolinModel(manager, opts.pangolinModel), setName: opts.pangolinSet, backend: opts.backend, device, threads });
+    const pangolin = pangolinSet ? new PangolinLookup({ model: await lookupModelFrom(pangolinSet, manager.adapter(pangolinSet.set.adapter).scoring.variantEncoding), genomes: pangolinGenomes, cache, batchSize }) : undefined;
     return await listen(createLookupServer(engine, {}, { notes, pangolin }), { port, host, note, io, loaded, pangolinSet, cache });
   } finally {
     cache?.close();

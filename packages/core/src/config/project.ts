@@ -11,6 +11,8 @@ export const projectConfigSchema = z.strictObject({
   $schema: z.string().optional(),
   modelsDir: z.string().min(1).optional(),
   dataDir: z.string().min(1).optional(),
+  /** The adapter id `--model` means when left out (score, serve); default: the first adapter registered. */
+  defaultModel: z.string().min(1).optional(),
 });
 export type ProjectConfig = z.infer<typeof projectConfigSchema>;
 
