@@ -1,12 +1,16 @@
 import { basename, dirname } from 'node:path';
 import {
   type BaseModelAdapter,
+  InvalidArgumentError,
   type LoadedModel,
   type LoadEnsembleOptions,
   type LoadOptions,
   type ModelFileInspection,
   ModelFileError,
+  optionsObject,
+  parseOptions,
   SPECIFICATION_VERSION,
+  wholeNumber,
 } from '@metaspliceai/core';
 import { type RecordedNetwork, SpliceGraphBuilder, createOnnxModel, createOnnxModelFromFile, inspectOnnxFile, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
 import { readArchitecture } from './architecture.js';
@@ -18,6 +22,9 @@ import { readStateDict, readStateDictIndex } from '@metaspliceai/torch';
 
 export const OPENSPLICEAI_LICENSE = 'GPL-3.0';
 
+/** `createOpenSpliceAIAdapter(options)`, checked with core's shared message. */
+export const openSpliceAIAdapterOptionsSchema = optionsObject({ threads: wholeNumber({ min: 1 }).optional() });
+
 export interface OpenSpliceAIAdapterOptions {
   /** Intra-op threads for CPU sessions (default: every core). */
   threads?: number;
@@ -27,7 +34,9 @@ const isOnnx = (file: string) => /\.onnx$/i.test(file);
 
 function refuseBackend(file: string, backend: string | undefined): void {
   if (backend && backend !== 'auto' && backend !== 'onnx') {
-    throw new ModelFileError(file, `OpenSpliceAI runs on the onnx backend, not ${backend}`);
+    throw new InvalidArgumentError(`OpenSpliceAI runs on the onnx backend: backend must be auto or onnx, got "${backend}" (loading ${file})`, {
+      hint: 'leave the backend out, or pass onnx',
+    });
   }
 }
 
@@ -47,6 +56,7 @@ async function recordCheckpoint(file: string, context: number): Promise<Recorded
  * it on onnxruntime-node; `.onnx` exports of OpenSpliceAI models load directly.
  */
 export function createOpenSpliceAIAdapter(options: OpenSpliceAIAdapterOptions = {}): BaseModelAdapter {
+  parseOptions(openSpliceAIAdapterOptionsSchema, options, { owner: 'createOpenSpliceAIAdapter' });
   return {
     specificationVersion: SPECIFICATION_VERSION,
     id: 'openspliceai',

@@ -1,12 +1,16 @@
 import { basename, dirname } from 'node:path';
 import {
   type BaseModelAdapter,
+  InvalidArgumentError,
   type LoadedModel,
   type LoadEnsembleOptions,
   type LoadOptions,
   type ModelFileInspection,
   ModelFileError,
+  optionsObject,
+  parseOptions,
   SPECIFICATION_VERSION,
+  wholeNumber,
 } from '@metaspliceai/core';
 import { type RecordedNetwork, SpliceGraphBuilder, createOnnxModel, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
 import { readStateDict, readStateDictIndex } from '@metaspliceai/torch';
@@ -19,6 +23,9 @@ import { PANGOLIN_HEADS, PANGOLIN_TISSUES, type PangolinHead } from './tracks.js
 
 export const PANGOLIN_LICENSE = 'GPL-3.0';
 
+/** `createPangolinAdapter(options)`, checked with core's shared message. */
+export const pangolinAdapterOptionsSchema = optionsObject({ threads: wholeNumber({ min: 1 }).optional() });
+
 export interface PangolinAdapterOptions {
   /** Intra-op threads for CPU sessions (default: every core). */
   threads?: number;
@@ -26,7 +33,9 @@ export interface PangolinAdapterOptions {
 
 function refuseBackend(file: string, backend: string | undefined): void {
   if (backend && backend !== 'auto' && backend !== 'onnx') {
-    throw new ModelFileError(file, `Pangolin runs on the onnx backend, not ${backend}`);
+    throw new InvalidArgumentError(`Pangolin runs on the onnx backend: backend must be auto or onnx, got "${backend}" (loading ${file})`, {
+      hint: 'leave the backend out, or pass onnx',
+    });
   }
 }
 
@@ -59,6 +68,7 @@ async function recordMember(file: string, context: number): Promise<{ replicate:
  * P(splice) and usage for heart, liver, brain and testis), each the float32 mean of its replicates.
  */
 export function createPangolinAdapter(options: PangolinAdapterOptions = {}): BaseModelAdapter {
+  parseOptions(pangolinAdapterOptionsSchema, options, { owner: 'createPangolinAdapter' });
   return {
     specificationVersion: SPECIFICATION_VERSION,
     id: 'pangolin',

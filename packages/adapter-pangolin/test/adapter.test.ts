@@ -114,7 +114,9 @@ describe('load and loadEnsemble', () => {
     await expect(adapter.loadEnsemble!({ files: [file(1, 0), file(2, 0), file(1, 1)], context: 10000 })).rejects.toThrow(
       /different numbers of replicates \(head 0: 2, head 1: 1\)/,
     );
-    await expect(adapter.load({ file: file(1, 0), context: 10000, backend: 'tfjs' })).rejects.toThrow(/runs on the onnx backend, not tfjs/);
+    await expect(adapter.load({ file: file(1, 0), context: 10000, backend: 'tfjs' })).rejects.toThrow(/runs on the onnx backend: backend must be auto or onnx, got "tfjs"/);
+    await expect(adapter.load({ file: file(1, 0), context: 10000, backend: 'tfjs' })).rejects.toHaveProperty('code', 'E_INVALID_ARGUMENT');
+    expect(() => createPangolinAdapter({ threads: 0 })).toThrow('createPangolinAdapter: threads must be a whole number of at least 1, got 0');
   });
 
   it('a partial set has a track per head present, each the mean of its replicates, and its stages chain to predict', async () => {

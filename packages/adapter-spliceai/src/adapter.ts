@@ -5,7 +5,11 @@ import {
   type LoadEnsembleOptions,
   type LoadOptions,
   ModelFileError,
+  oneOf,
+  optionsObject,
+  parseOptions,
   SPECIFICATION_VERSION,
+  wholeNumber,
 } from '@metaspliceai/core';
 import { isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
 import { chooseBackend, createModel, createOnnxEnsemble, type SpliceAIBackend } from './backends.js';
@@ -16,6 +20,12 @@ import { parseSpliceAIPath, SPLICEAI_FILE_PATTERNS } from './paths.js';
 import { detectTfjsBackends } from './tfjs/index.js';
 
 export const SPLICEAI_LICENSE = 'CC BY-NC 4.0';
+
+/** `createSpliceAIAdapter(options)`, checked with core's shared message. */
+export const spliceAIAdapterOptionsSchema = optionsObject({
+  backend: oneOf(['auto', 'onnx', 'tfjs']).optional(),
+  threads: wholeNumber({ min: 1 }).optional(),
+});
 
 export interface SpliceAIAdapterOptions {
   /** Default backend when a load names none (default `auto`). */
@@ -28,6 +38,7 @@ export interface SpliceAIAdapterOptions {
  * Python, no TensorFlow install) and runs the network on onnxruntime-node or TensorFlow.js.
  */
 export function createSpliceAIAdapter(options: SpliceAIAdapterOptions = {}): BaseModelAdapter {
+  parseOptions(spliceAIAdapterOptionsSchema, options, { owner: 'createSpliceAIAdapter' });
   return {
     specificationVersion: SPECIFICATION_VERSION,
     id: 'spliceai',
