@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { createModelManager, type LoadedModelSet } from '@metaspliceai/core';
+import { createOpenSpliceAIAdapter } from '@metaspliceai/adapter-openspliceai';
 import { createSpliceAIAdapter } from '@metaspliceai/adapter-spliceai';
 import { MODELS_DIR, SHARED } from '../../../test-support/shared.js';
 import { type LookupGenome, lookupModelFrom, type LookupModel, openLookupGenome } from '../src/index.js';
@@ -12,4 +13,14 @@ export async function loadSpliceAI(): Promise<{ loaded: LoadedModelSet; model: L
   const manager = createModelManager({ modelsDir: MODELS_DIR }).register(createSpliceAIAdapter());
   const loaded = await manager.load({ adapter: 'spliceai', backend: 'onnx', threads: 2 });
   return { loaded, model: await lookupModelFrom(loaded, 'spliceai'), genome: await openLookupGenome('37', FASTA, TUBB8) };
+}
+
+/**
+ * The OpenSpliceAI MANE 400-nt set (5 members, onnx): a real ensemble small enough to serve many
+ * requests in a test (the 10000-nt figures are `pnpm bench --only server`).
+ */
+export async function loadOpenSpliceAI400(): Promise<{ loaded: LoadedModelSet; model: LookupModel }> {
+  const manager = createModelManager({ modelsDir: MODELS_DIR }).register(createOpenSpliceAIAdapter());
+  const loaded = await manager.load({ adapter: 'openspliceai', setName: 'openspliceai-mane', context: 400, threads: 2 });
+  return { loaded, model: await lookupModelFrom(loaded, 'acgt') };
 }
