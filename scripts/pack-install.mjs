@@ -4,8 +4,9 @@
  * into versions), installs the tarballs into an empty project with npm (lifecycle scripts off:
  * onnxruntime-node ships its CPU binaries; better-sqlite3, which only `serve` needs, stays unbuilt),
  * then runs the installed CLI: `--version` and a predict with the 80-nt OpenSpliceAI set, compared
- * with the workspace CLI's output. Fails when a runtime is installed twice, when TensorFlow.js is
- * installed without being asked for, or when the installed CLI disagrees with the workspace one.
+ * with the workspace CLI's output; `--backend tfjs` refused by name, then working once TensorFlow.js
+ * is installed beside it. Fails when a runtime is installed twice, when TensorFlow.js is installed
+ * without being asked for, or when the installed CLI disagrees with the workspace one.
  * Needs `pnpm build` first and the npm registry. Usage: node scripts/pack-install.mjs [--keep]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -114,6 +115,17 @@ try {
   const tfjs = spawnSync('npx', ['--no-install', 'metaspliceai', 'predict', '--model', 'spliceai', '--backend', 'tfjs', '--sequence', 'ACGT', '--models-dir', modelsDir, '--quiet'], { cwd: project, encoding: 'utf8' });
   console.log(`--backend tfjs without TensorFlow.js: exit ${tfjs.status}, ${tfjs.stderr.trim().split('\n')[0]}`);
   if (tfjs.status === 0 || !tfjs.stderr.includes('@tensorflow/tfjs-core') || tfjs.stderr.includes('    at ')) fail(`--backend tfjs without TensorFlow.js should fail naming @tensorflow/tfjs-core, without a stack trace:\n${tfjs.stderr}`);
+
+  // ...and installing it beside the CLI is all it takes: the same numbers as the workspace's tfjs run.
+  const tfjsVersion = JSON.parse(readFileSync(join(repo, 'packages/cli/package.json'), 'utf8')).devDependencies['@tensorflow/tfjs-core'];
+  run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', `@tensorflow/tfjs-core@${tfjsVersion}`, `@tensorflow/tfjs-backend-wasm@${tfjsVersion}`], { cwd: project });
+  const onTfjs = ['predict', '--model', 'spliceai', '--backend', 'tfjs', '--sequence', SEQUENCE, '--models-dir', modelsDir, '--quiet'];
+  const tfjsInstalled = run('npx', ['--no-install', 'metaspliceai', ...onTfjs], { cwd: project });
+  const tfjsWorkspace = run(process.execPath, [join(repo, 'packages/cli/dist/bin.js'), ...onTfjs], { cwd: repo });
+  console.log(`--backend tfjs after npm install @tensorflow/tfjs-core @tensorflow/tfjs-backend-wasm: ${rows(tfjsInstalled).lines.length} rows, ${tfjsInstalled === tfjsWorkspace ? 'identical to' : 'DIFFERENT from'} the workspace CLI`);
+  if (tfjsInstalled !== tfjsWorkspace) fail('the installed CLI on TensorFlow.js differs from the workspace CLI');
+  const ortCopies = copiesOf(join(project, 'node_modules'), 'onnxruntime-node', project);
+  if (ortCopies.length !== 1) fail(`after adding TensorFlow.js: ${ortCopies.length} copies of onnxruntime-node`);
 } finally {
   if (keep) console.log(`kept ${work}`);
   else rmSync(work, { recursive: true, force: true });
