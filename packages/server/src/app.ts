@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { MetaSpliceAIError } from '@metaspliceai/core';
+import { SPLICEAI_RULE } from '@metaspliceai/genomics';
 import { z } from 'zod';
 import { type CachedAnswer } from './cache.js';
 import { LookupAbortedError, type LookupEngine, type LookupQuery, MAX_DISTANCE } from './engine.js';
@@ -132,7 +133,7 @@ export function createLookupServer(engine: LookupEngine, options: LookupServerOp
           genomes: [...extras.pangolin.genomes.values()].map((g) => ({ hg: g.name, fastaSha256: g.fastaSha256, annotation: g.annotation.path, annotationSha256: g.annotation.sha256 })),
         }
       : null,
-    rule: 'spliceai',
+    rule: SPLICEAI_RULE.name,
     model: {
       adapter: engine.model.adapter,
       set: engine.model.set,

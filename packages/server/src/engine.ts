@@ -5,7 +5,7 @@ import {
 import {
   AnnotationIndex,
   checkRuleTracks,
-  scoringRule,
+  SPLICEAI_RULE,
   alignAltRows,
   type AnnotationRecord,
   deltaProbabilities,
@@ -108,7 +108,7 @@ export class LookupEngine {
   rounds = 0;
 
   constructor(options: LookupEngineOptions) {
-    checkRuleTracks(scoringRule('spliceai'), options.model.model.tracks, `${options.model.adapter}:${options.model.set}`);
+    checkRuleTracks(SPLICEAI_RULE, options.model.model.tracks, `${options.model.adapter}:${options.model.set}`);
     this.model = options.model;
     this.genomes = new Map(options.genomes.map((g) => [g.name, { ...g, index: new AnnotationIndex({ source: g.annotation.path, rows: g.annotation.rows }) }]));
     this.cache = options.cache;
@@ -139,7 +139,7 @@ export class LookupEngine {
     return cacheKey({
       schema: RESPONSE_SCHEMA,
       tool: 'spliceai',
-      rule: 'spliceai',
+      rule: SPLICEAI_RULE.name,
       members: this.model.members.map((m) => m.sha256),
       genomeSha256: genome.fastaSha256,
       annotationSha256: genome.annotation.sha256,

@@ -10,7 +10,7 @@ import {
   PangolinGenes,
   PangolinScorer,
   readAnnotation,
-  scoringRule,
+  PANGOLIN_RULE,
   sniffAnnotationFormat,
   type VariantScore,
 } from '@metaspliceai/genomics';
@@ -59,7 +59,7 @@ interface Pending {
  */
 export class PangolinLookup {
   /** The scoring rule whose numbers /pangolin/ answers with (the CLI picks the family by it). */
-  static readonly rule = 'pangolin';
+  static readonly rule = PANGOLIN_RULE.name;
 
   readonly model: LookupModel;
   readonly genomes: Map<string, PangolinLookupGenome & { genes: PangolinGenes; info: Map<string, GeneInfo> }>;
@@ -71,7 +71,7 @@ export class PangolinLookup {
   rounds = 0;
 
   constructor(options: { model: LookupModel; genomes: readonly PangolinLookupGenome[]; cache?: ScoreCache; batchSize?: number }) {
-    checkRuleTracks(scoringRule(PangolinLookup.rule), options.model.model.tracks, `${options.model.adapter}:${options.model.set}`);
+    checkRuleTracks(PANGOLIN_RULE, options.model.model.tracks, `${options.model.adapter}:${options.model.set}`);
     this.model = options.model;
     this.cache = options.cache;
     this.batchSize = options.batchSize ?? 1;
@@ -86,7 +86,7 @@ export class PangolinLookup {
       ? cacheKey({
           schema: RESPONSE_SCHEMA,
           tool: 'pangolin',
-          rule: 'pangolin',
+          rule: PANGOLIN_RULE.name,
           members: this.model.members.map((m) => m.sha256),
           genomeSha256: genome.fastaSha256,
           annotationSha256: genome.annotation.sha256,

@@ -23,6 +23,7 @@ import {
   type LoadedPangolinGenes,
   loadPangolinGenes,
   openFasta,
+  PANGOLIN_RULE,
   PangolinScorer,
   rawEntryScorer,
   readTextLines,
@@ -182,7 +183,7 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
   const adapter = opts.model ?? defaultModel(manager, io);
   const family = manager.adapter(adapter);
   const rule = scoringRule(opts.rule ?? family.scoring.defaultRule);
-  const pangolin = rule.name === 'pangolin';
+  const pangolin = rule === PANGOLIN_RULE;
   const { mask } = parseFlags(scoreFlags, { mask: opts.mask ?? (pangolin ? '1' : '0') }, SCORE_FLAGS);
   if (pangolin && opts.precision !== undefined) throw new InvalidArgumentError('--precision applies to the spliceai rule; the pangolin rule prints numbers as upstream does');
   if (pangolin && opts.transcripts !== undefined) throw new InvalidArgumentError('--transcripts applies to the spliceai rule; the pangolin rule reads every gene of -A and the exons of its Ensembl_canonical transcripts');

@@ -17,20 +17,26 @@ export interface ScoringRule {
   readonly tracks: readonly string[];
 }
 
-export const SCORING_RULES: readonly ScoringRule[] = [
-  {
-    name: 'spliceai',
-    infoKey: 'SpliceAI',
-    summary: 'SpliceAI delta scores ALT|GENE|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL, window context + 2*D + 1, N outside the transcript',
-    tracks: SPLICEAI_RULE_TRACKS.filter((t) => t !== 'neither'),
-  },
-  {
-    name: 'pangolin',
-    infoKey: 'Pangolin',
-    summary: "Pangolin's gene|pos:gain|pos:loss|Warnings: from P(splice) per tissue (first ALT only; the genome itself around the variant; Ensembl_canonical exons mask)",
-    tracks: PANGOLIN_SITE_TRACKS,
-  },
-];
+/**
+ * SpliceAI's VCF entry (`VariantScorer`). Rule names are the published output formats they write,
+ * declared here once; code elsewhere refers to these objects, not to the names.
+ */
+export const SPLICEAI_RULE: ScoringRule = {
+  name: 'spliceai',
+  infoKey: 'SpliceAI',
+  summary: 'SpliceAI delta scores ALT|GENE|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL, window context + 2*D + 1, N outside the transcript',
+  tracks: SPLICEAI_RULE_TRACKS.filter((t) => t !== 'neither'),
+};
+
+/** Pangolin's VCF entry (`PangolinScorer`). */
+export const PANGOLIN_RULE: ScoringRule = {
+  name: 'pangolin',
+  infoKey: 'Pangolin',
+  summary: "Pangolin's gene|pos:gain|pos:loss|Warnings: from P(splice) per tissue (first ALT only; the genome itself around the variant; Ensembl_canonical exons mask)",
+  tracks: PANGOLIN_SITE_TRACKS,
+};
+
+export const SCORING_RULES: readonly ScoringRule[] = [SPLICEAI_RULE, PANGOLIN_RULE];
 
 /** The rule of that name, or an InvalidArgumentError listing the rules there are. */
 export function scoringRule(name: string): ScoringRule {
