@@ -6,7 +6,8 @@
  * then runs the installed CLI: `--version` and a predict with the 80-nt OpenSpliceAI set, compared
  * with the workspace CLI's output; `--backend tfjs` refused by name, then working once TensorFlow.js
  * is installed beside it. Fails when a runtime is installed twice, when TensorFlow.js is installed
- * without being asked for, or when the installed CLI disagrees with the workspace one.
+ * without being asked for, when core alone brings more than zod (an adapter peers on it), or when
+ * the installed CLI disagrees with the workspace one.
  * Needs `pnpm build` first and the npm registry. Usage: node scripts/pack-install.mjs [--keep]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -69,6 +70,17 @@ try {
   }
   const files = readdirSync(tarballs).filter((f) => f.endsWith('.tgz')).map((f) => join(tarballs, f));
   console.log(`packed ${files.length} packages: ${published.map(({ pkg }) => pkg.name).join(', ')}`);
+
+  // An adapter peers on core alone: installing it brings zod and nothing of the genome side.
+  const adapterProject = join(work, 'core-alone');
+  run('mkdir', ['-p', adapterProject]);
+  writeFileSync(join(adapterProject, 'package.json'), JSON.stringify({ name: 'core-alone-check', private: true }, null, 2));
+  run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', files.find((f) => /metaspliceai-core-[^/]*\.tgz$/.test(f))], { cwd: adapterProject });
+  const coreTree = readdirSync(join(adapterProject, 'node_modules'), { withFileTypes: true })
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
+    .flatMap((e) => (e.name.startsWith('@') ? readdirSync(join(adapterProject, 'node_modules', e.name)).map((n) => `${e.name}/${n}`) : [e.name]));
+  console.log(`@metaspliceai/core alone installs: ${coreTree.join(', ')}`);
+  if (coreTree.sort().join() !== '@metaspliceai/core,zod') fail(`@metaspliceai/core should install only zod, installed ${coreTree.join(', ')}`);
 
   const project = join(work, 'project');
   run('mkdir', ['-p', project]);
