@@ -17,6 +17,7 @@ export { DEFAULT_BATCH_SIZE, DEFAULT_TILE_SIZE, INFERENCE_MODES, type InferenceM
 export { sequenceInferenceOptionsSchema } from './inference/sequence-inference-options.js';
 
 // Output: prediction writers (TSV, BED, bedGraph, JSON Lines), atomic text output, bgzip.
+export { predictionWriterOptionsSchema } from './io/prediction-writer-options.js';
 export { createPredictionWriter, DEFAULT_BED_THRESHOLD, PREDICTION_FORMATS, type PredictionFormat, type PredictionWriter, type PredictionWriterOptions, writePredictions } from './io/prediction-writers.js';
 export { TextOutput } from './io/text-output.js';
 export { BGZF_EOF, createBgzfStream } from './io/bgzf-writer.js';

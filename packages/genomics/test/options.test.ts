@@ -1,6 +1,7 @@
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { LoadedModel } from '@metaspliceai/core';
-import { SequenceInference, type SequenceInferenceOptions, VariantScorer, type VariantScorerOptions } from '../src/index.js';
+import { createPredictionWriter, type PredictionWriterOptions, SequenceInference, type SequenceInferenceOptions, VariantScorer, type VariantScorerOptions } from '../src/index.js';
 import type { FastaReader } from '../src/io/fasta.js';
 
 /** Options whose objects are never reached: the schema refuses the bad value first. */
@@ -35,5 +36,15 @@ describe('SequenceInference checks its options through sequenceInferenceOptionsS
     [{ contextWindow: -2 }, 'SequenceInference: contextWindow must be a whole number of at least 1, got -2'],
   ])('%j', (bad, message) => {
     expect(() => new SequenceInference(bad as SequenceInferenceOptions)).toThrow(message);
+  });
+});
+
+describe('createPredictionWriter checks its options through predictionWriterOptionsSchema', () => {
+  it.each([
+    [{ threshold: 1.5 }, 'createPredictionWriter: threshold must be a probability from 0 to 1, got 1.5'],
+    [{ digits: 0 }, 'createPredictionWriter: digits must be a whole number from 1 to 17, got 0'],
+    [{ header: 'no' }, 'createPredictionWriter: header must be true or false, got "no"'],
+  ])('%j', (bad, message) => {
+    expect(() => createPredictionWriter('tsv', new PassThrough(), bad as PredictionWriterOptions)).toThrow(message);
   });
 });

@@ -6,9 +6,7 @@ import {
   InputError,
   InvalidArgumentError,
   modelSetKey,
-  optionsObject,
   parseFlags,
-  probability,
 } from '@metaspliceai/core';
 import {
   createPredictionWriter,
@@ -21,6 +19,7 @@ import {
   parseRegion,
   parseSequenceText,
   PREDICTION_FORMATS,
+  predictionWriterOptionsSchema,
   type PredictionFormat,
   type QueryStrand,
   readAnnotation,
@@ -105,8 +104,7 @@ Examples:
 }
 
 const inferenceFlags = sequenceInferenceOptionsSchema.pick({ tileSize: true, batchSize: true });
-/** The BED writer's threshold (a probability). */
-const writerFlags = optionsObject({ threshold: probability().optional() });
+const writerFlags = predictionWriterOptionsSchema.pick({ threshold: true });
 
 async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
   // Arguments first, so a typo costs nothing; then the inputs (a bad region fails before the model loads).

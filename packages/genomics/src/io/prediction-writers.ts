@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
-import { InvalidArgumentError, type OutputTrack, SPLICE_CLASS_TRACKS } from '@metaspliceai/core';
+import { InvalidArgumentError, type OutputTrack, parseOptions, SPLICE_CLASS_TRACKS } from '@metaspliceai/core';
+import { predictionWriterOptionsSchema } from './prediction-writer-options.js';
 import type { PredictionEvent } from '../inference/sequence-inference.js';
 import { rowPosition, type SequenceInput } from '../inference/sequence-input.js';
 import { TextOutput, TextSpool } from './text-output.js';
@@ -48,11 +49,7 @@ export interface PredictionWriter {
 
 /** A writer for one of `PREDICTION_FORMATS`. */
 export function createPredictionWriter(format: PredictionFormat, out: Writable, options: PredictionWriterOptions = {}): PredictionWriter {
-  if (options.threshold !== undefined && !(Number.isFinite(options.threshold) && options.threshold >= 0 && options.threshold <= 1)) {
-    throw new InvalidArgumentError(`threshold must be a probability from 0 to 1, got ${options.threshold}`);
-  }
-  const digits = options.digits ?? 7;
-  if (!Number.isInteger(digits) || digits < 1 || digits > 17) throw new InvalidArgumentError(`digits must be a whole number from 1 to 17, got ${digits}`);
+  parseOptions(predictionWriterOptionsSchema, options, { owner: 'createPredictionWriter' });
   const tracks = options.tracks ?? SPLICE_CLASS_TRACKS;
   if (tracks.length === 0) throw new InvalidArgumentError('a prediction writer needs at least one track');
   const text = new TextOutput(out);
