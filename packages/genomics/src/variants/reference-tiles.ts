@@ -70,7 +70,7 @@ async function referenceTiles(
   const maxSpan = sharing.share ? Infinity : 2 * dist + 1;
   const size = sharing.share ? sharing.tileSize : 2 * dist + 1;
   for (const [index, w] of wanted) {
-    const list: TiledStretch[] = groupStretches([...w.positions], (pos) => pos, dist, context, maxSpan).map((s) => ({ ...s, tiles: [] }));
+    const list: TiledStretch[] = groupStretches([...w.positions], (pos) => [pos - dist, pos + dist] as const, context, maxSpan).map((s) => ({ ...s, tiles: [] }));
     const reverse = w.hit.row.strand === '-';
     for (const segment of list) {
       for (let from = segment.start; from <= segment.end; from += size) {

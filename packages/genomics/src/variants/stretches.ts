@@ -1,8 +1,8 @@
 /**
- * Groups the positions scored in one transcript into stretches run against one shared reference:
- * the outputs `pos - dist .. pos + dist` of neighbouring positions join a stretch while the gap to
- * it is under one context (a gap that wide costs less to predict than a second reference's edges)
- * and the stretch stays within `maxSpan` outputs.
+ * Groups the changes scored on one sequence (a transcript, or a contig and strand) into stretches
+ * run against one shared reference: the outputs `[lo, hi]` an item needs join a stretch while the
+ * gap to it is under one context (a gap that wide costs less to predict than a second reference's
+ * edges) and the stretch stays within `maxSpan` outputs.
  */
 export interface Stretch<T> {
   /** The first and last output (genome position) the stretch covers. */
@@ -12,20 +12,21 @@ export interface Stretch<T> {
 }
 
 /**
- * `items` in stretches of positions (each item at `positionOf(item)`, in any order; items at one
- * position keep their order). `maxSpan` of `2 * dist + 1` keeps one position per stretch.
+ * `items` in stretches, each needing the outputs `spanOf(item)` (in any order; items that start
+ * together keep their order). A `maxSpan` of one item's span keeps one start per stretch.
  */
-export function groupStretches<T>(items: readonly T[], positionOf: (item: T) => number, dist: number, context: number, maxSpan = Infinity): Stretch<T>[] {
-  const sorted = [...items].sort((a, b) => positionOf(a) - positionOf(b));
+export function groupStretches<T>(items: readonly T[], spanOf: (item: T) => readonly [number, number], context: number, maxSpan = Infinity): Stretch<T>[] {
+  const spans = new Map(items.map((item) => [item, spanOf(item)]));
+  const sorted = [...items].sort((a, b) => spans.get(a)![0] - spans.get(b)![0]);
   const stretches: Stretch<T>[] = [];
   for (const item of sorted) {
-    const pos = positionOf(item);
+    const [lo, hi] = spans.get(item)!;
     const current = stretches[stretches.length - 1];
-    if (current && pos - dist - current.end - 1 < context && pos + dist - current.start < maxSpan) {
-      current.end = pos + dist;
+    if (current && lo - current.end - 1 < context && hi - current.start < maxSpan) {
+      current.end = Math.max(current.end, hi);
       current.items.push(item);
     } else {
-      stretches.push({ start: pos - dist, end: pos + dist, items: [item] });
+      stretches.push({ start: lo, end: hi, items: [item] });
     }
   }
   return stretches;

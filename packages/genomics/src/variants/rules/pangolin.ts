@@ -4,6 +4,7 @@ import type { FastaReader } from '../../io/fasta.js';
 import { runCones } from '../cone.js';
 import type { AlleleScore, SkipReason, VariantInput, VariantScore } from '../scorer.js';
 import { reverseRows, runTiles, type Tile } from '../tiles.js';
+import { groupStretches } from '../stretches.js';
 import { formatPangolinScore } from './pangolin-format.js';
 import { type PangolinGene, PangolinGenes } from './pangolin-genes.js';
 import { viewTracks } from './track-view.js';
@@ -167,25 +168,16 @@ export class PangolinScorer {
    */
   private stretches<W extends { plan: Planned; strand: '+' | '-' }>(jobs: W[]): W[][] {
     const d = this.dist;
-    const sorted = [...jobs].sort((a, b) => (a.plan.chrom! < b.plan.chrom! ? -1 : a.plan.chrom! > b.plan.chrom! ? 1 : 0) || a.strand.localeCompare(b.strand) || a.plan.result.variant.pos - b.plan.result.variant.pos);
-    const out: W[][] = [];
-    let from = 0;
-    let to = 0;
-    for (const job of sorted) {
-      const pos = job.plan.result.variant.pos;
-      const last = pos + job.plan.ref!.length - 1 + d;
-      const current = out[out.length - 1];
-      const head = current?.[0];
-      if (head && head.plan.chrom === job.plan.chrom && head.strand === job.strand && pos - d - to - 1 < this.model.context && last - from < CONE_STRETCH) {
-        current.push(job);
-        to = Math.max(to, last);
-      } else {
-        out.push([job]);
-        from = pos - d;
-        to = last;
-      }
+    const bySequence = new Map<string, { chrom: string; strand: '+' | '-'; jobs: W[] }>();
+    for (const job of jobs) {
+      const key = `${job.plan.chrom}\u0000${job.strand}`;
+      let entry = bySequence.get(key);
+      if (!entry) bySequence.set(key, (entry = { chrom: job.plan.chrom!, strand: job.strand, jobs: [] }));
+      entry.jobs.push(job);
     }
-    return out;
+    const sequences = [...bySequence.values()].sort((a, b) => (a.chrom < b.chrom ? -1 : a.chrom > b.chrom ? 1 : 0) || a.strand.localeCompare(b.strand));
+    const span = (w: W) => [w.plan.result.variant.pos - d, w.plan.result.variant.pos + w.plan.ref!.length - 1 + d] as const;
+    return sequences.flatMap((sq) => groupStretches(sq.jobs, span, this.model.context, CONE_STRETCH).map((st) => st.items));
   }
 
   /**
