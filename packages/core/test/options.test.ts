@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { createModelManager, InvalidArgumentError, oneOf, parseFlags, parseOptions, probability, wholeNumber } from '../src/index.js';
+import { type BaseModelAdapter, createModelManager, downloadFile, type DownloadOptions, InvalidArgumentError, type KnownModelSet, oneOf, parseFlags, parseOptions, probability, pullModelSet, wholeNumber } from '../src/index.js';
 
 const schema = z.looseObject({
   dist: wholeNumber({ min: 0, max: 4999 }).optional(),
@@ -68,5 +68,14 @@ describe('the manager checks its options through the same schemas', () => {
     await expect(manager.load({ adapter: 'x', threads: 0 })).rejects.toThrow('load: threads must be a whole number of at least 1, got 0');
     await expect(manager.load({ adapter: 'x', device: 'tpu' as 'cpu' })).rejects.toThrow('load: device must be cpu or gpu, got "tpu"');
     await expect(manager.resolve({ adapter: 'x', context: 0 })).rejects.toThrow('resolve: context must be a whole number of at least 1, got 0');
+  });
+});
+
+describe('download and pull check their options before fetching', () => {
+  it('name the bad option', async () => {
+    await expect(downloadFile({ source: 'http://127.0.0.1:9/x', dest: '/tmp/never', sha256: 'a'.repeat(64), retries: -1 } as DownloadOptions)).rejects.toThrow(
+      'downloadFile: retries must be a whole number of at least 0, got -1',
+    );
+    await expect(pullModelSet({} as KnownModelSet, { adapter: {} as BaseModelAdapter, modelsDir: '' })).rejects.toThrow('pullModelSet: modelsDir must be a folder path, got ""');
   });
 });

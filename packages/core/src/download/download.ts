@@ -2,7 +2,9 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseOptions } from '../config/options.js';
 import { DownloadError } from '../errors.js';
+import { downloadOptionsSchema } from './options.js';
 
 /** Where the bytes come from: an http(s) URL, a `file:` URL, or a local path. */
 export type DownloadSource = string;
@@ -63,6 +65,7 @@ class TransientError extends Error {}
  * so the next run resumes it.
  */
 export async function downloadFile(options: DownloadOptions): Promise<DownloadResult> {
+  parseOptions(downloadOptionsSchema, options, { owner: 'downloadFile' });
   const expected = options.sha256.toLowerCase();
   if (!/^[0-9a-f]{64}$/.test(expected)) throw new DownloadError(`${options.dest}: the expected sha256 "${options.sha256}" is not 64 hex digits`);
   const part = partPath(options.dest);

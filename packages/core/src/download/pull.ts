@@ -1,11 +1,13 @@
 import { promises as fs } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { type BaseModelAdapter, type KnownModelSet, OUTPUT_CLASSES } from '../adapter/contract.js';
+import { parseOptions } from '../config/options.js';
 import { DownloadError } from '../errors.js';
 import { readModelInfo, sha256File, writeModelInfo } from '../metadata/model-info.js';
 import { MODEL_INFO_SCHEMA_VERSION, type ModelInfo } from '../metadata/schema.js';
 import { PULL_STAGING_DIR } from '../discovery/walk.js';
 import { downloadFile, partPath } from './download.js';
+import { pullOptionsSchema } from './options.js';
 
 /** Progress of a whole set, in bytes still to fetch (files already present are not counted). */
 export interface PullProgress {
@@ -75,6 +77,7 @@ export interface PullResult {
  * next run. Files already in place with the published sha256 are kept.
  */
 export async function pullModelSet(set: KnownModelSet, options: PullOptions): Promise<PullResult> {
+  parseOptions(pullOptionsSchema, options, { owner: 'pullModelSet' });
   checkCatalogueEntry(set, options.adapter.id);
   const directory = resolve(options.modelsDir, ...set.directory.split('/'));
   const staging = stagingDirectory(options.modelsDir, set.directory);
