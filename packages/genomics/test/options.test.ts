@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { LoadedModel } from '@metaspliceai/core';
-import { createPredictionWriter, type PredictionWriterOptions, SequenceInference, type SequenceInferenceOptions, VariantScorer, type VariantScorerOptions } from '../src/index.js';
+import { createPredictionWriter, type EvaluateOptions, type PredictionWriterOptions, runEvaluation, SequenceInference, type SequenceInferenceOptions, VariantScorer, type VariantScorerOptions } from '../src/index.js';
 import type { FastaReader } from '../src/io/fasta.js';
 
 /** Options whose objects are never reached: the schema refuses the bad value first. */
@@ -46,5 +46,18 @@ describe('createPredictionWriter checks its options through predictionWriterOpti
     [{ header: 'no' }, 'createPredictionWriter: header must be true or false, got "no"'],
   ])('%j', (bad, message) => {
     expect(() => createPredictionWriter('tsv', new PassThrough(), bad as PredictionWriterOptions)).toThrow(message);
+  });
+});
+
+describe('runEvaluation checks its options through evaluateOptionsSchema', () => {
+  const ok = { fasta: {}, annotation: 'genes.gtf', inference: {}, outputDir: '/tmp/never-written' };
+  it.each([
+    [{ threshold: -0.1 }, 'runEvaluation: threshold must be a probability from 0 to 1, got -0.1'],
+    [{ window: 1.5 }, 'runEvaluation: window must be a whole number of at least 0, got 1.5'],
+    [{ chunkGenes: 0 }, 'runEvaluation: chunkGenes must be a whole number of at least 1, got 0'],
+    [{ format: 'csv' }, 'runEvaluation: format must be tsv or parquet, got "csv"'],
+    [{ transcripts: 'some' }, 'runEvaluation: transcripts must be all or canonical, got "some"'],
+  ])('%j', async (bad, message) => {
+    await expect(runEvaluation({ ...ok, ...bad } as unknown as EvaluateOptions)).rejects.toThrow(message);
   });
 });

@@ -1,6 +1,7 @@
 import { createWriteStream, existsSync, promises as fs, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { InvalidArgumentError, type LoadedModel, sha256File } from '@metaspliceai/core';
+import { InvalidArgumentError, type LoadedModel, parseOptions, sha256File } from '@metaspliceai/core';
+import { evaluateOptionsSchema } from './options.js';
 import { readAnnotation } from '../annotations/gff.js';
 import type { GeneModel } from '../annotations/gene-model.js';
 import { sniffAnnotationFormat } from '../annotations/source.js';
@@ -80,6 +81,7 @@ interface Chunk {
  * (`force` redoes them) and the final tables are the chunks concatenated in order.
  */
 export async function runEvaluation(options: EvaluateOptions): Promise<EvaluationSummary> {
+  parseOptions(evaluateOptionsSchema, options, { owner: 'runEvaluation' });
   const label: LabelOptions = {
     threshold: options.threshold ?? EVALUATE_DEFAULTS.threshold,
     window: options.window ?? EVALUATE_DEFAULTS.window,
@@ -90,9 +92,6 @@ export async function runEvaluation(options: EvaluateOptions): Promise<Evaluatio
   checkLabelOptions(label);
   const chunkGenes = options.chunkGenes ?? EVALUATE_DEFAULTS.chunkGenes;
   const chunkBases = options.chunkBases ?? EVALUATE_DEFAULTS.chunkBases;
-  for (const [name, v] of [['chunkGenes', chunkGenes], ['chunkBases', chunkBases]] as const) {
-    if (!Number.isInteger(v) || v < 1) throw new InvalidArgumentError(`${name} must be a positive whole number, got ${v}`);
-  }
   const format = options.format ?? 'tsv';
   const now = options.now ?? (() => new Date());
 
