@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import { MetaSpliceAIError } from '@metaspliceai/core';
+import { flag, MetaSpliceAIError, parseOptions, wholeNumber } from '@metaspliceai/core';
 import { SPLICEAI_RULE } from '@metaspliceai/genomics';
 import { z } from 'zod';
 import { type CachedAnswer } from './cache.js';
@@ -11,13 +11,13 @@ import { parseLookupVariant } from './variant-text.js';
 /** Options of `createLookupServer`. */
 export const lookupServerOptionsSchema = z.object({
   /** Largest request body in bytes (default 1 MiB). */
-  bodyLimit: z.number().int().positive().default(1024 * 1024),
+  bodyLimit: wholeNumber({ min: 1 }).default(1024 * 1024),
   /** Most variants in one batch request (default 1000). */
-  maxBatchVariants: z.number().int().positive().default(1000),
+  maxBatchVariants: wholeNumber({ min: 1 }).default(1000),
   /** Milliseconds a request may take in all (default 10 minutes: a batch streams that long at most). */
-  requestTimeout: z.number().int().positive().default(600_000),
+  requestTimeout: wholeNumber({ min: 1 }).default(600_000),
   /** Log requests (Fastify's pino logger; default off). */
-  logger: z.boolean().default(false),
+  logger: flag().default(false),
 });
 export type LookupServerOptions = z.input<typeof lookupServerOptionsSchema>;
 
@@ -45,7 +45,7 @@ export interface HealthExtras {
  * nothing answers with a stack trace.
  */
 export function createLookupServer(engine: LookupEngine, options: LookupServerOptions = {}, extras: HealthExtras = {}): FastifyInstance {
-  const opts = lookupServerOptionsSchema.parse(options);
+  const opts = parseOptions(lookupServerOptionsSchema, options, { owner: 'createLookupServer' });
   const app = Fastify({ logger: opts.logger, bodyLimit: opts.bodyLimit, requestTimeout: opts.requestTimeout, connectionTimeout: opts.requestTimeout });
   // VCF bodies and plain lists arrive as text.
   app.addContentTypeParser(['text/plain', 'text/x-vcf', 'text/vcf', 'application/octet-stream'], { parseAs: 'string' }, (_req, body, done) => done(null, body));

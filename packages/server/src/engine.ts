@@ -1,7 +1,9 @@
 import {
   type LoadedModel,
+  parseOptions,
   type VariantEncoding,
 } from '@metaspliceai/core';
+import { lookupEngineOptionsSchema } from './engine-options.js';
 import {
   AnnotationIndex,
   checkRuleTracks,
@@ -108,6 +110,7 @@ export class LookupEngine {
   rounds = 0;
 
   constructor(options: LookupEngineOptions) {
+    parseOptions(lookupEngineOptionsSchema, options, { owner: 'LookupEngine' });
     checkRuleTracks(SPLICEAI_RULE, options.model.model.tracks, `${options.model.adapter}:${options.model.set}`);
     this.model = options.model;
     this.genomes = new Map(options.genomes.map((g) => [g.name, { ...g, index: new AnnotationIndex({ source: g.annotation.path, rows: g.annotation.rows }) }]));
