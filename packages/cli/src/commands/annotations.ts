@@ -4,6 +4,9 @@ import type { Command } from 'commander';
 import {
   InputError,
   InvalidArgumentError,
+  oneOf,
+  optionsObject,
+  parseFlags,
   resolveDataDir,
   toOutputError,
   writeFileAtomic,
@@ -56,9 +59,10 @@ Examples:
     .action((input: string, opts: BuildOptions) => run(() => build(input, opts, io)));
 }
 
+const buildFlags = optionsObject({ transcripts: oneOf(['canonical', 'all']) });
+
 async function build(input: string, opts: BuildOptions, io: CliIO): Promise<number> {
-  const transcripts = opts.transcripts ?? 'canonical';
-  if (transcripts !== 'canonical' && transcripts !== 'all') throw new InvalidArgumentError(`--transcripts takes canonical or all, got "${transcripts}"`);
+  const { transcripts } = parseFlags(buildFlags, { transcripts: opts.transcripts ?? 'canonical' }, { transcripts: '--transcripts' });
   if (opts.output && opts.install) throw new InvalidArgumentError('give either --output or --install, not both');
   let target = opts.output ? resolve(io.cwd, opts.output) : undefined;
   if (opts.install) {

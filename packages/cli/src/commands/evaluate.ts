@@ -116,8 +116,7 @@ Examples:
     .option('--quiet', 'no summary on stderr')
     .action((dirs: string[], opts: { outputDir: string; format: string; quiet?: boolean }) =>
       run(async () => {
-        const format = opts.format.toLowerCase();
-        if (format !== 'tsv' && format !== 'parquet') throw new InvalidArgumentError(`--format takes tsv or parquet, got "${opts.format}"`);
+        const { format } = parseFlags(evaluateFlags.pick({ format: true }), { format: opts.format.toLowerCase() }, EVALUATE_FLAGS);
         const outputDir = resolve(io.cwd, opts.outputDir);
         await fs.mkdir(outputDir, { recursive: true });
         const merged = await mergeEvaluations(
