@@ -1,7 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { LoadedModel } from '@metaspliceai/core';
-import { createPredictionWriter, type EvaluateOptions, type PredictionWriterOptions, runEvaluation, SequenceInference, type SequenceInferenceOptions, VariantScorer, type VariantScorerOptions } from '../src/index.js';
+import { createPredictionWriter, type EvaluateOptions, PangolinScorer, type PangolinScorerOptions, type PredictionWriterOptions, runEvaluation, SequenceInference, type SequenceInferenceOptions, VariantScorer, type VariantScorerOptions } from '../src/index.js';
 import type { FastaReader } from '../src/io/fasta.js';
 
 /** Options whose objects are never reached: the schema refuses the bad value first. */
@@ -59,5 +59,16 @@ describe('runEvaluation checks its options through evaluateOptionsSchema', () =>
     [{ transcripts: 'some' }, 'runEvaluation: transcripts must be all or canonical, got "some"'],
   ])('%j', async (bad, message) => {
     await expect(runEvaluation({ ...ok, ...bad } as unknown as EvaluateOptions)).rejects.toThrow(message);
+  });
+});
+
+describe('PangolinScorer checks its options through pangolinScorerOptionsSchema', () => {
+  const ok = { model: {}, fasta: {}, genes: {} };
+  it.each([
+    [{ dist: -1 }, 'PangolinScorer: dist must be a whole number from 0 to 4999, got -1'],
+    [{ cutoff: Number.POSITIVE_INFINITY }, 'PangolinScorer: cutoff must be a number, got Infinity'],
+    [{ batchSize: 0 }, 'PangolinScorer: batchSize must be a whole number of at least 1, got 0'],
+  ])('%j', (bad, message) => {
+    expect(() => new PangolinScorer({ ...ok, ...bad } as unknown as PangolinScorerOptions)).toThrow(message);
   });
 });

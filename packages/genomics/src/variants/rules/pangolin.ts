@@ -1,4 +1,5 @@
-import { encodeVariantSequence, InvalidArgumentError, type LoadedModel, reverseComplementCodes, type VariantEncoding } from '@metaspliceai/core';
+import { encodeVariantSequence, InvalidArgumentError, type LoadedModel, parseOptions, reverseComplementCodes, type VariantEncoding } from '@metaspliceai/core';
+import { pangolinScorerOptionsSchema } from './pangolin-options.js';
 import type { GeneModel } from '../../annotations/gene-model.js';
 import type { FastaReader } from '../../io/fasta.js';
 import { runCones } from '../cone.js';
@@ -86,6 +87,7 @@ export class PangolinScorer {
   private names?: Promise<Set<string>>;
 
   constructor(options: PangolinScorerOptions) {
+    parseOptions(pangolinScorerOptionsSchema, options, { owner: 'PangolinScorer' });
     this.model = viewTracks(options.model, PANGOLIN_SITE_TRACKS);
     this.fasta = options.fasta;
     this.genes = options.genes instanceof PangolinGenes ? options.genes : new PangolinGenes(options.genes);
