@@ -40,6 +40,7 @@ export { annotateVcf, type AnnotateVcfOptions, type AnnotateVcfSummary, type Rec
 export { RAW_ENTRY_FIELDS, RAW_INFO_HEADER, rawEntryScorer } from './variants/raw-entries.js';
 export { checkRuleTracks, PANGOLIN_RULE, SCORING_RULES, scoringRule, type ScoringRule, SPLICEAI_RULE } from './variants/rules/index.js';
 export { PANGOLIN_INFO_HEADER, PANGOLIN_SITE_TRACKS, PangolinScorer, type PangolinScorerOptions } from './variants/rules/pangolin.js';
+export { pangolinScorerOptionsSchema } from './variants/rules/pangolin-options.js';
 export { type GenesAtPosition, type LoadedPangolinGenes, loadPangolinGenes, type PangolinGene, PangolinGenes } from './variants/rules/pangolin-genes.js';
 export { formatPangolinScore } from './variants/rules/pangolin-format.js';
 

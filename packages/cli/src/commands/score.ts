@@ -3,7 +3,6 @@ import { basename, resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
 import {
-  finiteNumber,
   InputError,
   InvalidArgumentError,
   type LoadedModelSet,
@@ -25,6 +24,7 @@ import {
   openFasta,
   PANGOLIN_RULE,
   PangolinScorer,
+  pangolinScorerOptionsSchema,
   rawEntryScorer,
   readTextLines,
   type RecordScorer,
@@ -145,10 +145,10 @@ Examples:
 
 const scorerFlags = variantScorerOptionsSchema.pick({ dist: true, precision: true, batchSize: true });
 const SCORER_FLAGS = { dist: '-D', precision: '--precision', batchSize: '--batch-size' };
-/** The flags that are the CLI's own: -M (0/1 for SpliceAI's and Pangolin's -M), -s, --transcripts. */
+/** -s is PangolinScorer's cutoff; -M (0/1 for the scorers' boolean mask) and --transcripts are the CLI's own. */
 const scoreFlags = optionsObject({
   mask: wholeNumber({ min: 0, max: 1 }).optional(),
-  cutoff: finiteNumber().optional(),
+  cutoff: pangolinScorerOptionsSchema.shape.cutoff,
   transcripts: oneOf(['canonical', 'all']).optional(),
 });
 const SCORE_FLAGS = { mask: '-M', cutoff: '-s', transcripts: '--transcripts' };
