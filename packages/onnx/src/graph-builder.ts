@@ -7,7 +7,8 @@
  * needed layers, batch-norm folding, trimming), staging (`graph-stages.ts`: cuts chosen by a cost
  * model) and lowering (`graph-lower.ts`: the ONNX forms onnxruntime runs fastest).
  */
-import { InvalidArgumentError } from '@metaspliceai/core';
+import { InvalidArgumentError, parseOptions } from '@metaspliceai/core';
+import { spliceGraphOptionsSchema } from './graph-options.js';
 import { lowerMeans } from './graph-lower.js';
 import { stageMeans, type StagedGraphs, type StagingOptions } from './graph-stages.js';
 import type { BatchNormParams } from './weights.js';
@@ -113,6 +114,7 @@ export class SpliceGraphBuilder {
   private readonly values: GraphValue[] = [];
 
   constructor(options: SpliceGraphOptions = {}) {
+    parseOptions(spliceGraphOptionsSchema, options, { owner: 'SpliceGraphBuilder' });
     this.options = {
       name: options.name ?? 'splice-model',
       inputChannels: options.inputChannels ?? 4,
