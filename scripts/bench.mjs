@@ -141,14 +141,42 @@ if (want('packing')) {
 }
 
 if (want('variants')) {
+  // SNVs at SpliceAI's default distance and at SpliceAI-lookup's (500), each next to the reference
+  // run at that distance; 1-nt deletions and insertions next to the same reference rate (it runs a
+  // ref and an alt window per variant, whatever the variant).
   const n = Number(flag('variants', '200'));
   const refN = Number(flag('reference-variants', '8'));
-  const ref = cachedReference(['--variants', String(refN), '--dist', '50', '--repeats', '1']);
-  for (const [adapter, set] of [['openspliceai', 'openspliceai-mane'], ['spliceai', 'spliceai']]) {
-    const r = ref.find((x) => x.family === adapter);
-    const s = ours('scoreCli', { adapter, set, variants: n, annotation: resolve(shared, 'fixtures/tubb8_grch37.tsv') });
-    row(`score CLI ${adapter} 10000 x5, ${n} SNVs in TUBB8, dist 50`, s.variantsPerS, 'variants/s', r?.variants_per_s, { rss: s.peakRssMb });
+  const tubb8 = resolve(shared, 'fixtures/tubb8_grch37.tsv');
+  for (const dist of [50, 500]) {
+    const ref = cachedReference(['--variants', String(refN), '--dist', String(dist), '--repeats', '1']);
+    for (const [adapter, set] of [['openspliceai', 'openspliceai-mane'], ['spliceai', 'spliceai']]) {
+      const r = ref.find((x) => x.family === adapter);
+      const kinds = dist === 50 ? ['snv', 'deletion', 'insertion'] : ['snv'];
+      for (const kind of kinds) {
+        const s = ours('scoreCli', { adapter, set, variants: n, dist, kind, annotation: tubb8 });
+        const what = { snv: 'SNVs', deletion: '1-nt deletions', insertion: '1-nt insertions' }[kind];
+        row(`score CLI ${adapter} 10000 x5, ${n} ${what} in TUBB8, dist ${dist}`, s.variantsPerS, 'variants/s', r?.variants_per_s, { rss: s.peakRssMb });
+      }
+    }
   }
+}
+
+if (want('pangolin')) {
+  // Pangolin's own rule (12 P(splice) networks) next to upstream's way (../shared/bench/bench_pangolin.py).
+  const n = Number(flag('variants', '200'));
+  const refN = Number(flag('reference-variants', '4'));
+  const script = resolve(shared, 'bench/bench_pangolin.py');
+  let r;
+  if (existsSync(script)) {
+    const run = spawnSync(python, [script, '--threads', String(threads), '--nt', '5000', '--variants', String(refN), '--dist', '50'], { encoding: 'utf8' });
+    if (run.status === 0) {
+      const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      records.push(...lines.map((l) => ({ workload: 'reference', ...l })));
+      r = lines.find((l) => l.variants_per_s !== undefined);
+    } else console.error(`pangolin reference not measured: ${(run.stderr || '').trim().split('\n').pop()}`);
+  }
+  const s = ours('scoreCli', { adapter: 'pangolin', variants: n, dist: 50, annotation: resolve(shared, 'fixtures/pangolin/tubb8_grch37.gtf') });
+  row(`score CLI pangolin (its rule, 12 networks), ${n} SNVs in TUBB8, dist 50`, s.variantsPerS, 'variants/s', r?.variants_per_s, { rss: s.peakRssMb });
 }
 
 if (want('server')) {

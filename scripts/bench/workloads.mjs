@@ -8,6 +8,7 @@ process.env.ORT_DISABLE_TELEMETRY ??= '1';
 const root = new URL('../../', import.meta.url);
 const pkg = (name) => import(new URL(`packages/${name}/dist/index.js`, root).href);
 const core = await pkg('core');
+const genomics = await pkg('genomics');
 const { createSpliceAIAdapter } = await pkg('adapter-spliceai');
 const { createOpenSpliceAIAdapter } = await pkg('adapter-openspliceai');
 
@@ -23,7 +24,7 @@ function report(fields) {
 }
 
 async function chr10(start, nt) {
-  const fa = await core.openFasta(opts.fasta);
+  const fa = await genomics.openFasta(opts.fasta);
   return fa.fetch('chr10', start - 1, start - 1 + nt);
 }
 
@@ -112,18 +113,23 @@ const workloads = {
     report({ adapter: opts.adapter, nt: records * size, records, exitCode: code, seconds, ntPerS: (records * size) / seconds, outputMb: bytes / 1e6 });
   },
 
-  /** `metaspliceai score` on a VCF of opts.variants SNVs spread over TUBB8 (dist 50). */
+  /**
+   * `metaspliceai score` on a VCF of opts.variants variants spread over TUBB8: opts.kind `snv`
+   * (default), `deletion` (1 nt) or `insertion` (1 nt), at distance opts.dist (default 50).
+   * opts.set picks a 10000-context set; without it the family's default (Pangolin).
+   */
   async scoreCli() {
     const dir = await fs.mkdtemp(join(tmpdir(), 'metaspliceai-bench-'));
-    const fa = await core.openFasta(opts.fasta);
+    const fa = await genomics.openFasta(opts.fasta);
+    const kind = opts.kind ?? 'snv';
     const lines = ['##fileformat=VCFv4.2', '##contig=<ID=10>', '#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO'];
     // TUBB8 spans 92893..95529 (1-based): one SNV every few bases, the REF read from the genome.
     const span = [92_900, 95_500];
     const step = Math.max(1, Math.floor((span[1] - span[0]) / opts.variants));
     for (let i = 0; i < opts.variants; i++) {
       const pos = span[0] + i * step;
-      const ref = (await fa.fetch('chr10', pos - 1, pos)).toUpperCase();
-      const alt = ref === 'A' ? 'C' : 'A';
+      const bases = (await fa.fetch('chr10', pos - 1, pos + 1)).toUpperCase();
+      const [ref, alt] = kind === 'deletion' ? [bases, bases[0]] : kind === 'insertion' ? [bases[0], `${bases[0]}A`] : [bases[0], bases[0] === 'A' ? 'C' : 'A'];
       lines.push(`10\t${pos}\t.\t${ref}\t${alt}\t.\t.\t.`);
     }
     const vcf = join(dir, 'in.vcf');
@@ -132,11 +138,12 @@ const workloads = {
     const { runCli } = await import(new URL('packages/cli/dist/index.js', root).href);
     const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env, stderrIsTTY: false };
     const started = performance.now();
-    const code = await runCli(['score', '-I', vcf, '-O', out, '-R', opts.fasta, '-A', opts.annotation, '-D', '50', '--model', opts.adapter, '--set', opts.set, '--context', '10000', '--models-dir', modelsDir, '--quiet', ...(opts.extra ?? [])], io);
+    const model = ['--model', opts.adapter, ...(opts.set ? ['--set', opts.set, '--context', '10000'] : [])];
+    const code = await runCli(['score', '-I', vcf, '-O', out, '-R', opts.fasta, '-A', opts.annotation, '-D', String(opts.dist ?? 50), ...model, '--models-dir', modelsDir, '--quiet', ...(opts.extra ?? [])], io);
     const seconds = (performance.now() - started) / 1000;
-    const scored = (await fs.readFile(out, 'utf8')).split('\n').filter((l) => l.includes('SpliceAI=')).length;
+    const scored = (await fs.readFile(out, 'utf8')).split('\n').filter((l) => /\t[^\t]*(SpliceAI|Pangolin)=/.test(l)).length;
     await fs.rm(dir, { recursive: true, force: true });
-    report({ adapter: opts.adapter, variants: opts.variants, scored, exitCode: code, seconds, variantsPerS: opts.variants / seconds });
+    report({ adapter: opts.adapter, kind, dist: opts.dist ?? 50, variants: opts.variants, scored, exitCode: code, seconds, variantsPerS: opts.variants / seconds });
   },
 
   /** Loading a 5-model set, cold (new manager, files read and sessions created). */
