@@ -46,11 +46,15 @@ const records = [];
 const rows = [];
 
 function ours(workload, options) {
-  const out = execFileSync(process.execPath, [resolve(repo, 'scripts/bench/workloads.mjs'), workload, JSON.stringify({ modelsDir, fasta, threads, ...options })], {
-    encoding: 'utf8',
-    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
-    maxBuffer: 1 << 26,
-  });
+  const out = execFileSync(
+    process.execPath,
+    [resolve(repo, 'scripts/bench/workloads.mjs'), workload, JSON.stringify({ modelsDir, fasta, threads, ...options })],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
+      maxBuffer: 1 << 26,
+    },
+  );
   const record = JSON.parse(out.trim().split('\n').pop());
   records.push(record);
   return record;
@@ -65,12 +69,16 @@ function referenceUncached(extra) {
     console.error('install it with: apt-get install -y python3-torch python3-h5py');
     return [];
   }
-  const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+  const lines = run.stdout
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   records.push(...lines.map((l) => ({ workload: 'reference', ...l })));
   return lines;
 }
 
-const fmt = (n, digits = 0) => (n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }));
+const fmt = (n, digits = 0) =>
+  n === undefined || Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 function row(workload, oursValue, unit, refValue, extra = {}) {
   rows.push({
     workload,
@@ -105,25 +113,51 @@ if (want('windows')) {
     const r = refOf(adapter);
     const same = ours('windows', { adapter, set, backend, nt, tileSize: 5000, batchSize: 4 });
     row(`${adapter} 10000 x5, ${backend}, ref. windows (5000 x4): ms/window/model`, same.msPerTilePerModel, 'ms', r?.ms_per_window_per_model, {});
-    row(`${adapter} 10000 x5, ${backend}, ref. windows (5000 x4): nt/s`, same.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (same.ntPerS * 5 * flopPerOutput(5000)) / 1e9, rss: same.peakRssMb });
+    row(`${adapter} 10000 x5, ${backend}, ref. windows (5000 x4): nt/s`, same.ntPerS, 'nt/s', r?.nt_per_s, {
+      gflops: (same.ntPerS * 5 * flopPerOutput(5000)) / 1e9,
+      rss: same.peakRssMb,
+    });
     if (backend === 'onnx') {
       const tiled = ours('windows', { adapter, set, backend, nt, tileSize: 40_000, batchSize: 2 });
-      row(`${adapter} 10000 x5, ${backend}, 40000-nt tiles x2: nt/s`, tiled.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (tiled.ntPerS * 5 * flopPerOutput(40_000)) / 1e9, rss: tiled.peakRssMb });
+      row(`${adapter} 10000 x5, ${backend}, 40000-nt tiles x2: nt/s`, tiled.ntPerS, 'nt/s', r?.nt_per_s, {
+        gflops: (tiled.ntPerS * 5 * flopPerOutput(40_000)) / 1e9,
+        rss: tiled.peakRssMb,
+      });
     }
   }
 }
 
 if (want('predict')) {
   const ref = cachedReference(['--nt', '100000', '--batch-sizes', '4', '--repeats', '1']);
-  for (const [adapter, set] of [['openspliceai', 'openspliceai-mane'], ['spliceai', 'spliceai']]) {
+  for (const [adapter, set] of [
+    ['openspliceai', 'openspliceai-mane'],
+    ['spliceai', 'spliceai'],
+  ]) {
     const r = ref.find((x) => x.family.startsWith(adapter) && x.batch_size === 4);
     const small = ours('predictCli', { adapter, set, nt: 110_000 });
     const big = ours('predictCli', { adapter, set, nt: 1_000_000 });
-    row(`predict CLI ${adapter} 10000 x5, 110 kb (load included)`, small.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (small.ntPerS * 5 * flopPerOutput(CLI_TILE)) / 1e9, rss: small.peakRssMb });
-    row(`predict CLI ${adapter} 10000 x5, 1 Mb (load included)`, big.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (big.ntPerS * 5 * flopPerOutput(CLI_TILE)) / 1e9, rss: big.peakRssMb });
+    row(`predict CLI ${adapter} 10000 x5, 110 kb (load included)`, small.ntPerS, 'nt/s', r?.nt_per_s, {
+      gflops: (small.ntPerS * 5 * flopPerOutput(CLI_TILE)) / 1e9,
+      rss: small.peakRssMb,
+    });
+    row(`predict CLI ${adapter} 10000 x5, 1 Mb (load included)`, big.ntPerS, 'nt/s', r?.nt_per_s, {
+      gflops: (big.ntPerS * 5 * flopPerOutput(CLI_TILE)) / 1e9,
+      rss: big.peakRssMb,
+    });
     const short = ours('predictCli', { adapter, set, nt: 1_000_000, extra: ['--tile-size', '20000'] });
-    row(`predict CLI ${adapter} 10000 x5, 1 Mb, --tile-size 20000`, short.ntPerS, 'nt/s', r?.nt_per_s, { gflops: (short.ntPerS * 5 * flopPerOutput(20_000)) / 1e9, rss: short.peakRssMb });
-    rows.push({ workload: `  peak RSS growth, ${adapter}, 110 kb -> 1 Mb (9x input)`, ours: `${fmt((100 * (big.peakRssMb - small.peakRssMb)) / small.peakRssMb, 1)} %`, reference: '-', ratio: '-', gflops: '-', peak: '-', rss: '-' });
+    row(`predict CLI ${adapter} 10000 x5, 1 Mb, --tile-size 20000`, short.ntPerS, 'nt/s', r?.nt_per_s, {
+      gflops: (short.ntPerS * 5 * flopPerOutput(20_000)) / 1e9,
+      rss: short.peakRssMb,
+    });
+    rows.push({
+      workload: `  peak RSS growth, ${adapter}, 110 kb -> 1 Mb (9x input)`,
+      ours: `${fmt((100 * (big.peakRssMb - small.peakRssMb)) / small.peakRssMb, 1)} %`,
+      reference: '-',
+      ratio: '-',
+      gflops: '-',
+      peak: '-',
+      rss: '-',
+    });
   }
 }
 
@@ -137,7 +171,15 @@ if (want('packing')) {
   const long = ours('predictCli', { adapter, set, nt: n * 400 });
   row(`predict CLI ${adapter} 10000 x5, ${fmt(n)} records of 400 nt (packed tiles)`, packed.ntPerS, 'nt/s', undefined, { rss: packed.peakRssMb });
   row(`predict CLI ${adapter} 10000 x5, one ${fmt((n * 400) / 1000)} kb sequence`, long.ntPerS, 'nt/s', undefined, { rss: long.peakRssMb });
-  rows.push({ workload: '  records vs one sequence, nt/s', ours: `${fmt(packed.ntPerS / long.ntPerS, 3)}x`, reference: '-', ratio: '-', gflops: '-', peak: '-', rss: '-' });
+  rows.push({
+    workload: '  records vs one sequence, nt/s',
+    ours: `${fmt(packed.ntPerS / long.ntPerS, 3)}x`,
+    reference: '-',
+    ratio: '-',
+    gflops: '-',
+    peak: '-',
+    rss: '-',
+  });
 }
 
 if (want('variants')) {
@@ -149,7 +191,10 @@ if (want('variants')) {
   const tubb8 = resolve(shared, 'fixtures/tubb8_grch37.tsv');
   for (const dist of [50, 500]) {
     const ref = cachedReference(['--variants', String(refN), '--dist', String(dist), '--repeats', '1']);
-    for (const [adapter, set] of [['openspliceai', 'openspliceai-mane'], ['spliceai', 'spliceai']]) {
+    for (const [adapter, set] of [
+      ['openspliceai', 'openspliceai-mane'],
+      ['spliceai', 'spliceai'],
+    ]) {
       const r = ref.find((x) => x.family === adapter);
       const kinds = dist === 50 ? ['snv', 'deletion', 'insertion'] : ['snv'];
       for (const kind of kinds) {
@@ -170,7 +215,10 @@ if (want('pangolin')) {
   if (existsSync(script)) {
     const run = spawnSync(python, [script, '--threads', String(threads), '--nt', '5000', '--variants', String(refN), '--dist', '50'], { encoding: 'utf8' });
     if (run.status === 0) {
-      const lines = run.stdout.trim().split('\n').map((l) => JSON.parse(l));
+      const lines = run.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l));
       records.push(...lines.map((l) => ({ workload: 'reference', ...l })));
       r = lines.find((l) => l.variants_per_s !== undefined);
     } else console.error(`pangolin reference not measured: ${(run.stderr || '').trim().split('\n').pop()}`);
@@ -181,21 +229,41 @@ if (want('pangolin')) {
 
 if (want('server')) {
   // metaspliceai serve's engine: warm single-variant latency, then many clients at once.
-  const out = execFileSync(process.execPath, [resolve(repo, 'scripts/bench/server.mjs'), JSON.stringify({ modelsDir, fasta, threads, annotation: resolve(shared, 'fixtures/tubb8_grch37.tsv'), variants: Number(flag('server-variants', '200')), clients: 32 })], {
-    encoding: 'utf8',
-    env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
-  });
+  const out = execFileSync(
+    process.execPath,
+    [
+      resolve(repo, 'scripts/bench/server.mjs'),
+      JSON.stringify({
+        modelsDir,
+        fasta,
+        threads,
+        annotation: resolve(shared, 'fixtures/tubb8_grch37.tsv'),
+        variants: Number(flag('server-variants', '200')),
+        clients: 32,
+      }),
+    ],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, ORT_DISABLE_TELEMETRY: '1' },
+    },
+  );
   const s = JSON.parse(out.trim().split('\n').pop());
   records.push(s);
   row(`serve spliceai 10000 x5: warm single variant, distance ${s.distanceSingle} (uncached)`, s.warmSingleMs, 'ms', undefined, {});
   row(`serve spliceai: ${s.variants} SNVs from ${s.clients} clients, dist ${s.distance}: p50 latency`, s.p50Ms, 'ms', undefined, {});
   row(`serve spliceai: ${s.variants} SNVs from ${s.clients} clients, dist ${s.distance}: p99 latency`, s.p99Ms, 'ms', undefined, {});
-  row(`serve spliceai: ${s.variants} SNVs from ${s.clients} clients, dist ${s.distance}: throughput`, s.variantsPerS, 'variants/s', undefined, { rss: s.peakRssMb });
+  row(`serve spliceai: ${s.variants} SNVs from ${s.clients} clients, dist ${s.distance}: throughput`, s.variantsPerS, 'variants/s', undefined, {
+    rss: s.peakRssMb,
+  });
   row(`serve spliceai: ${s.variants} SNVs from ${s.clients} clients: longest event-loop stall`, s.loopDelayMaxMs, 'ms', undefined, {});
 }
 
 if (want('load')) {
-  for (const [adapter, set, backend] of [['openspliceai', 'openspliceai-mane', 'onnx'], ['spliceai', 'spliceai', 'onnx'], ['spliceai', 'spliceai', 'tfjs']]) {
+  for (const [adapter, set, backend] of [
+    ['openspliceai', 'openspliceai-mane', 'onnx'],
+    ['spliceai', 'spliceai', 'onnx'],
+    ['spliceai', 'spliceai', 'tfjs'],
+  ]) {
     const r = ours('load', { adapter, set, backend });
     row(`load ${adapter} 10000 x5 (${backend})`, r.seconds, 's', undefined, { rss: r.peakRssMb });
   }
@@ -214,9 +282,14 @@ if (args.includes('--json')) {
   const width = Object.fromEntries(cols.map((c) => [c, Math.max(...[header, ...rows].map((r) => r[c].length))]));
   for (const r of [header, ...rows]) console.log(cols.map((c) => r[c].padEnd(width[c])).join('  '));
   console.log();
-  console.log(`threads: ${threads}; machine peak ${peak ? `${fmt(peak, 1)} GFLOP/s: the faster of a 1536^3 fp32 MatMul (${fmt(peakRun.matmulGflopPerS, 1)}) and the network's widest layer, 8 chained 32->32 Convs of 41 taps on 2 x 40,000 positions (${fmt(peakRun.convGflopPerS, 1)}), on onnxruntime with the same threads` : 'not measured'}.`);
-  console.log('GFLOP/s is the convolution work we actually perform (trimmed layers, the tile size used), so "% peak" says how close to the machine\'s limit we run.');
+  console.log(
+    `threads: ${threads}; machine peak ${peak ? `${fmt(peak, 1)} GFLOP/s: the faster of a 1536^3 fp32 MatMul (${fmt(peakRun.matmulGflopPerS, 1)}) and the network's widest layer, 8 chained 32->32 Convs of 41 taps on 2 x 40,000 positions (${fmt(peakRun.convGflopPerS, 1)}), on onnxruntime with the same threads` : 'not measured'}.`,
+  );
+  console.log(
+    'GFLOP/s is the convolution work we actually perform (trimmed layers, the tile size used), so "% peak" says how close to the machine\'s limit we run.',
+  );
   const refLines = records.filter((r) => r.workload === 'reference' && r.gflop_per_s);
-  if (refLines.length) console.log(`The reference ran at ${refLines.map((r) => `${r.family} ${r.gflop_per_s} GFLOP/s`).join(', ')} (its own count, 5000-output windows).`);
+  if (refLines.length)
+    console.log(`The reference ran at ${refLines.map((r) => `${r.family} ${r.gflop_per_s} GFLOP/s`).join(', ')} (its own count, 5000-output windows).`);
   console.log('Ratios are ours / reference for rates and reference / ours for times, from this run on this machine.');
 }

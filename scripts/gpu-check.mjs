@@ -106,7 +106,11 @@ async function snvVcf() {
   return file;
 }
 
-const strings = async (file) => (await fs.readFile(file, 'utf8')).split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t')[7]);
+const strings = async (file) =>
+  (await fs.readFile(file, 'utf8'))
+    .split('\n')
+    .filter((l) => l && !l.startsWith('#'))
+    .map((l) => l.split('\t')[7]);
 
 let failed = false;
 const nt = Number(args.nt);
@@ -169,7 +173,22 @@ for (const family of args.families.split(',')) {
   await step(family, 'score 200 SNVs', async () => {
     const score = async (device) => {
       const out = join(work, `${family}-${device}.vcf`);
-      const seconds = await cli(['score', ...common, '-I', vcf, '-O', out, '-R', fasta, '-A', join(fixtures, 'tubb8_grch37.tsv'), '-D', '50', '--device', device]);
+      const seconds = await cli([
+        'score',
+        ...common,
+        '-I',
+        vcf,
+        '-O',
+        out,
+        '-R',
+        fasta,
+        '-A',
+        join(fixtures, 'tubb8_grch37.tsv'),
+        '-D',
+        '50',
+        '--device',
+        device,
+      ]);
       return { seconds, strings: await strings(out) };
     };
     const onCpu = await score('cpu');
@@ -177,16 +196,29 @@ for (const family of args.families.split(',')) {
     // The pairs that differ, to tell a delta on a rounding boundary (float noise) from a bug.
     const pairs = onCpu.strings.flatMap((s, i) => (s === onGpu.strings[i] ? [] : [{ cpu: s, gpu: onGpu.strings[i] }]));
     failed ||= pairs.length > 0 || onCpu.strings.length !== 200;
-    report({ family, run: 'score 200 SNVs', cpuVariantsPerS: 200 / onCpu.seconds, gpuVariantsPerS: 200 / onGpu.seconds, stringsDiffering: pairs.length, differing: pairs.slice(0, 5) });
+    report({
+      family,
+      run: 'score 200 SNVs',
+      cpuVariantsPerS: 200 / onCpu.seconds,
+      gpuVariantsPerS: 200 / onGpu.seconds,
+      stringsDiffering: pairs.length,
+      differing: pairs.slice(0, 5),
+    });
   });
 }
 
 console.log('\n| family | run | nt/s or variants/s | vs CPU | max diff |');
 console.log('| --- | --- | --- | --- | --- |');
 for (const r of results) {
-  const speed = r.ntPerS ? `${Math.round(r.ntPerS).toLocaleString('en')} nt/s` : r.gpuVariantsPerS ? `${r.gpuVariantsPerS.toFixed(2)} var/s (cpu ${r.cpuVariantsPerS.toFixed(2)})` : '-';
+  const speed = r.ntPerS
+    ? `${Math.round(r.ntPerS).toLocaleString('en')} nt/s`
+    : r.gpuVariantsPerS
+      ? `${r.gpuVariantsPerS.toFixed(2)} var/s (cpu ${r.cpuVariantsPerS.toFixed(2)})`
+      : '-';
   const ratio = r.vsCpu ? `${r.vsCpu.toFixed(2)}x` : '-';
-  const diff = r.error ? `error: ${r.error.slice(0, 200)}` : (r.maxDiffVsCpu ?? r.maxDiffVsReference ?? (r.stringsDiffering !== undefined ? `${r.stringsDiffering} strings differ` : '-'));
+  const diff = r.error
+    ? `error: ${r.error.slice(0, 200)}`
+    : (r.maxDiffVsCpu ?? r.maxDiffVsReference ?? (r.stringsDiffering !== undefined ? `${r.stringsDiffering} strings differ` : '-'));
   console.log(`| ${r.family} | ${r.run} | ${speed} | ${ratio} | ${typeof diff === 'number' ? diff.toExponential(2) : diff} |`);
 }
 if (!args.out) await fs.rm(work, { recursive: true, force: true });

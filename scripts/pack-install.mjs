@@ -20,7 +20,8 @@ const repo = fileURLToPath(new URL('..', import.meta.url));
 const modelsDir = resolve(repo, process.env.METASPLICEAI_MODELS_DIR ?? '../shared/models');
 const keep = process.argv.includes('--keep');
 // A fixed 200-nt sequence with GT/AG sites; the 80-nt set scores every position of it.
-const SEQUENCE = 'CTGACCTTGGTCAGGTAAGTATCCTTTCTAACTGCAGGCTTGATCATGAACCCAGGTACGTGTTTGGCCTCAGCAGGTGAGCAACTTTCAGGTTCAGGAAATGGGTGCCTGTTTTCCCTCCAGGTTCTCTGTACGGAGCAGGCTAAGGTATGGGCCTGTGCTTCCCTGTTTTAGGTGAAGCAGCTGTTAAGGTGAGTGGACC';
+const SEQUENCE =
+  'CTGACCTTGGTCAGGTAAGTATCCTTTCTAACTGCAGGCTTGATCATGAACCCAGGTACGTGTTTGGCCTCAGCAGGTGAGCAACTTTCAGGTTCAGGAAATGGGTGCCTGTTTTCCCTCCAGGTTCTCTGTACGGAGCAGGCTAAGGTATGGGCCTGTGCTTCCCTGTTTTAGGTGAAGCAGCTGTTAAGGTGAGTGGACC';
 const RUNTIMES = ['onnxruntime-node', '@tensorflow/tfjs-core', '@tensorflow/tfjs-backend-wasm', '@tensorflow/tfjs-node'];
 
 function fail(message) {
@@ -68,14 +69,18 @@ try {
     if (!existsSync(join(dir, 'dist'))) throw new Error(`${pkg.name} has no dist: run pnpm build first`);
     run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: dir });
   }
-  const files = readdirSync(tarballs).filter((f) => f.endsWith('.tgz')).map((f) => join(tarballs, f));
+  const files = readdirSync(tarballs)
+    .filter((f) => f.endsWith('.tgz'))
+    .map((f) => join(tarballs, f));
   console.log(`packed ${files.length} packages: ${published.map(({ pkg }) => pkg.name).join(', ')}`);
 
   // An adapter peers on core alone: installing it brings zod and nothing of the genome side.
   const adapterProject = join(work, 'core-alone');
   run('mkdir', ['-p', adapterProject]);
   writeFileSync(join(adapterProject, 'package.json'), JSON.stringify({ name: 'core-alone-check', private: true }, null, 2));
-  run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', files.find((f) => /metaspliceai-core-[^/]*\.tgz$/.test(f))], { cwd: adapterProject });
+  run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', files.find((f) => /metaspliceai-core-[^/]*\.tgz$/.test(f))], {
+    cwd: adapterProject,
+  });
   const coreTree = readdirSync(join(adapterProject, 'node_modules'), { withFileTypes: true })
     .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
     .flatMap((e) => (e.name.startsWith('@') ? readdirSync(join(adapterProject, 'node_modules', e.name)).map((n) => `${e.name}/${n}`) : [e.name]));
@@ -87,7 +92,9 @@ try {
   writeFileSync(join(project, 'package.json'), JSON.stringify({ name: 'pack-install-check', private: true, type: 'module' }, null, 2));
   const started = Date.now();
   run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', ...files], { cwd: project });
-  console.log(`npm install: ${((Date.now() - started) / 1000).toFixed(1)} s, node_modules ${run('du', ['-sh', 'node_modules'], { cwd: project }).split('\t')[0]}`);
+  console.log(
+    `npm install: ${((Date.now() - started) / 1000).toFixed(1)} s, node_modules ${run('du', ['-sh', 'node_modules'], { cwd: project }).split('\t')[0]}`,
+  );
 
   for (const name of RUNTIMES) {
     const copies = copiesOf(join(project, 'node_modules'), name, project);
@@ -105,7 +112,20 @@ try {
   console.log(`npx metaspliceai --version: ${version}`);
   if (version !== cliVersion) fail(`--version printed ${JSON.stringify(version)}, expected ${cliVersion}`);
 
-  const predict = ['predict', '--model', 'openspliceai', '--set', 'openspliceai-mane', '--context', '80', '--sequence', SEQUENCE, '--models-dir', modelsDir, '--quiet'];
+  const predict = [
+    'predict',
+    '--model',
+    'openspliceai',
+    '--set',
+    'openspliceai-mane',
+    '--context',
+    '80',
+    '--sequence',
+    SEQUENCE,
+    '--models-dir',
+    modelsDir,
+    '--quiet',
+  ];
   const installed = rows(run('npx', ['--no-install', 'metaspliceai', ...predict], { cwd: project }));
   const workspace = rows(run(process.execPath, [join(repo, 'packages/cli/dist/bin.js'), ...predict], { cwd: repo }));
   let worst = 0;
@@ -120,21 +140,42 @@ try {
       } else worst = Math.max(worst, Math.abs(a - b));
     });
   }
-  console.log(`predict (openspliceai-mane 80 nt, ${SEQUENCE.length} nt): ${installed.lines.length} rows, largest difference from the workspace CLI ${worst.toExponential(2)}`);
+  console.log(
+    `predict (openspliceai-mane 80 nt, ${SEQUENCE.length} nt): ${installed.lines.length} rows, largest difference from the workspace CLI ${worst.toExponential(2)}`,
+  );
   if (worst > 1e-5) fail(`the installed CLI's probabilities differ from the workspace's by ${worst}`);
 
   // TensorFlow.js is opt-in: asking for it without installing it is a one-line error naming the package.
-  const tfjs = spawnSync('npx', ['--no-install', 'metaspliceai', 'predict', '--model', 'spliceai', '--backend', 'tfjs', '--sequence', 'ACGT', '--models-dir', modelsDir, '--quiet'], { cwd: project, encoding: 'utf8' });
+  const tfjs = spawnSync(
+    'npx',
+    ['--no-install', 'metaspliceai', 'predict', '--model', 'spliceai', '--backend', 'tfjs', '--sequence', 'ACGT', '--models-dir', modelsDir, '--quiet'],
+    { cwd: project, encoding: 'utf8' },
+  );
   console.log(`--backend tfjs without TensorFlow.js: exit ${tfjs.status}, ${tfjs.stderr.trim().split('\n')[0]}`);
-  if (tfjs.status === 0 || !tfjs.stderr.includes('@tensorflow/tfjs-core') || tfjs.stderr.includes('    at ')) fail(`--backend tfjs without TensorFlow.js should fail naming @tensorflow/tfjs-core, without a stack trace:\n${tfjs.stderr}`);
+  if (tfjs.status === 0 || !tfjs.stderr.includes('@tensorflow/tfjs-core') || tfjs.stderr.includes('    at '))
+    fail(`--backend tfjs without TensorFlow.js should fail naming @tensorflow/tfjs-core, without a stack trace:\n${tfjs.stderr}`);
 
   // ...and installing it beside the CLI is all it takes: the same numbers as the workspace's tfjs run.
   const tfjsVersion = JSON.parse(readFileSync(join(repo, 'packages/cli/package.json'), 'utf8')).devDependencies['@tensorflow/tfjs-core'];
-  run('npm', ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error', `@tensorflow/tfjs-core@${tfjsVersion}`, `@tensorflow/tfjs-backend-wasm@${tfjsVersion}`], { cwd: project });
+  run(
+    'npm',
+    [
+      'install',
+      '--ignore-scripts',
+      '--no-audit',
+      '--no-fund',
+      '--loglevel=error',
+      `@tensorflow/tfjs-core@${tfjsVersion}`,
+      `@tensorflow/tfjs-backend-wasm@${tfjsVersion}`,
+    ],
+    { cwd: project },
+  );
   const onTfjs = ['predict', '--model', 'spliceai', '--backend', 'tfjs', '--sequence', SEQUENCE, '--models-dir', modelsDir, '--quiet'];
   const tfjsInstalled = run('npx', ['--no-install', 'metaspliceai', ...onTfjs], { cwd: project });
   const tfjsWorkspace = run(process.execPath, [join(repo, 'packages/cli/dist/bin.js'), ...onTfjs], { cwd: repo });
-  console.log(`--backend tfjs after npm install @tensorflow/tfjs-core @tensorflow/tfjs-backend-wasm: ${rows(tfjsInstalled).lines.length} rows, ${tfjsInstalled === tfjsWorkspace ? 'identical to' : 'DIFFERENT from'} the workspace CLI`);
+  console.log(
+    `--backend tfjs after npm install @tensorflow/tfjs-core @tensorflow/tfjs-backend-wasm: ${rows(tfjsInstalled).lines.length} rows, ${tfjsInstalled === tfjsWorkspace ? 'identical to' : 'DIFFERENT from'} the workspace CLI`,
+  );
   if (tfjsInstalled !== tfjsWorkspace) fail('the installed CLI on TensorFlow.js differs from the workspace CLI');
   const ortCopies = copiesOf(join(project, 'node_modules'), 'onnxruntime-node', project);
   if (ortCopies.length !== 1) fail(`after adding TensorFlow.js: ${ortCopies.length} copies of onnxruntime-node`);

@@ -95,7 +95,9 @@ export function mutate(input: Uint8Array, random: Random, options: MutateOptions
     }
     return random.int(Math.max(1, bytes.length));
   };
-  const kinds = options.keepLength ? ['flip', 'set', 'interesting', 'word'] : ['flip', 'set', 'interesting', 'word', 'truncate', 'insert', 'delete', 'duplicate'];
+  const kinds = options.keepLength
+    ? ['flip', 'set', 'interesting', 'word']
+    : ['flip', 'set', 'interesting', 'word', 'truncate', 'insert', 'delete', 'duplicate'];
   for (let m = 0; m < count; m++) {
     if (bytes.length === 0) break;
     const kind = random.pick(kinds);
@@ -201,7 +203,10 @@ export async function fuzz(
         stats.refused[outcome.code] = (stats.refused[outcome.code] ?? 0) + 1;
         if (process.env.METASPLICEAI_FUZZ_VERBOSE) {
           // A sample of distinct messages (file names and numbers blurred), to see what gets refused.
-          const text = outcome.message.replace(/\S*case-\d+\S*/g, '<file>').replace(/\d+/g, 'N').slice(0, 140);
+          const text = outcome.message
+            .replace(/\S*case-\d+\S*/g, '<file>')
+            .replace(/\d+/g, 'N')
+            .slice(0, 140);
           messages.set(text, (messages.get(text) ?? 0) + 1);
         }
       }
@@ -257,8 +262,32 @@ export async function typedOutcome(read: () => unknown, file: string, codes: rea
 
 /** Values that tend to break code reading parsed JSON: wrong types, boundaries, odd strings. */
 const INTERESTING_JSON: readonly unknown[] = [
-  null, true, false, 0, -1, 1, 1.5, -0.5, 1e9, 2 ** 53, -(2 ** 31), Number.MAX_VALUE, '', 'x', '..', '../../etc/passwd', '/etc/passwd',
-  'C:\\evil', '\u0000', '0', 'NaN', [], [0], [[]], {}, { '': null },
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1,
+  1.5,
+  -0.5,
+  1e9,
+  2 ** 53,
+  -(2 ** 31),
+  Number.MAX_VALUE,
+  '',
+  'x',
+  '..',
+  '../../etc/passwd',
+  '/etc/passwd',
+  'C:\\evil',
+  '\u0000',
+  '0',
+  'NaN',
+  [],
+  [0],
+  [[]],
+  {},
+  { '': null },
   JSON.parse('{"__proto__":{"polluted":true},"constructor":"x"}'),
 ];
 

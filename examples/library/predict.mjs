@@ -24,7 +24,10 @@ try {
   const { probabilities, length } = await inference.predictSequence(sequence, { name: 'query' });
   const { set, license } = inference;
   console.log(`model\t${set.adapter}/${set.name}/${set.context} (${set.members.length} members, licence ${license ?? 'unknown'})`);
-  for (const [label, cls] of [['acceptor', 1], ['donor', 2]]) {
+  for (const [label, cls] of [
+    ['acceptor', 1],
+    ['donor', 2],
+  ]) {
     let best = 0;
     for (let i = 1; i < length; i++) if (probabilities[i * 3 + cls] > probabilities[best * 3 + cls]) best = i;
     console.log(`${label}\t${best + 1}\t${probabilities[best * 3 + cls].toFixed(4)}`);

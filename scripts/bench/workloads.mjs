@@ -15,8 +15,7 @@ const { createOpenSpliceAIAdapter } = await pkg('adapter-openspliceai');
 const [workload, json = '{}'] = process.argv.slice(2);
 const opts = JSON.parse(json);
 const modelsDir = opts.modelsDir;
-const manager = () =>
-  core.createModelManager({ modelsDir }).register(createSpliceAIAdapter()).register(createOpenSpliceAIAdapter());
+const manager = () => core.createModelManager({ modelsDir }).register(createSpliceAIAdapter()).register(createOpenSpliceAIAdapter());
 
 function report(fields) {
   const usage = process.resourceUsage();
@@ -39,14 +38,35 @@ const workloads = {
     const { encodeModel, floatTensor } = await pkg('onnx');
     const { createRequire } = await import('node:module');
     const ort = createRequire(new URL('packages/onnx/package.json', root))('onnxruntime-node');
-    const settings = { intraOpNumThreads: opts.threads ?? 2, interOpNumThreads: 1, enableCpuMemArena: false, logSeverityLevel: 3, extra: { session: { intra_op: { allow_spinning: '0' } } } };
+    const settings = {
+      intraOpNumThreads: opts.threads ?? 2,
+      interOpNumThreads: 1,
+      enableCpuMemArena: false,
+      logSeverityLevel: 3,
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    };
     // `chain` ops in a row, so that converting the input to and from the runtime's blocked layout
     // (once per run) does not count against the op.
     const measure = async (node, initializer, input, output, flop, chain = 1) => {
-      const nodes = Array.from({ length: chain }, (_, i) => ({ name: `op${i}`, inputs: [i === 0 ? 'a' : `v${i}`, 'b'], outputs: [i === chain - 1 ? 'c' : `v${i + 1}`], ...node }));
+      const nodes = Array.from({ length: chain }, (_, i) => ({
+        name: `op${i}`,
+        inputs: [i === 0 ? 'a' : `v${i}`, 'b'],
+        outputs: [i === chain - 1 ? 'c' : `v${i + 1}`],
+        ...node,
+      }));
       const bytes = encodeModel({
-        irVersion: 8, opsetVersion: 17, producerName: 'bench', producerVersion: '0', metadata: {},
-        graph: { name: 'peak', nodes, initializers: [initializer], inputs: [{ name: 'a', elemType: 1, shape: input.dims }], outputs: [{ name: 'c', elemType: 1, shape: output }] },
+        irVersion: 8,
+        opsetVersion: 17,
+        producerName: 'bench',
+        producerVersion: '0',
+        metadata: {},
+        graph: {
+          name: 'peak',
+          nodes,
+          initializers: [initializer],
+          inputs: [{ name: 'a', elemType: 1, shape: input.dims }],
+          outputs: [{ name: 'c', elemType: 1, shape: output }],
+        },
       });
       const session = await ort.InferenceSession.create(bytes, settings);
       const a = new ort.Tensor('float32', new Float32Array(input.dims.reduce((x, y) => x * y)).fill(0.25), input.dims);
@@ -64,7 +84,14 @@ const workloads = {
     const [c, k, d, out] = [32, 41, 25, 40_000];
     const pad = (d * (k - 1)) / 2;
     const conv = await measure(
-      { opType: 'Conv', attributes: [{ name: 'kernel_shape', kind: 'ints', value: [1, k] }, { name: 'dilations', kind: 'ints', value: [1, d] }, { name: 'pads', kind: 'ints', value: [0, pad, 0, pad] }] },
+      {
+        opType: 'Conv',
+        attributes: [
+          { name: 'kernel_shape', kind: 'ints', value: [1, k] },
+          { name: 'dilations', kind: 'ints', value: [1, d] },
+          { name: 'pads', kind: 'ints', value: [0, pad, 0, pad] },
+        ],
+      },
       floatTensor('b', [c, c, 1, k], new Float32Array(c * c * k).fill(0.01)),
       { dims: [2, c, 1, out] },
       [2, c, 1, out],
@@ -85,7 +112,16 @@ const workloads = {
     await core.predictCodes(loaded.model, codes, tiling);
     const seconds = (performance.now() - started) / 1000;
     const windows = Math.ceil(codes.length / (opts.tileSize ?? 5000));
-    report({ adapter: opts.adapter, backend: loaded.model.backend, nt: codes.length, seconds, ntPerS: codes.length / seconds, msPerTilePerModel: (seconds * 1000) / windows / loaded.set.members.length, tileSize: opts.tileSize, batchSize: opts.batchSize });
+    report({
+      adapter: opts.adapter,
+      backend: loaded.model.backend,
+      nt: codes.length,
+      seconds,
+      ntPerS: codes.length / seconds,
+      msPerTilePerModel: (seconds * 1000) / windows / loaded.set.members.length,
+      tileSize: opts.tileSize,
+      batchSize: opts.batchSize,
+    });
     await loaded.dispose();
   },
 
@@ -106,7 +142,28 @@ const workloads = {
     const { runCli } = await import(new URL('packages/cli/dist/index.js', root).href);
     const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env, stderrIsTTY: false };
     const started = performance.now();
-    const code = await runCli(['predict', '--model', opts.adapter, '--set', opts.set, '--context', '10000', '--fasta', fastaFile, '--format', opts.format ?? 'tsv', '--output', out, '--models-dir', modelsDir, '--quiet', ...(opts.extra ?? [])], io);
+    const code = await runCli(
+      [
+        'predict',
+        '--model',
+        opts.adapter,
+        '--set',
+        opts.set,
+        '--context',
+        '10000',
+        '--fasta',
+        fastaFile,
+        '--format',
+        opts.format ?? 'tsv',
+        '--output',
+        out,
+        '--models-dir',
+        modelsDir,
+        '--quiet',
+        ...(opts.extra ?? []),
+      ],
+      io,
+    );
     const seconds = (performance.now() - started) / 1000;
     const bytes = (await fs.stat(out)).size;
     await fs.rm(dir, { recursive: true, force: true });
@@ -139,11 +196,40 @@ const workloads = {
     const io = { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, cwd: process.cwd(), env: process.env, stderrIsTTY: false };
     const started = performance.now();
     const model = ['--model', opts.adapter, ...(opts.set ? ['--set', opts.set, '--context', '10000'] : [])];
-    const code = await runCli(['score', '-I', vcf, '-O', out, '-R', opts.fasta, '-A', opts.annotation, '-D', String(opts.dist ?? 50), ...model, '--models-dir', modelsDir, '--quiet', ...(opts.extra ?? [])], io);
+    const code = await runCli(
+      [
+        'score',
+        '-I',
+        vcf,
+        '-O',
+        out,
+        '-R',
+        opts.fasta,
+        '-A',
+        opts.annotation,
+        '-D',
+        String(opts.dist ?? 50),
+        ...model,
+        '--models-dir',
+        modelsDir,
+        '--quiet',
+        ...(opts.extra ?? []),
+      ],
+      io,
+    );
     const seconds = (performance.now() - started) / 1000;
     const scored = (await fs.readFile(out, 'utf8')).split('\n').filter((l) => /\t[^\t]*(SpliceAI|Pangolin)=/.test(l)).length;
     await fs.rm(dir, { recursive: true, force: true });
-    report({ adapter: opts.adapter, kind, dist: opts.dist ?? 50, variants: opts.variants, scored, exitCode: code, seconds, variantsPerS: opts.variants / seconds });
+    report({
+      adapter: opts.adapter,
+      kind,
+      dist: opts.dist ?? 50,
+      variants: opts.variants,
+      scored,
+      exitCode: code,
+      seconds,
+      variantsPerS: opts.variants / seconds,
+    });
   },
 
   /** Loading a 5-model set, cold (new manager, files read and sessions created). */

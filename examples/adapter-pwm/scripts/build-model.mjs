@@ -44,7 +44,13 @@ function frequencies(symbol) {
   const code = symbol.replace('!', '');
   const favoured = IUPAC[code];
   if (favoured.length === 4) return [0.25, 0.25, 0.25, 0.25];
-  const mass = invariant ? FREQUENCY_RULES.invariant : favoured.length === 1 ? FREQUENCY_RULES.single : code === 'y' ? FREQUENCY_RULES.weakPair : FREQUENCY_RULES.pair;
+  const mass = invariant
+    ? FREQUENCY_RULES.invariant
+    : favoured.length === 1
+      ? FREQUENCY_RULES.single
+      : code === 'y'
+        ? FREQUENCY_RULES.weakPair
+        : FREQUENCY_RULES.pair;
   const inside = mass / favoured.length;
   const outside = (1 - mass) / (4 - favoured.length);
   return BASES.map((b) => Number((favoured.includes(b) ? inside : outside).toFixed(4)));

@@ -72,7 +72,10 @@ export async function readPwmModelFile(file: string): Promise<PwmModelFile> {
   try {
     json = JSON.parse(text);
   } catch (cause) {
-    throw new ModelFileError(file, 'is not valid JSON (truncated or corrupt?)', { cause, hint: 'regenerate it with the package script: node scripts/build-model.mjs' });
+    throw new ModelFileError(file, 'is not valid JSON (truncated or corrupt?)', {
+      cause,
+      hint: 'regenerate it with the package script: node scripts/build-model.mjs',
+    });
   }
   const parsed = pwmModelFileSchema.safeParse(json);
   if (!parsed.success) {

@@ -28,7 +28,13 @@ describe('the PWM adapter from the metaspliceai CLI (--adapter <path>)', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.modelSets).toEqual([
-      expect.objectContaining({ adapter: 'pwm', name: 'pwm-human', context: 50, license: 'MIT', members: [expect.objectContaining({ memberId: 'splice-sites' })] }),
+      expect.objectContaining({
+        adapter: 'pwm',
+        name: 'pwm-human',
+        context: 50,
+        license: 'MIT',
+        members: [expect.objectContaining({ memberId: 'splice-sites' })],
+      }),
     ]);
     expect(out.problems).toEqual([]);
   });
@@ -59,7 +65,11 @@ describe('the PWM adapter from the metaspliceai CLI (--adapter <path>)', () => {
     const exonThenIntron = 'CAGGCTGCTGGAGAAGGTGAGTCCTGGGCTTC'; // ...GAG|GTGAGT...: G at 16 is the last exonic base
     const r = await metaspliceai(['predict', '--model', 'pwm', ...plug, '--sequence', exonThenIntron, '--format', 'tsv']);
     expect(r.code, r.stderr).toBe(0);
-    const rows = r.stdout.trim().split('\n').slice(1).map((l) => l.split('\t'));
+    const rows = r.stdout
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t'));
     expect(rows).toHaveLength(exonThenIntron.length);
     const best = rows.reduce((a, b) => (Number(b[4]) > Number(a[4]) ? b : a));
     expect(best[1]).toBe('16');

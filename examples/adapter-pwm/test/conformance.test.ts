@@ -13,6 +13,13 @@ runAdapterConformance({
     relativePath: 'pwm-human/50nt/splice-sites.pwm.json',
     context: 50,
     setName: 'pwm-human',
-    unrelatedPaths: ['README.md', 'LICENSE', 'metadata/model_info.json', 'spliceai/spliceai1.h5', 'openspliceai/openspliceai-mane/80nt/model_80nt_rs10.pt', 'notes.json'],
+    unrelatedPaths: [
+      'README.md',
+      'LICENSE',
+      'metadata/model_info.json',
+      'spliceai/spliceai1.h5',
+      'openspliceai/openspliceai-mane/80nt/model_80nt_rs10.pt',
+      'notes.json',
+    ],
   },
 });

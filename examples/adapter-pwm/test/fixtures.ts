@@ -20,7 +20,9 @@ export function fixtureSequence(name: string): { header: string; sequence: strin
 
 /** The exon boundaries of the annotation row in ../shared/fixtures/tubb8_grch37.tsv (1-based). */
 export function tubb8Exons(): { strand: string; exons: [number, number][] } {
-  const row = readFileSync(resolve(SHARED, 'fixtures', 'tubb8_grch37.tsv'), 'utf8').split('\n').find((l) => l.startsWith('TUBB8'))!;
+  const row = readFileSync(resolve(SHARED, 'fixtures', 'tubb8_grch37.tsv'), 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('TUBB8'))!;
   const f = row.split('\t');
   const starts = f[5].split(',').filter(Boolean).map(Number);
   const ends = f[6].split(',').filter(Boolean).map(Number);

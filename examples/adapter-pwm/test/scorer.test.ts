@@ -36,8 +36,14 @@ describe('the PWM scorer', () => {
     // an exon after the first), a donor at the last exonic base (the low end of an exon before the last).
     const byGene = [...exons].sort((x, y) => y[0] - x[0]);
     const inside = (p: number) => p - 25 >= first && p + 25 <= last;
-    const acceptors = byGene.slice(1).map(([, end]) => end).filter(inside);
-    const donors = byGene.slice(0, -1).map(([start]) => start).filter(inside);
+    const acceptors = byGene
+      .slice(1)
+      .map(([, end]) => end)
+      .filter(inside);
+    const donors = byGene
+      .slice(0, -1)
+      .map(([start]) => start)
+      .filter(inside);
     expect(acceptors).toEqual([94852, 94665, 94054]);
     expect(donors).toEqual([95122, 94744, 94555]);
 

@@ -50,15 +50,18 @@ describe('library examples (examples/library/*.mjs)', () => {
   });
 
   it("score.mjs annotates a tiny VCF with the reference's delta scores and keeps unscorable records", async () => {
-    const cases = JSON.parse(readFileSync(resolve(SHARED, 'fixtures/delta_cases_openspliceai.json'), 'utf8')).cases as { pos: number; model: { context: number }; dist: number; mask: number; expected: string[] }[];
+    const cases = JSON.parse(readFileSync(resolve(SHARED, 'fixtures/delta_cases_openspliceai.json'), 'utf8')).cases as {
+      pos: number;
+      model: { context: number };
+      dist: number;
+      mask: number;
+      expected: string[];
+    }[];
     const reference = cases.find((c) => c.model.context === 80 && c.pos === 94665 && c.dist === 50 && c.mask === 0)!;
     const r = await example('score.mjs');
     expect(r.code, r.stderr).toBe(0);
     const records = r.stdout.split('\n').filter((l) => l && !l.startsWith('#'));
-    expect(records).toEqual([
-      `10\t94665\ttubb8_exon3_acceptor\tC\tA\t.\t.\tSpliceAI=${reference.expected.join(',')}`,
-      '10\t100000\tintergenic\tT\tC\t.\t.\t.',
-    ]);
+    expect(records).toEqual([`10\t94665\ttubb8_exon3_acceptor\tC\tA\t.\t.\tSpliceAI=${reference.expected.join(',')}`, '10\t100000\tintergenic\tT\tC\t.\t.\t.']);
     expect(r.stdout).toMatch(/^##INFO=<ID=SpliceAI,/m);
     expect(r.stderr).toMatch(/outside genes/);
     expect(r.stderr).toMatch(/scored 1 of 2 record\(s\)/);

@@ -26,7 +26,8 @@ describe('examples/snakemake: evaluate sharded by chromosome, merged byte for by
 
   beforeAll(async () => {
     const version = spawnSync('snakemake', ['--version'], { encoding: 'utf8' });
-    if (version.error || version.status !== 0) throw new Error('snakemake is not installed: apt-get install -y snakemake (or pip install "snakemake>=7.21,<8")');
+    if (version.error || version.status !== 0)
+      throw new Error('snakemake is not installed: apt-get install -y snakemake (or pip install "snakemake>=7.21,<8")');
     if (!existsSync(BIN)) throw new Error(`${BIN} is missing: run pnpm build first (pnpm test does)`);
     root = await fs.mkdtemp(join(tmpdir(), 'metaspliceai-snakemake-eval-'));
     // Two contigs cut from the hg19 chr10 excerpt, each holding TUBB8 (on '-') and a copy of it on
@@ -67,7 +68,27 @@ describe('examples/snakemake: evaluate sharded by chromosome, merged byte for by
   });
 
   it('merges the per-chromosome runs into exactly what one run writes', async () => {
-    const single = await run(process.execPath, [BIN, 'evaluate', ...MODEL, '--fasta', 'genome.fa', '--annotation', 'genes.tsv', '--tn-sample', '2', '--seed', '7', '--nucleotide-scores', '--output-dir', 'single', '--quiet'], root);
+    const single = await run(
+      process.execPath,
+      [
+        BIN,
+        'evaluate',
+        ...MODEL,
+        '--fasta',
+        'genome.fa',
+        '--annotation',
+        'genes.tsv',
+        '--tn-sample',
+        '2',
+        '--seed',
+        '7',
+        '--nucleotide-scores',
+        '--output-dir',
+        'single',
+        '--quiet',
+      ],
+      root,
+    );
     expect(single.stderr).toBe('');
     expect(single.code).toBe(0);
     const sm = await run('snakemake', ['-s', SNAKEFILE, '--directory', root, '--configfile', join(root, 'config.yaml'), '--cores', '2'], root);
@@ -83,7 +104,12 @@ describe('examples/snakemake: evaluate sharded by chromosome, merged byte for by
     const noTime = (t: string) => t.replace(/\t[0-9.]+(\t[^\t]*\t[^\t]*\t)[^\t\n]+$/gm, '\tT$1T');
     const manifest = await fs.readFile(join(root, 'results/evaluate/gene_manifest.tsv'), 'utf8');
     expect(noTime(manifest)).toBe(noTime(await fs.readFile(join(root, 'single/gene_manifest.tsv'), 'utf8')));
-    expect(manifest.split('\n').slice(1, 4).map((l) => l.split('\t')[0])).toEqual(['TUBB8', 'PLUSGENE', 'TUBB8B']);
+    expect(
+      manifest
+        .split('\n')
+        .slice(1, 4)
+        .map((l) => l.split('\t')[0]),
+    ).toEqual(['TUBB8', 'PLUSGENE', 'TUBB8B']);
     const metrics = JSON.parse(await fs.readFile(join(root, 'results/evaluate/evaluation_metrics.json'), 'utf8'));
     expect(metrics.genes).toBe(3);
     expect(metrics.acceptor.sites).toBe(3 + 1 + 3);

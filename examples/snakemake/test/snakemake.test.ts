@@ -30,7 +30,8 @@ function run(command: string, args: string[], cwd: string): Promise<Run> {
   });
 }
 
-const snakemake = (cwd: string, ...args: string[]) => run('snakemake', ['-s', SNAKEFILE, '--directory', cwd, '--configfile', join(cwd, 'config.yaml'), '--cores', '2', ...args], cwd);
+const snakemake = (cwd: string, ...args: string[]) =>
+  run('snakemake', ['-s', SNAKEFILE, '--directory', cwd, '--configfile', join(cwd, 'config.yaml'), '--cores', '2', ...args], cwd);
 const metaspliceai = (cwd: string, ...args: string[]) => run(process.execPath, [BIN, ...args], cwd);
 
 /** The jobs a snakemake run started, from its log on stderr, as `rule` or `rule[shard]`, sorted. */
@@ -143,7 +144,20 @@ describe('examples/snakemake: sharded score and predict, merged byte for byte', 
     await expectSameBytes(join(root, 'results/score.vcf'), expected);
     expect(expected.toString('latin1')).toMatch(/^##metaspliceai_model=adapter=openspliceai;set=openspliceai-mane;context=80;/m);
 
-    const whole = await metaspliceai(root, 'predict', ...MODEL, '--fasta', 'chr10_hg19_test.fa', '--region', REGION, '--format', 'tsv', '--output', 'single.tsv', '--quiet');
+    const whole = await metaspliceai(
+      root,
+      'predict',
+      ...MODEL,
+      '--fasta',
+      'chr10_hg19_test.fa',
+      '--region',
+      REGION,
+      '--format',
+      'tsv',
+      '--output',
+      'single.tsv',
+      '--quiet',
+    );
     expect(whole.code, whole.stderr).toBe(0);
     const tsv = await fs.readFile(join(root, 'single.tsv'));
     expect(tsv.toString().split('\n')).toHaveLength(2603 + 2);
@@ -203,7 +217,20 @@ describe('examples/snakemake: sharded score and predict, merged byte for byte', 
     expect(jobs(resumed.stderr)).toEqual(['all', 'merge_scores', 'score_shard[002]']);
     await expectSameBytes(join(root, 'resume/score.vcf'), await singleScore());
 
-    const minus = await metaspliceai(root, 'predict', ...MODEL, '--fasta', 'chr10_hg19_test.fa', '--region', REGION, '--strand', '-', '--output', 'minus.tsv', '--quiet');
+    const minus = await metaspliceai(
+      root,
+      'predict',
+      ...MODEL,
+      '--fasta',
+      'chr10_hg19_test.fa',
+      '--region',
+      REGION,
+      '--strand',
+      '-',
+      '--output',
+      'minus.tsv',
+      '--quiet',
+    );
     expect(minus.code, minus.stderr).toBe(0);
     const tsv = await fs.readFile(join(root, 'minus.tsv'));
     expect(tsv.toString().split('\n')[1]).toMatch(/^chr10:92901-95503\t95503\t/);

@@ -12,7 +12,14 @@ import {
   SPECIFICATION_VERSION,
   wholeNumber,
 } from '@metaspliceai/core';
-import { type RecordedNetwork, SpliceGraphBuilder, createOnnxModel, createOnnxModelFromFile, inspectOnnxFile, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
+import {
+  type RecordedNetwork,
+  SpliceGraphBuilder,
+  createOnnxModel,
+  createOnnxModelFromFile,
+  inspectOnnxFile,
+  isOnnxRuntimeAvailable,
+} from '@metaspliceai/onnx';
 import { readArchitecture } from './architecture.js';
 import { OPENSPLICEAI_CATALOGUE } from './catalogue.js';
 import { openSpliceAIModelInfoSchema } from './metadata.js';
@@ -72,7 +79,10 @@ export function createOpenSpliceAIAdapter(options: OpenSpliceAIAdapterOptions = 
     parsePath: parseOpenSpliceAIPath,
 
     describeSet(set) {
-      const seeds = set.memberIds.map((id) => /^rs(\d+)$/.exec(id)).filter((m) => m !== null).map((m) => Number(m![1]));
+      const seeds = set.memberIds
+        .map((id) => /^rs(\d+)$/.exec(id))
+        .filter((m) => m !== null)
+        .map((m) => Number(m![1]));
       const species = /^openspliceai-(.+)$/.exec(set.name)?.[1];
       return { flank: set.context, ...(seeds.length ? { seeds } : {}), ...(species ? { species } : {}), license: OPENSPLICEAI_LICENSE };
     },

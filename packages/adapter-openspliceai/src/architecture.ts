@@ -17,9 +17,7 @@ export const OPENSPLICEAI_ARCHITECTURES: Readonly<Record<number, { kernels: read
 };
 
 /** One step of the network, in state-dict order: a residual unit or a 1x1 skip convolution. */
-export type OpenSpliceAIStep =
-  | { kind: 'residual'; prefix: string; kernel: number; dilation: number }
-  | { kind: 'skip'; prefix: string };
+export type OpenSpliceAIStep = { kind: 'residual'; prefix: string; kernel: number; dilation: number } | { kind: 'skip'; prefix: string };
 
 /** What the state dict says the network is. */
 export interface OpenSpliceAIArchitecture {
@@ -94,11 +92,19 @@ export function readArchitecture(file: string, tensors: readonly TensorInfo[]): 
   let unit = 0;
   const steps: OpenSpliceAIStep[] = raw.map((s) => (s.kind === 'skip' ? s : { ...s, dilation: table.dilations[unit++] }));
   const known = new Set<string>();
-  for (const n of ['initial_conv.weight', 'initial_conv.bias', 'initial_skip.conv.weight', 'initial_skip.conv.bias', 'final_conv.weight', 'final_conv.bias']) known.add(n);
+  for (const n of ['initial_conv.weight', 'initial_conv.bias', 'initial_skip.conv.weight', 'initial_skip.conv.bias', 'final_conv.weight', 'final_conv.bias'])
+    known.add(n);
   for (const s of steps) {
-    const names = s.kind === 'skip'
-      ? ['conv.weight', 'conv.bias']
-      : ['conv1.weight', 'conv1.bias', 'conv2.weight', 'conv2.bias', ...['batchnorm1', 'batchnorm2'].flatMap((b) => ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'].map((p) => `${b}.${p}`))];
+    const names =
+      s.kind === 'skip'
+        ? ['conv.weight', 'conv.bias']
+        : [
+            'conv1.weight',
+            'conv1.bias',
+            'conv2.weight',
+            'conv2.bias',
+            ...['batchnorm1', 'batchnorm2'].flatMap((b) => ['weight', 'bias', 'running_mean', 'running_var', 'num_batches_tracked'].map((p) => `${b}.${p}`)),
+          ];
     for (const n of names) known.add(`${s.prefix}.${n}`);
   }
   const unexpected = tensors.find((t) => !known.has(t.name));

@@ -16,7 +16,10 @@ export function parseOpenSpliceAIPath(relativePath: string): PathHints {
   const parts = relativePath.split('/');
   const file = parts[parts.length - 1];
   const base = file.replace(/\.(?:pt|pth|onnx)$/i, '');
-  const species = parts.slice(0, -1).reverse().find((p) => /^openspliceai-/i.test(p));
+  const species = parts
+    .slice(0, -1)
+    .reverse()
+    .find((p) => /^openspliceai-/i.test(p));
   const parent = parts.length > 1 ? parts[parts.length - 2] : undefined;
   const folderContext = parent && /^(\d+)nt$/i.exec(parent);
   const setName = (species ?? (parent && !folderContext ? parent : parts.length > 2 ? parts[parts.length - 3] : undefined) ?? 'openspliceai').toLowerCase();

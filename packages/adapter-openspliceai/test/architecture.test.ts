@@ -28,7 +28,10 @@ describe('regressions the .pt fuzzer found', () => {
       const swapped = Buffer.from(Buffer.from(pkl.data).toString('latin1').replace('FloatStorage', type), 'latin1');
       const file = join(dir, `${type}.pt`);
       writeFileSync(file, makeZip(entries.map((e) => ({ name: e.name, data: e === pkl ? swapped : e.data }))));
-      for (const read of [async () => readArchitecture(file, await readStateDictIndex(file)), async () => readArchitecture(file, [...(await readStateDict(file)).values()])]) {
+      for (const read of [
+        async () => readArchitecture(file, await readStateDictIndex(file)),
+        async () => readArchitecture(file, [...(await readStateDict(file)).values()]),
+      ]) {
         const error = await read().catch((e: unknown) => e);
         expect(ModelFileError.isInstance(error), String(error)).toBe(true);
         expect((error as Error).message).toMatch(new RegExp(`${file}: tensor initial_conv\\.weight has dtype \\w+, expected a floating-point type`));

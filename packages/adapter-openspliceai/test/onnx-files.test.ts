@@ -35,14 +35,18 @@ describe('.onnx files', () => {
     const dir = await fs.mkdtemp(join(tmpdir(), 'metaspliceai-onnx-'));
     const file = join(dir, 'broken.onnx');
     await fs.writeFile(file, Buffer.from('definitely not protobuf \xff\xff\xff'));
-    const error = await createOpenSpliceAIAdapter().inspect(file).catch((e) => e);
+    const error = await createOpenSpliceAIAdapter()
+      .inspect(file)
+      .catch((e) => e);
     expect(ModelFileError.isInstance(error)).toBe(true);
     expect(error.message).toContain(file);
     await fs.rm(dir, { recursive: true, force: true });
   });
 
   it('refuses to load weights for a context they are not', async () => {
-    const error = await createOpenSpliceAIAdapter().load({ file: PT, context: 10000 }).catch((e) => e);
+    const error = await createOpenSpliceAIAdapter()
+      .load({ file: PT, context: 10000 })
+      .catch((e) => e);
     expect(ModelFileError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/400-nt model, but context 10000/);
   });

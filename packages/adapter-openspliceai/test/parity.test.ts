@@ -59,7 +59,12 @@ describe('OpenSpliceAI parity with the reference outputs', () => {
       const codes = encodeSequence(sequences.get('tubb8_window')!);
       const reference = await predictCodes(loaded.model, codes);
       const tiled = await predictCodes(loaded.model, codes, { tileSize: 1000, batchSize: 2 });
-      expect(maxAbsDifference(tiled, [...Array(codes.length)].map((_, i) => [reference[i * 3], reference[i * 3 + 1], reference[i * 3 + 2]]))).toBeLessThan(1e-6);
+      expect(
+        maxAbsDifference(
+          tiled,
+          [...Array(codes.length)].map((_, i) => [reference[i * 3], reference[i * 3 + 1], reference[i * 3 + 2]]),
+        ),
+      ).toBeLessThan(1e-6);
     } finally {
       await loaded.dispose();
     }
@@ -84,6 +89,8 @@ describe('discovery of the real OpenSpliceAI layout', () => {
   it('reports the contexts that exist when asked for one that does not', async () => {
     const report = await manager.validate({ adapter: 'openspliceai', context: 5000 });
     expect(report.valid).toBe(false);
-    expect(report.issues[0].message).toMatch(/no openspliceai model for context 5000 .*available: openspliceai openspliceai-mane at 80, 400, 2000, 10000; openspliceai openspliceai-mouse at 10000/);
+    expect(report.issues[0].message).toMatch(
+      /no openspliceai model for context 5000 .*available: openspliceai openspliceai-mane at 80, 400, 2000, 10000; openspliceai openspliceai-mouse at 10000/,
+    );
   });
 });

@@ -43,9 +43,13 @@ function refuseBackend(file: string, backend: string | undefined): void {
 function memberOf(file: string): { replicate: number; head: PangolinHead } {
   const parsed = parsePangolinFileName(basename(file));
   if (!parsed) {
-    throw new ModelFileError(file, 'cannot tell which Pangolin head the file is: every file holds all 8 heads, and only its name says which one it was trained for', {
-      hint: 'keep the upstream name final.<replicate>.<head>.3.v2 (head 0-7)',
-    });
+    throw new ModelFileError(
+      file,
+      'cannot tell which Pangolin head the file is: every file holds all 8 heads, and only its name says which one it was trained for',
+      {
+        hint: 'keep the upstream name final.<replicate>.<head>.3.v2 (head 0-7)',
+      },
+    );
   }
   return { replicate: parsed.replicate, head: PANGOLIN_HEADS[parsed.head] };
 }
@@ -139,9 +143,13 @@ export function createPangolinAdapter(options: PangolinAdapterOptions = {}): Bas
       const heads = PANGOLIN_HEADS.filter((h) => byHead.has(h));
       const counts = new Set(heads.map((h) => byHead.get(h)!.length));
       if (counts.size > 1) {
-        throw new ModelFileError(dirname(files[0]), `the set's heads have different numbers of replicates (${heads.map((h) => `head ${h.index}: ${byHead.get(h)!.length}`).join(', ')})`, {
-          hint: 'a track is the mean over its replicates: give every head the same replicates (metaspliceai models pull pangolin restores the published 3)',
-        });
+        throw new ModelFileError(
+          dirname(files[0]),
+          `the set's heads have different numbers of replicates (${heads.map((h) => `head ${h.index}: ${byHead.get(h)!.length}`).join(', ')})`,
+          {
+            hint: 'a track is the mean over its replicates: give every head the same replicates (metaspliceai models pull pangolin restores the published 3)',
+          },
+        );
       }
       const groups = heads.map((h) => byHead.get(h)!);
       return createOnnxModel({

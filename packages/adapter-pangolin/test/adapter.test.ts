@@ -29,7 +29,14 @@ describe('heads and tracks', () => {
     expect(PANGOLIN_HEADS.map((h) => blockStart[h.index] + h.channel)).toEqual([1, 2, 4, 5, 7, 8, 10, 11]);
     expect(PANGOLIN_HEADS.map((h) => [h.layer, h.outputs])).toEqual([1, 2, 3, 4, 5, 6, 7, 8].map((k) => [`conv_last${k}`, k % 2 === 1 ? 2 : 1]));
     expect(PANGOLIN_TRACKS.map((t) => t.name)).toEqual([
-      'p_splice_heart', 'usage_heart', 'p_splice_liver', 'usage_liver', 'p_splice_brain', 'usage_brain', 'p_splice_testis', 'usage_testis',
+      'p_splice_heart',
+      'usage_heart',
+      'p_splice_liver',
+      'usage_liver',
+      'p_splice_brain',
+      'usage_brain',
+      'p_splice_testis',
+      'usage_testis',
     ]);
     expect(PANGOLIN_TRACKS.map((t) => t.kind)).toEqual(Array(4).fill(['site-probability', 'usage']).flat());
   });
@@ -40,8 +47,14 @@ describe('file patterns and path hints', () => {
     const claimed = (p: string) => PANGOLIN_FILE_PATTERNS.some((re) => re.test(p));
     for (const p of ['pangolin/final.1.0.3.v2', 'final.3.7.3.v2', 'x/y/final.2.5.3.v2']) expect(claimed(p), p).toBe(true);
     for (const p of [
-      'pangolin/final.1.0.3', 'pangolin/final.1.8.3.v2', 'pangolin/final.0.0.3.v2', 'final.1.0.3.v2.bak', 'final.1.0.2.v2',
-      'spliceai/spliceai1.h5', 'openspliceai/openspliceai-mane/80nt/model_80nt_rs10.pt', 'README.md',
+      'pangolin/final.1.0.3',
+      'pangolin/final.1.8.3.v2',
+      'pangolin/final.0.0.3.v2',
+      'final.1.0.3.v2.bak',
+      'final.1.0.2.v2',
+      'spliceai/spliceai1.h5',
+      'openspliceai/openspliceai-mane/80nt/model_80nt_rs10.pt',
+      'README.md',
     ]) {
       expect(claimed(p), p).toBe(false);
     }
@@ -114,7 +127,9 @@ describe('load and loadEnsemble', () => {
     await expect(adapter.loadEnsemble!({ files: [file(1, 0), file(2, 0), file(1, 1)], context: 10000 })).rejects.toThrow(
       /different numbers of replicates \(head 0: 2, head 1: 1\)/,
     );
-    await expect(adapter.load({ file: file(1, 0), context: 10000, backend: 'tfjs' })).rejects.toThrow(/runs on the onnx backend: backend must be auto or onnx, got "tfjs"/);
+    await expect(adapter.load({ file: file(1, 0), context: 10000, backend: 'tfjs' })).rejects.toThrow(
+      /runs on the onnx backend: backend must be auto or onnx, got "tfjs"/,
+    );
     await expect(adapter.load({ file: file(1, 0), context: 10000, backend: 'tfjs' })).rejects.toHaveProperty('code', 'E_INVALID_ARGUMENT');
     expect(() => createPangolinAdapter({ threads: 0 })).toThrow('createPangolinAdapter: threads must be a whole number of at least 1, got 0');
   });

@@ -13,6 +13,13 @@ runAdapterConformance({
     relativePath: 'pangolin/final.1.0.3.v2',
     context: 10000,
     setName: 'pangolin-v2',
-    unrelatedPaths: ['README.md', 'LICENSE', 'spliceai/spliceai1.h5', 'openspliceai/openspliceai-mane/80nt/model_80nt_rs10.pt', 'metadata/model_info.json', 'pangolin/final.1.0.3'],
+    unrelatedPaths: [
+      'README.md',
+      'LICENSE',
+      'spliceai/spliceai1.h5',
+      'openspliceai/openspliceai-mane/80nt/model_80nt_rs10.pt',
+      'metadata/model_info.json',
+      'pangolin/final.1.0.3',
+    ],
   },
 });

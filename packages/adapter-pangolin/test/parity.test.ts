@@ -7,7 +7,10 @@ import { MODELS_DIR } from '../../../test-support/shared.js';
 import { FIXTURES, readFixtureSequences } from '../../../test-support/fixtures.js';
 
 const DIR = join(MODELS_DIR, 'pangolin');
-const FILES = readdirSync(DIR).filter((f) => /^final\.[1-3]\.[0-7]\.3\.v2$/.test(f)).sort().map((f) => join(DIR, f));
+const FILES = readdirSync(DIR)
+  .filter((f) => /^final\.[1-3]\.[0-7]\.3\.v2$/.test(f))
+  .sort()
+  .map((f) => join(DIR, f));
 const sequences = readFixtureSequences();
 /**
  * Stored values of one file, BatchNorm statistics included: 4x32+32 (conv1) + 32x32+32 (skip) +
@@ -19,7 +22,10 @@ const PARAMETERS =
 
 /** Rows of a Pangolin fixture key (`expected/<name>.json`, 8 or 1 values per position). */
 function expected(name: string, key: string): number[][] {
-  const json = JSON.parse(readFileSync(join(FIXTURES, 'pangolin', 'expected', `${name}.json`), 'utf8')) as { channels: string[]; outputs: Record<string, number[][]> };
+  const json = JSON.parse(readFileSync(join(FIXTURES, 'pangolin', 'expected', `${name}.json`), 'utf8')) as {
+    channels: string[];
+    outputs: Record<string, number[][]>;
+  };
   expect(json.channels).toEqual(PANGOLIN_TRACKS.map((t) => t.name));
   return json.outputs[key] ?? expect.fail(`no key ${key} in ${name}.json`);
 }

@@ -60,15 +60,17 @@ async function withConfig(file: string, text: string): Promise<void> {
   }
 }
 
-const config = JSON.parse(await (async () => {
-  await h5wasm.ready;
-  const h5 = new h5wasm.File(spliceaiFile(1), 'r');
-  try {
-    return h5.attrs['model_config']!.value as string;
-  } finally {
-    h5.close();
-  }
-})());
+const config = JSON.parse(
+  await (async () => {
+    await h5wasm.ready;
+    const h5 = new h5wasm.File(spliceaiFile(1), 'r');
+    try {
+      return h5.attrs['model_config']!.value as string;
+    } finally {
+      h5.close();
+    }
+  })(),
+);
 
 /** A structural mutation of one layer (or of the model's top level), or a byte mutation of the text. */
 function configMutation(random: Random): { text: string; steps: string[] } {

@@ -58,18 +58,12 @@ describe('a loaded tfjs model', () => {
     expect(tf.memory().numTensors).toBeGreaterThan(before);
     await other.dispose();
     expect(tf.memory().numTensors).toBe(before);
-    await expect(other.predict({ codes: new Uint8Array(10100), batch: 1, length: 10100 })).rejects.toSatisfy(
-      InvalidArgumentError.isInstance,
-    );
+    await expect(other.predict({ codes: new Uint8Array(10100), batch: 1, length: 10100 })).rejects.toSatisfy(InvalidArgumentError.isInstance);
   });
 
   it('rejects malformed batches with InvalidArgumentError', async () => {
-    await expect(model.predict({ codes: new Uint8Array(100), batch: 2, length: 10100 })).rejects.toSatisfy(
-      InvalidArgumentError.isInstance,
-    );
-    await expect(model.predict({ codes: new Uint8Array(10000), batch: 1, length: 10000 })).rejects.toSatisfy(
-      InvalidArgumentError.isInstance,
-    );
+    await expect(model.predict({ codes: new Uint8Array(100), batch: 2, length: 10100 })).rejects.toSatisfy(InvalidArgumentError.isInstance);
+    await expect(model.predict({ codes: new Uint8Array(10000), batch: 1, length: 10000 })).rejects.toSatisfy(InvalidArgumentError.isInstance);
   });
 
   it('refuses a graph read without weight values', async () => {

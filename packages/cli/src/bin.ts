@@ -16,7 +16,10 @@ for (const [signal, code] of Object.entries(SIGNAL_EXIT)) {
 
 // A closed pipe (`metaspliceai ... | head`) ends the run quietly, as it does for Unix tools; any
 // other failure of stdout/stderr (a full disk under `> file`) is one line, never a stack trace.
-for (const [name, stream] of [['stdout', process.stdout], ['stderr', process.stderr]] as const) {
+for (const [name, stream] of [
+  ['stdout', process.stdout],
+  ['stderr', process.stderr],
+] as const) {
   stream.on('error', (error: NodeJS.ErrnoException) => {
     if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
     const code = errnoCode(error);

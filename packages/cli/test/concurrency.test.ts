@@ -49,7 +49,10 @@ describe('parallel loads and predictions give the outputs of sequential ones', (
       for (const { label, i, output } of results) {
         const want = expected.get(label)![i];
         expect(output.length, `${label} input ${i}`).toBe(want.length);
-        expect(Buffer.from(output.buffer, output.byteOffset, output.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength)), `${label} input ${i}: outputs differ`).toBe(true);
+        expect(
+          Buffer.from(output.buffer, output.byteOffset, output.byteLength).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength)),
+          `${label} input ${i}: outputs differ`,
+        ).toBe(true);
       }
     } finally {
       await Promise.all(loaded.map((l) => l.set.dispose()));

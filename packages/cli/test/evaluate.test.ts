@@ -15,10 +15,25 @@ const model = ['--model', 'openspliceai', '--set', 'openspliceai-mane', '--conte
 describe('metaspliceai evaluate (OpenSpliceAI MANE 80 nt on TUBB8, hg19)', () => {
   it('writes the MetaSpliceAI tables; scores are the model’s on the gene’s strand with real flanks', async () => {
     const out = mkdtempSync(join(tmpdir(), 'msai-eval-cli-'));
-    const r = await cli(['evaluate', ...model, '--fasta', FASTA, '--annotation', TUBB8, '--nucleotide-scores', '--output-dir', out, '--genomic-build', 'GRCh37']);
+    const r = await cli([
+      'evaluate',
+      ...model,
+      '--fasta',
+      FASTA,
+      '--annotation',
+      TUBB8,
+      '--nucleotide-scores',
+      '--output-dir',
+      out,
+      '--genomic-build',
+      'GRCh37',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const manifest = readFileSync(join(out, 'gene_manifest.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+    const manifest = readFileSync(join(out, 'gene_manifest.tsv'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
     expect(manifest[1].slice(0, 8)).toEqual(['TUBB8', 'TUBB8', 'TUBB8', 'processed', '', expect.any(String), '2637', '6']);
     expect(manifest[1][9]).toBe('openspliceai/openspliceai-mane/80');
     expect(manifest[1][10]).toBe('GRCh37');
@@ -42,7 +57,11 @@ describe('metaspliceai evaluate (OpenSpliceAI MANE 80 nt on TUBB8, hg19)', () =>
     const rows = new Float32Array(input.length * 3);
     for await (const e of inference.predict([input])) if (e.type === 'rows') rows.set(e.probabilities, e.offset * 3);
     await inference.dispose();
-    const nucleotides = readFileSync(join(out, 'nucleotide_scores.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+    const nucleotides = readFileSync(join(out, 'nucleotide_scores.tsv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t'));
     expect(nucleotides).toHaveLength(2637);
     for (const k of [0, 1, 1474, 2636]) {
       const r2 = nucleotides[k];
@@ -52,7 +71,11 @@ describe('metaspliceai evaluate (OpenSpliceAI MANE 80 nt on TUBB8, hg19)', () =>
       expect(Number(r2[6])).toBeCloseTo(rows[k * 3 + 2], 6); // donor
     }
     // The acceptor TP/FN rows sit at the annotated acceptors (gene-relative on '-': 95529 - genomic).
-    const positions = readFileSync(join(out, 'splice_positions_enhanced.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+    const positions = readFileSync(join(out, 'splice_positions_enhanced.tsv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t'));
     const acceptorTrue = positions.filter((p) => p[11] === 'acceptor' && (p[5] === 'TP' || p[5] === 'FN')).map((p) => Number(p[4]));
     expect(acceptorTrue.sort((a, b) => a - b)).toEqual([95529 - 94852, 95529 - 94665, 95529 - 94054]);
   });
@@ -68,8 +91,23 @@ describe('metaspliceai evaluate (OpenSpliceAI MANE 80 nt on TUBB8, hg19)', () =>
     };
     const positions = await read('splice_positions_enhanced.parquet');
     expect(Object.keys(positions[0])).toEqual([
-      'gene_id', 'transcript_id', 'position', 'predicted_position', 'true_position', 'pred_type', 'score', 'strand', 'donor_score', 'acceptor_score',
-      'neither_score', 'splice_type', 'chrom', 'context_score_m2', 'context_score_m1', 'context_score_p1', 'context_score_p2',
+      'gene_id',
+      'transcript_id',
+      'position',
+      'predicted_position',
+      'true_position',
+      'pred_type',
+      'score',
+      'strand',
+      'donor_score',
+      'acceptor_score',
+      'neither_score',
+      'splice_type',
+      'chrom',
+      'context_score_m2',
+      'context_score_m1',
+      'context_score_p1',
+      'context_score_p2',
     ]);
     expect(new Set(positions.map((p) => p.pred_type))).toContain('TN');
     const manifest = await read('gene_manifest.parquet');

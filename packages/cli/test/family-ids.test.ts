@@ -18,7 +18,10 @@ const IDS = [createSpliceAIAdapter(), createOpenSpliceAIAdapter(), createPangoli
 
 const ALLOWED: Record<string, { count: number; why: string }> = {
   'core/src/sequence/variant-encoding.ts': { count: 1, why: "the name of SpliceAI's one_hot_encode encoding, declared once (VARIANT_ENCODINGS)" },
-  'genomics/src/variants/rules/index.ts': { count: 2, why: 'the names of the two VCF formats the scoring rules write, declared once (SPLICEAI_RULE, PANGOLIN_RULE)' },
+  'genomics/src/variants/rules/index.ts': {
+    count: 2,
+    why: 'the names of the two VCF formats the scoring rules write, declared once (SPLICEAI_RULE, PANGOLIN_RULE)',
+  },
   'core/src/testing/mock-adapter.ts': { count: 1, why: "the conformance kit's mock adapter declares a default scoring rule, as any adapter does" },
   'server/src/app.ts': { count: 5, why: "SpliceAI-lookup's HTTP API: its route names and its `source` values" },
   'server/src/engine.ts': { count: 2, why: "SpliceAI-lookup's HTTP API: the `source` and `tool` values of /spliceai/ answers" },

@@ -98,14 +98,21 @@ describe('score: broken records are kept, warned about once each, and never cras
     });
     // Warnings stay one short line even for a record with long alleles or a 1 MB INFO.
     expect(Math.max(...warnings.map((w) => w.length))).toBeLessThan(400);
-    expect(plain.stderr).toMatch(new RegExp(`^score: ${RECORDS.length} records, ${RECORDS.length - expected.length} scored .*, ${expected.length} not scored: `, 'm'));
+    expect(plain.stderr).toMatch(
+      new RegExp(`^score: ${RECORDS.length} records, ${RECORDS.length - expected.length} scored .*, ${expected.length} not scored: `, 'm'),
+    );
     expect(plain.stderr).not.toMatch(STACK);
   });
 
   it('CRLF input: the same records and scores, CRLF kept on every line', async () => {
     const crlf = await score(vcfText('\r\n'), 'crlf.vcf');
     expect(crlf.code).toBe(3);
-    expect(crlf.out.split('\n').slice(0, -1).every((l) => l.endsWith('\r'))).toBe(true);
+    expect(
+      crlf.out
+        .split('\n')
+        .slice(0, -1)
+        .every((l) => l.endsWith('\r')),
+    ).toBe(true);
     expect(bodyOf(crlf.out).map((l) => l.replace(/\r\n$/, '\n'))).toEqual(bodyOf(plain.out));
     expect(crlf.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual(plain.stderr.split('\n').filter((l) => l.startsWith('warning:')));
   });
@@ -181,7 +188,11 @@ describe('predict: empty, IUPAC, CRLF and gzip FASTA', () => {
 
   it('predicts every non-empty record, IUPAC codes as N, and warns about the empty one', () => {
     expect(plain.code).toBe(0);
-    expect(rowsPerRecord(plain.stdout)).toEqual([['iupac', 20], ['tubb8', 100], ['last', 50]]);
+    expect(rowsPerRecord(plain.stdout)).toEqual([
+      ['iupac', 20],
+      ['tubb8', 100],
+      ['last', 50],
+    ]);
     expect(plain.stderr.split('\n').filter((l) => l.startsWith('warning:'))).toEqual(['warning: empty: empty sequence (0 bases), no rows written']);
     expect(plain.stderr).not.toMatch(STACK);
   });

@@ -147,7 +147,9 @@ describe('score: positions, stale entries, truncated bgzip (real OpenSpliceAI 80
     const warnings = r.stderr.split('\n').filter((l) => l.startsWith('warning:'));
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toMatch(/line 4: 10:0 A>C not scored \(invalid position\): POS 0 is not a position.*; its earlier SpliceAI= entry was removed/);
-    expect(warnings[1]).toMatch(new RegExp(`line 5: .* not scored \\(invalid position\\): POS ${CHR10.length + 5} is past the end of chr10 \\(${CHR10.length} nt\\)`));
+    expect(warnings[1]).toMatch(
+      new RegExp(`line 5: .* not scored \\(invalid position\\): POS ${CHR10.length + 5} is past the end of chr10 \\(${CHR10.length} nt\\)`),
+    );
     expect(r.stderr).toMatch(/2 not scored: 2 invalid position/);
   });
 

@@ -51,7 +51,11 @@ describe('model files checked against model_info.json on load', () => {
 
     const strict = await cli(['predict', ...models, '--sequence', 'ACGTAGGTAAGT', '--strict', '--output', 'out.tsv'], { cwd: root });
     expect(strict.code).toBe(1);
-    expect(strict.stderr).toMatch(new RegExp(`^error: ${b}: sha256 [0-9a-f]{64} differs from ${WRONG} in model_info\\.json; .*; strict checking refuses it\\nhint: pull the set again .* re-index them: metaspliceai models index .*\\n$`));
+    expect(strict.stderr).toMatch(
+      new RegExp(
+        `^error: ${b}: sha256 [0-9a-f]{64} differs from ${WRONG} in model_info\\.json; .*; strict checking refuses it\\nhint: pull the set again .* re-index them: metaspliceai models index .*\\n$`,
+      ),
+    );
     expect(await fs.readdir(root)).not.toContain('out.tsv');
   });
 
@@ -62,7 +66,9 @@ describe('model files checked against model_info.json on load', () => {
     const r = await cli(args, { cwd: root });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(`warning: ${b}: sha256 ${sha(B)} differs from ${WRONG} in model_info.json`);
-    expect(r.stdout).toMatch(new RegExp(`^##metaspliceai_model=adapter=mock;set=alpha;context=80;members=a_80\\.mock:sha256:${sha(A)},b_80\\.mock:sha256:${sha(B)};`, 'm'));
+    expect(r.stdout).toMatch(
+      new RegExp(`^##metaspliceai_model=adapter=mock;set=alpha;context=80;members=a_80\\.mock:sha256:${sha(A)},b_80\\.mock:sha256:${sha(B)};`, 'm'),
+    );
 
     const strict = await cli([...args, '--strict'], { cwd: root });
     expect(strict.code).toBe(1);

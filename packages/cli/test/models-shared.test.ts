@@ -29,7 +29,10 @@ describe('models commands on the shared models folder', () => {
   it('list --json finds exactly the published sets, five members each, with their licences', async () => {
     const r = await cli(['models', 'list', '--json', ...shared]);
     expect(r.code).toBe(0);
-    const out = JSON.parse(r.stdout) as { modelSets: { adapter: string; name: string; context: number; members: unknown[]; license: string }[]; problems: unknown[] };
+    const out = JSON.parse(r.stdout) as {
+      modelSets: { adapter: string; name: string; context: number; members: unknown[]; license: string }[];
+      problems: unknown[];
+    };
     expect(out.modelSets.map((s) => [s.adapter, s.name, s.context, s.members.length, s.license])).toEqual([
       ['openspliceai', 'openspliceai-mane', 80, 5, 'GPL-3.0'],
       ['openspliceai', 'openspliceai-mane', 400, 5, 'GPL-3.0'],
@@ -86,8 +89,20 @@ describe('models commands on the shared models folder', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).written).toEqual([{ set: 'openspliceai/openspliceai-mane/80', path: join(folder, 'metadata', 'model_info.json'), files: 5 }]);
     const info = JSON.parse(await fs.readFile(join(folder, 'metadata', 'model_info.json'), 'utf8'));
-    expect(info).toMatchObject({ adapter: 'openspliceai', setName: 'openspliceai-mane', context: 80, license: 'GPL-3.0', species: 'mane', seeds: [10, 11, 12, 13, 14] });
-    expect(info.files[0]).toEqual({ path: 'model_80nt_rs10.pt', sha256: '894594d18be6d3e339d76b9698accf4071bd2f0f32f40c52a2c1b848d1cef9f4', size: 397410, memberId: 'rs10' });
+    expect(info).toMatchObject({
+      adapter: 'openspliceai',
+      setName: 'openspliceai-mane',
+      context: 80,
+      license: 'GPL-3.0',
+      species: 'mane',
+      seeds: [10, 11, 12, 13, 14],
+    });
+    expect(info.files[0]).toEqual({
+      path: 'model_80nt_rs10.pt',
+      sha256: '894594d18be6d3e339d76b9698accf4071bd2f0f32f40c52a2c1b848d1cef9f4',
+      size: 397410,
+      memberId: 'rs10',
+    });
     const valid = await cli(['models', 'validate', '--models-dir', root]);
     expect(valid.code).toBe(0);
     expect(valid.stdout).not.toContain('recommendation: record checksums');

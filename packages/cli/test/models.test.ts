@@ -109,7 +109,9 @@ describe('models messages that say what is wrong', () => {
       const r = await cli(['models', ...command, '--models-dir', missing, '--adapter', MOCK_ADAPTER]);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(new RegExp(`^error: the models folder ${missing} does not exist\nhint: point --models-dir .* metaspliceai models pull <adapter>\n$`));
+      expect(r.stderr).toMatch(
+        new RegExp(`^error: the models folder ${missing} does not exist\nhint: point --models-dir .* metaspliceai models pull <adapter>\n$`),
+      );
     }
   });
 
@@ -118,11 +120,15 @@ describe('models messages that say what is wrong', () => {
     // Tests may run as root, whom chmod does not stop: inject the error the kernel gives other users.
     const readdir = fs.readdir.bind(fs) as (...args: unknown[]) => Promise<unknown>;
     vi.spyOn(fs, 'readdir').mockImplementation(((path: unknown, ...rest: unknown[]) =>
-      path === root ? Promise.reject(Object.assign(new Error(`EACCES: permission denied, scandir '${root}'`), { code: 'EACCES' })) : readdir(path, ...rest)) as never);
+      path === root
+        ? Promise.reject(Object.assign(new Error(`EACCES: permission denied, scandir '${root}'`), { code: 'EACCES' }))
+        : readdir(path, ...rest)) as never);
     for (const command of [['list'], ['show', 'mock']]) {
       const r = await cli(['models', ...command, '--models-dir', root, '--adapter', MOCK_ADAPTER]);
       expect(r.code).toBe(1);
-      expect(r.stderr).toBe(`error: cannot read the models folder ${root}: permission denied\nhint: give your user read and search permission on it (chmod u+rx), or point --models-dir (or METASPLICEAI_MODELS_DIR) at the folder that holds your models\n`);
+      expect(r.stderr).toBe(
+        `error: cannot read the models folder ${root}: permission denied\nhint: give your user read and search permission on it (chmod u+rx), or point --models-dir (or METASPLICEAI_MODELS_DIR) at the folder that holds your models\n`,
+      );
     }
     vi.restoreAllMocks();
     if (process.getuid?.() === 0) return; // as root chmod 000 denies nothing; the injected error above stands for it
@@ -146,7 +152,9 @@ describe('models messages that say what is wrong', () => {
     await fs.writeFile(infoFile, JSON.stringify(info));
     const warned = await cli(['models', 'health', 'mock', ...args]);
     expect(warned.code).toBe(0);
-    expect(warned.stderr).toBe(`warning: ${join(root, 'alpha/b_8.mock')}: sha256 ${createHash('sha256').update(mock(8)).digest('hex')} differs from ${'a'.repeat(64)} in model_info.json; it is not the file that was indexed or pulled\n`);
+    expect(warned.stderr).toBe(
+      `warning: ${join(root, 'alpha/b_8.mock')}: sha256 ${createHash('sha256').update(mock(8)).digest('hex')} differs from ${'a'.repeat(64)} in model_info.json; it is not the file that was indexed or pulled\n`,
+    );
     const strict = await cli(['models', 'health', 'mock', ...args, '--strict']);
     expect(strict.code).toBe(1);
     expect(strict.stdout).toMatch(/^FAILED\s+mock\/alpha\/8/);
@@ -160,7 +168,9 @@ describe('models messages that say what is wrong', () => {
     await fs.rm(join(root, 'alpha/b_8.mock'));
     const health = await cli(['models', 'health', 'mock', ...args]);
     expect(health.code).toBe(1);
-    expect(health.stdout).toMatch(/FAIL load: .*model_info\.json: lists 1 of its 2 members that are missing: b_8\.mock; refusing to load an incomplete mock\/alpha\/8$/m);
+    expect(health.stdout).toMatch(
+      /FAIL load: .*model_info\.json: lists 1 of its 2 members that are missing: b_8\.mock; refusing to load an incomplete mock\/alpha\/8$/m,
+    );
     const validate = await cli(['models', 'validate', ...args]);
     expect(validate.code).toBe(1);
     expect(validate.stdout).toMatch(/^INVALID\s+mock\/alpha\/8$/m);

@@ -99,13 +99,21 @@ describe('an output is never one of the inputs', () => {
     ['score -O a hard link of -I', scoreArgs('-I', 'in.vcf', '-O', 'hard.vcf'), /^error: -O hard\.vcf is the same file as -I in\.vcf/m],
     ['score -O the reference', scoreArgs('-I', 'in.vcf', '-O', 'genome.fa'), /^error: -O genome\.fa is the same file as -R genome\.fa/m],
     ['score -O the annotation', scoreArgs('-I', 'in.vcf', '-O', './genes.txt'), /^error: -O \.\/genes\.txt is the same file as -A genes\.txt/m],
-    ['predict --output the FASTA', ['predict', ...model(), '--fasta', 'genome.fa', '--output', 'genome.fa'], /^error: --output genome\.fa is the same file as --fasta genome\.fa/m],
+    [
+      'predict --output the FASTA',
+      ['predict', ...model(), '--fasta', 'genome.fa', '--output', 'genome.fa'],
+      /^error: --output genome\.fa is the same file as --fasta genome\.fa/m,
+    ],
     [
       'predict --output the --genes file',
       ['predict', ...model(), '--fasta', 'genome.fa', '--genes', 'genes.gff3', '--output', 'genes.gff3'],
       /^error: --output genes\.gff3 is the same file as --genes genes\.gff3/m,
     ],
-    ['annotations build -o its input', ['annotations', 'build', 'genes.gff3', '-o', 'genes.gff3'], /^error: -o genes\.gff3 is the same file as the input genes\.gff3/m],
+    [
+      'annotations build -o its input',
+      ['annotations', 'build', 'genes.gff3', '-o', 'genes.gff3'],
+      /^error: -o genes\.gff3 is the same file as the input genes\.gff3/m,
+    ],
   ];
   it.each(cases)('%s: exit 2, names both, the input unchanged', async (_label, args, message) => {
     const before = await Promise.all(['in.vcf', 'genome.fa', 'genes.txt', 'genes.gff3'].map((f) => fs.readFile(join(root, f))));
@@ -120,7 +128,8 @@ describe('an output is never one of the inputs', () => {
 });
 
 describe('a file the user names goes into an existing folder; folders the tool manages are created', () => {
-  const missing = (name: string) => new RegExp(`^error: .*${name}: cannot write: the folder .*no-such-dir does not exist\\nhint: create it first \\(mkdir -p .*no-such-dir\\)`, 'm');
+  const missing = (name: string) =>
+    new RegExp(`^error: .*${name}: cannot write: the folder .*no-such-dir does not exist\\nhint: create it first \\(mkdir -p .*no-such-dir\\)`, 'm');
   it.each([
     ['score -O', scoreArgs('-I', 'in.vcf', '-O', 'no-such-dir/out.vcf'), 'out\\.vcf'],
     ['predict --output', ['predict', ...model(), '--fasta', 'genome.fa', '--output', 'no-such-dir/out.tsv'], 'out\\.tsv'],
@@ -283,7 +292,14 @@ describe('the built bin: stdout failures and signals', () => {
     const deadline = Date.now() + 60_000;
     for (;;) {
       const found = await temps(root);
-      const sizes = await Promise.all(found.map((f) => fs.stat(join(root, f)).then((s) => s.size, () => 0)));
+      const sizes = await Promise.all(
+        found.map((f) =>
+          fs.stat(join(root, f)).then(
+            (s) => s.size,
+            () => 0,
+          ),
+        ),
+      );
       if (sizes.some((s) => s > 0)) return { ...run, temp: found[sizes.findIndex((s) => s > 0)] };
       if (Date.now() > deadline || run.child.exitCode !== null) throw new Error('the run ended before it was interrupted');
       await new Promise((r) => setTimeout(r, 20));

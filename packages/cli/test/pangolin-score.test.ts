@@ -35,11 +35,19 @@ async function score(cases: PangolinCase[], gtf: string, flags: string[]): Promi
     '',
   ].join('\n');
   await fs.writeFile(join(dir, 'in.vcf'), vcf);
-  const r = await cli(['score', '--model', 'pangolin', '-I', 'in.vcf', '-O', 'out.vcf', '-R', FASTA, '-A', gtf, '--models-dir', MODELS_DIR, '--quiet', ...flags], { cwd: dir });
+  const r = await cli(
+    ['score', '--model', 'pangolin', '-I', 'in.vcf', '-O', 'out.vcf', '-R', FASTA, '-A', gtf, '--models-dir', MODELS_DIR, '--quiet', ...flags],
+    { cwd: dir },
+  );
   const text = await fs.readFile(join(dir, 'out.vcf'), 'utf8').catch(() => '');
   await fs.rm(dir, { recursive: true, force: true });
   const lines = text.split('\n').filter((l) => l);
-  return { info: lines.filter((l) => !l.startsWith('#')).map((l) => l.split('\t')[7]), stderr: r.stderr, code: r.code, header: lines.filter((l) => l.startsWith('##')) };
+  return {
+    info: lines.filter((l) => !l.startsWith('#')).map((l) => l.split('\t')[7]),
+    stderr: r.stderr,
+    code: r.code,
+    header: lines.filter((l) => l.startsWith('##')),
+  };
 }
 
 describe('score --model pangolin reproduces upstream pangolin.py string for string (real weights)', () => {
@@ -53,10 +61,13 @@ describe('score --model pangolin reproduces upstream pangolin.py string for stri
     it(`-A ${gtf.split('/').pop()} -D ${d} -M ${m}: ${cases.map((c) => c.name).join(', ')}`, async () => {
       const r = await score(cases, shared(gtf), ['-D', d, '-M', m]);
       expect(r.code, r.stderr).toBe(0);
-      expect(r.header).toContain('##INFO=<ID=Pangolin,Number=.,Type=String,Description="Pangolin splice scores. Format: gene|pos:score_change|pos:score_change|warnings,...">');
+      expect(r.header).toContain(
+        '##INFO=<ID=Pangolin,Number=.,Type=String,Description="Pangolin splice scores. Format: gene|pos:score_change|pos:score_change|warnings,...">',
+      );
       cases.forEach((c, i) => {
         expect(r.info[i], c.name).toBe(c.info);
-        if (c.skip_warning) expect(r.stderr, c.name).toContain(`${c.chrom}:${c.pos} ${c.ref}>${c.alts.join(',')} not scored (no scorable ALT): ${c.skip_warning}`);
+        if (c.skip_warning)
+          expect(r.stderr, c.name).toContain(`${c.chrom}:${c.pos} ${c.ref}>${c.alts.join(',')} not scored (no scorable ALT): ${c.skip_warning}`);
       });
     }, 600_000);
   }
@@ -70,7 +81,10 @@ describe('score --model pangolin reproduces upstream pangolin.py string for stri
     expect(rest.pop()).toBe('Warnings:');
     expect(rest).toContain('0:-0.6899999976158142');
     for (const entry of rest) expect(Math.abs(Number(entry.split(':')[1]))).toBeGreaterThanOrEqual(0.5);
-    for (const flags of [['--precision', '3'], ['--transcripts', 'all']]) {
+    for (const flags of [
+      ['--precision', '3'],
+      ['--transcripts', 'all'],
+    ]) {
       const bad = await score([c], shared(fixture.gtf), flags);
       expect(bad.code).toBe(2);
       expect(bad.stderr).toMatch(/applies to the spliceai rule/);

@@ -31,7 +31,12 @@ interface Case {
 const CASES: Case[] = [
   { key: 'spliceai_ensemble', adapter: 'spliceai', context: 10000, set: 'spliceai' },
   { key: 'spliceai1', adapter: 'spliceai', context: 10000, member: 'spliceai/spliceai1.h5' },
-  ...[80, 400, 2000, 10000].map((context) => ({ key: `openspliceai_mane_${context}_ensemble`, adapter: 'openspliceai' as const, context, set: 'openspliceai-mane' })),
+  ...[80, 400, 2000, 10000].map((context) => ({
+    key: `openspliceai_mane_${context}_ensemble`,
+    adapter: 'openspliceai' as const,
+    context,
+    set: 'openspliceai-mane',
+  })),
   { key: 'openspliceai_mane_10000_rs10', adapter: 'openspliceai', context: 10000, member: 'openspliceai/openspliceai-mane/10000nt/model_10000nt_rs10.pt' },
 ];
 
@@ -79,14 +84,30 @@ describe('predict matches the reference fixtures within 1e-5', () => {
 
       it('through the CLI (predict --format json)', async () => {
         const modelsDir = c.member ? await memberOnly(c.member) : MODELS_DIR;
-        const args = ['predict', '--model', c.adapter, '--context', String(c.context), '--models-dir', modelsDir, '--fasta', SEQUENCES, '--format', 'json', '--quiet'];
+        const args = [
+          'predict',
+          '--model',
+          c.adapter,
+          '--context',
+          String(c.context),
+          '--models-dir',
+          modelsDir,
+          '--fasta',
+          SEQUENCES,
+          '--format',
+          'json',
+          '--quiet',
+        ];
         if (c.set) args.push('--set', c.set);
         const r = await cli(args);
         // A member copied alone is a partial set: load says so in one warning line, and runs.
         if (c.member) expect(r.stderr).toMatch(/^warning: .*1 of the 5 published .* members are present.*\n$/);
         else expect(r.stderr).toBe('');
         expect(r.code).toBe(0);
-        const objs = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l) as { name: string; length: number; neither: number[]; acceptor: number[]; donor: number[] });
+        const objs = r.stdout
+          .trimEnd()
+          .split('\n')
+          .map((l) => JSON.parse(l) as { name: string; length: number; neither: number[]; acceptor: number[]; donor: number[] });
         expect(objs.map((o) => o.name)).toEqual(NAMES);
         for (const o of objs) {
           const flat = new Float32Array(o.length * 3);

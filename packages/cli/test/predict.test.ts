@@ -74,7 +74,10 @@ describe('predict (mock adapter)', () => {
     const obj = JSON.parse(lines[0]);
     expect(Object.keys(obj)).toEqual(['name', 'strand', 'length', 'neither', 'acceptor', 'donor']);
     expect([obj.name, obj.strand, obj.length]).toEqual(['mine', '+', seq.length]);
-    expectRows(obj.neither.map((n: number, i: number) => [n, obj.acceptor[i], obj.donor[i]]), encodeSequence(seq));
+    expectRows(
+      obj.neither.map((n: number, i: number) => [n, obj.acceptor[i], obj.donor[i]]),
+      encodeSequence(seq),
+    );
   });
 
   for (const n of [5001, 5000]) {
@@ -89,7 +92,10 @@ describe('predict (mock adapter)', () => {
       expect(rows).toHaveLength(n + 2);
       expect(rows[n - 1]).toMatchObject({ name: 'long', position: n });
       expect(rows[n]).toMatchObject({ name: 'tiny', position: 1 });
-      expectRows(rows.slice(0, n).map((r) => r.p), encodeSequence(seq));
+      expectRows(
+        rows.slice(0, n).map((r) => r.p),
+        encodeSequence(seq),
+      );
     });
   }
 
@@ -102,7 +108,11 @@ describe('predict (mock adapter)', () => {
     expect(rows[0].name).toBe('chr10:94531-94580');
     const fasta = await openFasta(FA);
     const rc = reverseComplementCodes(encodeSequence(await fasta.fetch('chr10', 0, 110_000)));
-    expectRows(rows.map((x) => x.p), rc, 110_000 - 94_580);
+    expectRows(
+      rows.map((x) => x.p),
+      rc,
+      110_000 - 94_580,
+    );
   });
 
   it('predicts every gene of a GFF3 on its own strand, skipping contigs the FASTA lacks with a warning', async () => {
@@ -111,7 +121,10 @@ describe('predict (mock adapter)', () => {
     const r = await cli(['predict', ...args, '--fasta', FA, '--genes', join(dir, 'genes.gff3'), '--format', 'json']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/warning: gene ELSEWHERE skipped: no contig chr3/);
-    const objs = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const objs = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(objs.map((o) => [o.name, o.strand, o.length, o.chrom, o.start, o.end])).toEqual([
       ['TUBB8', '-', 2637, 'chr10', 92_893, 95_529],
       ['EARLY', '+', 101, 'chr10', 1000, 1100],
@@ -119,7 +132,11 @@ describe('predict (mock adapter)', () => {
     const fasta = await openFasta(FA);
     const contig = encodeSequence(await fasta.fetch('chr10', 0, 110_000));
     const t = objs[0];
-    expectRows(t.neither.map((n: number, i: number) => [n, t.acceptor[i], t.donor[i]]), reverseComplementCodes(contig), 110_000 - 95_529);
+    expectRows(
+      t.neither.map((n: number, i: number) => [n, t.acceptor[i], t.donor[i]]),
+      reverseComplementCodes(contig),
+      110_000 - 95_529,
+    );
   });
 
   it('writes BED and bedGraph, to a file with --output', async () => {
@@ -143,8 +160,15 @@ describe('predict (mock adapter)', () => {
     const args = await mockModels();
     const r = await cli(['predict', ...args, '--fasta', join(SHARED, 'fixtures/sequences.fa'), '--format', 'json']);
     expect(r.code).toBe(0);
-    const objs = r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l));
-    expect(objs.map((o) => [o.name, o.length])).toEqual([['tubb8_window', 3000], ['random1200_seed7', 1200], ['short50', 50]]);
+    const objs = r.stdout
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    expect(objs.map((o) => [o.name, o.length])).toEqual([
+      ['tubb8_window', 3000],
+      ['random1200_seed7', 1200],
+      ['short50', 50],
+    ]);
     expect(objs[2]).not.toHaveProperty('chrom');
   });
 
@@ -181,7 +205,14 @@ describe('predict (mock adapter)', () => {
       const err: Buffer[] = [];
       stdout.resume();
       stderr.on('data', (c: Buffer) => err.push(c));
-      const code = await runCli(['predict', ...args, '--sequence', 'ACGT'.repeat(3000), ...extra], { stdout, stderr, stdin, cwd: process.cwd(), env: process.env, stderrIsTTY: true });
+      const code = await runCli(['predict', ...args, '--sequence', 'ACGT'.repeat(3000), ...extra], {
+        stdout,
+        stderr,
+        stdin,
+        cwd: process.cwd(),
+        env: process.env,
+        stderrIsTTY: true,
+      });
       return { code, stderr: Buffer.concat(err).toString() };
     };
     const tty = await run([]);
@@ -202,6 +233,11 @@ describe('predict (mock adapter)', () => {
     const r = await bin(['predict', ...args, '--format', 'json', '--quiet'], { stdin: '>one\nACGTACGT\n>two\nGGGG\n' });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout.trimEnd().split('\n').map((l) => JSON.parse(l).name)).toEqual(['one', 'two']);
+    expect(
+      r.stdout
+        .trimEnd()
+        .split('\n')
+        .map((l) => JSON.parse(l).name),
+    ).toEqual(['one', 'two']);
   });
 });

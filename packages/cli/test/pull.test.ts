@@ -44,7 +44,15 @@ describe('models pull', () => {
     const r = await pull('--json');
     expect(r.code).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ adapter: 'openspliceai', setName: 'openspliceai-mane', context: 80, license: 'GPL-3.0', from: server.url, valid: true, issues: [] });
+    expect(out).toMatchObject({
+      adapter: 'openspliceai',
+      setName: 'openspliceai-mane',
+      context: 80,
+      license: 'GPL-3.0',
+      from: server.url,
+      valid: true,
+      issues: [],
+    });
     expect(out.files.map((f: { name: string; status: string }) => [f.name, f.status])).toEqual(names.map((n) => [n, 'downloaded']));
     expect((await fs.readdir(folder())).sort()).toEqual(['metadata', ...names]);
     for (const f of PUBLISHED.files) expect(await sha256File(join(folder(), f.name))).toBe(f.sha256);
@@ -90,7 +98,9 @@ describe('models pull', () => {
     const r = await pull();
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      new RegExp(`^error: ${join(folder(), names[2]).replace(/\./g, '\\.')}: sha256 mismatch, expected ${PUBLISHED.files[2].sha256}, got [0-9a-f]{64} \\(from ${server.url}${served(names[2])}\\)\nhint: .+\n$`),
+      new RegExp(
+        `^error: ${join(folder(), names[2]).replace(/\./g, '\\.')}: sha256 mismatch, expected ${PUBLISHED.files[2].sha256}, got [0-9a-f]{64} \\(from ${server.url}${served(names[2])}\\)\nhint: .+\n$`,
+      ),
     );
     // Nothing of the set is installed, so nothing can run on 2 of its 5 members.
     expect(existsSync(folder())).toBe(false);
@@ -183,7 +193,9 @@ describe('models pull', () => {
     );
     const ambiguous = await cli(['models', 'pull', 'openspliceai', '--models-dir', root]);
     expect(ambiguous.code).toBe(1);
-    expect(ambiguous.stderr).toMatch(/^error: 2 published openspliceai sets match: openspliceai-mane at 10000; openspliceai-mouse at 10000\nhint: choose one with --set/);
+    expect(ambiguous.stderr).toMatch(
+      /^error: 2 published openspliceai sets match: openspliceai-mane at 10000; openspliceai-mouse at 10000\nhint: choose one with --set/,
+    );
     const unknown = await cli(['models', 'pull', 'nosuch', '--models-dir', root]);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/^error: no adapter "nosuch" is registered; registered: spliceai, openspliceai, pangolin\n/);
@@ -200,7 +212,9 @@ describe('models pull', () => {
   it('reports a mirror without the file as one line (exit 1)', async () => {
     const r = await cli(['models', 'pull', ...pick, '--from', `${server.url}empty/`, '--models-dir', root]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: .*model_80nt_rs10.pt: HTTP 404 Not Found from http:\/\/127.0.0.1:\d+\/empty\/openspliceai\/openspliceai-mane\/80nt\/model_80nt_rs10.pt\nhint: the file is not at that address/);
+    expect(r.stderr).toMatch(
+      /^error: .*model_80nt_rs10.pt: HTTP 404 Not Found from http:\/\/127.0.0.1:\d+\/empty\/openspliceai\/openspliceai-mane\/80nt\/model_80nt_rs10.pt\nhint: the file is not at that address/,
+    );
     expect(existsSync(folder())).toBe(false);
   });
 

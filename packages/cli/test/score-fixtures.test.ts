@@ -57,7 +57,23 @@ describe('score reproduces the reference delta strings (real weights)', () => {
 
   for (const c of load('delta_cases_openspliceai.json')) {
     it(`OpenSpliceAI ${c.model!.set} ${c.model!.context} nt: ${c.name}`, async () => {
-      const [got] = await score([c], ['--model', c.model!.adapter, '--set', c.model!.set, '--context', String(c.model!.context), '-D', String(c.dist), '-M', String(c.mask), '--precision', '2']);
+      const [got] = await score(
+        [c],
+        [
+          '--model',
+          c.model!.adapter,
+          '--set',
+          c.model!.set,
+          '--context',
+          String(c.model!.context),
+          '-D',
+          String(c.dist),
+          '-M',
+          String(c.mask),
+          '--precision',
+          '2',
+        ],
+      );
       expect(got).toBe(c.expected.join(','));
     });
   }

@@ -17,9 +17,15 @@ describe('score --raw', () => {
     const plain = await cli(['score', '-I', vcf, '-R', FASTA, '-A', TUBB8, '-D', '500', '--models-dir', MODELS_DIR, '--threads', '2', '--quiet']);
     const raw = await cli(['score', '-I', vcf, '-R', FASTA, '-A', TUBB8, '-D', '500', '--raw', '--models-dir', MODELS_DIR, '--threads', '2', '--quiet']);
     expect(raw.code, raw.stderr).toBe(0);
-    expect(raw.stdout).toMatch(/##INFO=<ID=SpliceAI,.*Format: ALLELE\|NAME\|STRAND\|DS_AG\|DS_AL\|DS_DG\|DS_DL\|DP_AG\|DP_AL\|DP_DG\|DP_DL\|DS_AG_REF\|DS_AG_ALT\|DS_AL_REF\|DS_AL_ALT\|DS_DG_REF\|DS_DG_ALT\|DS_DL_REF\|DS_DL_ALT">/);
+    expect(raw.stdout).toMatch(
+      /##INFO=<ID=SpliceAI,.*Format: ALLELE\|NAME\|STRAND\|DS_AG\|DS_AL\|DS_DG\|DS_DL\|DP_AG\|DP_AL\|DP_DG\|DP_DL\|DS_AG_REF\|DS_AG_ALT\|DS_AL_REF\|DS_AL_ALT\|DS_DG_REF\|DS_DG_ALT\|DS_DL_REF\|DS_DL_ALT">/,
+    );
     expect(raw.stdout).toMatch(/##metaspliceai_scoreCommand=.* --raw/);
-    const info = (out: string) => out.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => /SpliceAI=([^;\t]+)/.exec(l)![1]);
+    const info = (out: string) =>
+      out
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'))
+        .map((l) => /SpliceAI=([^;\t]+)/.exec(l)![1]);
     const [snv, indels] = info(raw.stdout);
     const [plainSnv, plainIndels] = info(plain.stdout);
     const f = snv.split('|');

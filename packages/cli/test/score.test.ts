@@ -19,7 +19,8 @@ async function project(): Promise<{ root: string; args: string[] }> {
   const files: Record<string, string> = {
     'models/alpha/a_80.mock': JSON.stringify({ context: 80 }),
     'genome.fa': `>chr4\n${SEQ.replace(/(.{70})/g, '$1\n')}\n`,
-    'genes.txt': '#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\nONE\t4\t+\t200\t1800\t200,900,\t500,1800,\nTWO\t4\t-\t1000\t1500\t1000,\t1500,\n',
+    'genes.txt':
+      '#NAME\tCHROM\tSTRAND\tTX_START\tTX_END\tEXON_START\tEXON_END\nONE\t4\t+\t200\t1800\t200,900,\t500,1800,\nTWO\t4\t-\t1000\t1500\t1000,\t1500,\n',
     'in.vcf': [
       '##fileformat=VCFv4.2',
       '#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO',
@@ -57,7 +58,9 @@ describe('metaspliceai score', () => {
       '##metaspliceai_annotation',
       '##metaspliceai_parameters',
     ]);
-    expect(out.find((l) => l.startsWith('##metaspliceai_model'))).toMatch(/adapter=mock;set=alpha;context=80;members=a_80.mock:sha256:[0-9a-f]{64};license=CC0-1.0/);
+    expect(out.find((l) => l.startsWith('##metaspliceai_model'))).toMatch(
+      /adapter=mock;set=alpha;context=80;members=a_80.mock:sha256:[0-9a-f]{64};license=CC0-1.0/,
+    );
     expect(out.find((l) => l.startsWith('##metaspliceai_parameters'))).toBe('##metaspliceai_parameters=dist=50;mask=0;window=181;precision=2;encoding=acgt');
     const body = out.slice(out.indexOf(input[1]) + 1);
     expect(body).toHaveLength(input.length - 2);
@@ -75,7 +78,9 @@ describe('metaspliceai score', () => {
     expect(piped.code).toBe(3);
     expect(piped.stderr).not.toMatch(/^score:/m);
     expect(piped.stdout).toMatch(/SpliceAI=A\|ONE/);
-    const gz = await cli(['score', ...args, '-I', 'in.vcf', '-O', 'out.vcf.gz', '--batch-size', '1', '--no-share-reference', '--no-checksums', '--quiet'], { cwd: root });
+    const gz = await cli(['score', ...args, '-I', 'in.vcf', '-O', 'out.vcf.gz', '--batch-size', '1', '--no-share-reference', '--no-checksums', '--quiet'], {
+      cwd: root,
+    });
     expect(gz.code).toBe(3);
     const bytes = await fs.readFile(join(root, 'out.vcf.gz'));
     expect(bytes.subarray(12, 14).toString()).toBe('BC');
@@ -109,7 +114,9 @@ describe('metaspliceai score', () => {
     const { root, args } = await project();
     const r = await cli(['score', '-I', 'in.vcf', ...args.slice(0, -2), '-A', 'grch37', '--data-dir', join(root, 'data')], { cwd: root });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^error: the grch37 annotation table is not installed: looked for .*data\/annotations\/grch37.txt\nhint: .*metaspliceai annotations build/m);
+    expect(r.stderr).toMatch(
+      /^error: the grch37 annotation table is not installed: looked for .*data\/annotations\/grch37.txt\nhint: .*metaspliceai annotations build/m,
+    );
     const missing = await cli(['score', '-I', 'nope.vcf', ...args], { cwd: root });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/error: nope.vcf: cannot read the input VCF \(ENOENT\)/);

@@ -20,7 +20,21 @@ describe('metaspliceai serve', () => {
     let err = '';
     stderr.on('data', (c: Buffer) => (err += c.toString()));
     stdout.resume();
-    const args = ['serve', '--port', '0', '--genome', `37=${FASTA}`, '--annotation', `37=${TUBB8}`, '--cache', join(dir, 'cache'), '--models-dir', MODELS_DIR, '--threads', '2'];
+    const args = [
+      'serve',
+      '--port',
+      '0',
+      '--genome',
+      `37=${FASTA}`,
+      '--annotation',
+      `37=${TUBB8}`,
+      '--cache',
+      join(dir, 'cache'),
+      '--models-dir',
+      MODELS_DIR,
+      '--threads',
+      '2',
+    ];
     const done = runCli(args, { stdout, stderr, stdin, cwd: dir, env: process.env, stderrIsTTY: false });
     const deadline = Date.now() + 170_000;
     while (!/listening on (http:\/\/\S+)/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
@@ -63,7 +77,21 @@ describe('metaspliceai serve --pangolin', () => {
     stderr.on('data', (c: Buffer) => (err += c.toString()));
     stdout.resume();
     const gtf = resolve(SHARED, 'fixtures', 'pangolin', 'tubb8_grch37.gtf');
-    const args = ['serve', '--port', '0', '--pangolin', '--genome', `37=${FASTA}`, '--annotation', `37=${gtf}`, '--no-cache', '--models-dir', MODELS_DIR, '--threads', '2'];
+    const args = [
+      'serve',
+      '--port',
+      '0',
+      '--pangolin',
+      '--genome',
+      `37=${FASTA}`,
+      '--annotation',
+      `37=${gtf}`,
+      '--no-cache',
+      '--models-dir',
+      MODELS_DIR,
+      '--threads',
+      '2',
+    ];
     const done = runCli(args, { stdout, stderr, stdin: new PassThrough(), cwd: dir, env: process.env, stderrIsTTY: false });
     const deadline = Date.now() + 170_000;
     while (!/listening on (http:\/\/\S+)|error:/.test(err) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));

@@ -10,15 +10,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { recordFsAccess } from '../../../test-support/fs-spy.js';
 import { z } from 'zod';
-import {
-  createModelManager,
-  DownloadError,
-  type KnownModelSet,
-  loadModelInfo,
-  MetadataError,
-  modelInfoSchema,
-  pullModelSet,
-} from '../src/index.js';
+import { createModelManager, DownloadError, type KnownModelSet, loadModelInfo, MetadataError, modelInfoSchema, pullModelSet } from '../src/index.js';
 import { resolveInsideSet } from '../src/metadata/model-info.js';
 import { createMockAdapter } from '../src/testing/index.js';
 import { makeTree, mock } from '../../../test-support/tree.js';
@@ -43,7 +35,15 @@ async function touchedBy(run: () => Promise<unknown>): Promise<string[]> {
 
 /** Paths that try to leave a set folder `models/alpha`, one of them the real file next to `models/`. */
 function escapes(root: string): string[] {
-  return ['../../outside_8.mock', '../beta/x_8.mock', 'a/../../../outside_8.mock', '..\\..\\outside_8.mock', join(root, 'outside_8.mock'), '/etc/passwd', 'C:\\Windows\\win.ini'];
+  return [
+    '../../outside_8.mock',
+    '../beta/x_8.mock',
+    'a/../../../outside_8.mock',
+    '..\\..\\outside_8.mock',
+    join(root, 'outside_8.mock'),
+    '/etc/passwd',
+    'C:\\Windows\\win.ini',
+  ];
 }
 
 describe('model_info.json paths are confined to their set folder', () => {
@@ -60,7 +60,10 @@ describe('model_info.json paths are confined to their set folder', () => {
     setName: 'alpha',
     context: 8,
     outputClasses: ['neither', 'acceptor', 'donor'],
-    files: [{ path: 'a_8.mock', sha256: sha, size: outsideBytes.length }, { path, sha256: sha, size: outsideBytes.length }],
+    files: [
+      { path: 'a_8.mock', sha256: sha, size: outsideBytes.length },
+      { path, sha256: sha, size: outsideBytes.length },
+    ],
   });
 
   it('the schema refuses them: a MetadataError naming the file and the path, and validation stats nothing outside', async () => {
@@ -77,8 +80,14 @@ describe('model_info.json paths are confined to their set folder', () => {
       let report: Awaited<ReturnType<typeof manager.validate>> | undefined;
       const touched = await touchedBy(async () => (report = await manager.validate()));
       const alpha = report!.sets.find((s) => s.setName === 'alpha')!;
-      expect(alpha.issues.map((i) => i.code), path).toContain('metadata-invalid');
-      expect(touched.filter((p) => !inside(models, p)), path).toEqual([]);
+      expect(
+        alpha.issues.map((i) => i.code),
+        path,
+      ).toContain('metadata-invalid');
+      expect(
+        touched.filter((p) => !inside(models, p)),
+        path,
+      ).toEqual([]);
       expect(touched, 'the spies see what validation reads').toContain(metadata);
     }
   });
@@ -101,9 +110,15 @@ describe('model_info.json paths are confined to their set folder', () => {
         expect(issue?.message, path).toMatch(/leaves the set folder/);
         expect(alpha.issues.map((i) => i.code)).not.toContain('missing-member');
       } else {
-        expect(alpha.issues.map((i) => i.code), path).toContain('missing-member');
+        expect(
+          alpha.issues.map((i) => i.code),
+          path,
+        ).toContain('missing-member');
       }
-      expect(touched.filter((p) => !inside(models, p)), path).toEqual([]);
+      expect(
+        touched.filter((p) => !inside(models, p)),
+        path,
+      ).toEqual([]);
       expect(touched, 'the spies see what validation reads').toContain(metadata);
     }
   });
@@ -116,7 +131,9 @@ describe('model_info.json paths are confined to their set folder', () => {
     const manager = createModelManager({ modelsDir: models }).register(createMockAdapter());
     const checked = (await manager.validate({ setName: 'alpha' })).sets[0];
     expect(checked.valid).toBe(false);
-    expect(checked.issues.map((i) => [i.code, i.message])).toEqual([['checksum-mismatch', expect.stringMatching(/^alpha\/a_8\.mock: sha256 [0-9a-f]{64} differs from model_info\.json's 0{64}$/)]]);
+    expect(checked.issues.map((i) => [i.code, i.message])).toEqual([
+      ['checksum-mismatch', expect.stringMatching(/^alpha\/a_8\.mock: sha256 [0-9a-f]{64} differs from model_info\.json's 0{64}$/)],
+    ]);
     expect((await manager.validate({ setName: 'alpha', checksums: false })).sets[0].valid).toBe(true);
   });
 

@@ -20,7 +20,13 @@ runAdapterConformance({
 describe('the kit itself', () => {
   it('refuses a skip without a reason', () => {
     expect(() =>
-      runAdapterConformance({ describe: () => {}, test: () => {}, createAdapter: createMockAdapter, fixtures: { modelFile, relativePath: 'a/m_80.mock', context: 80 }, skip: { load: '' } }),
+      runAdapterConformance({
+        describe: () => {},
+        test: () => {},
+        createAdapter: createMockAdapter,
+        fixtures: { modelFile, relativePath: 'a/m_80.mock', context: 80 },
+        skip: { load: '' },
+      }),
     ).toThrow(/stated reason/);
   });
   /** Runs the suite with a collecting runner and returns the named test. */
@@ -42,7 +48,9 @@ describe('the kit itself', () => {
         return { context: 80, tracks: SPLICE_CLASS_TRACKS, backend: 'js', device: 'cpu', predict: async () => new Float32Array(3), dispose: async () => {} };
       },
     });
-    await expect(collected(broken, 'predicts').fn()).rejects.toThrow(/predict gave 3 values, expected 74 positions x 3 declared tracks \(neither, acceptor, donor\)/);
+    await expect(collected(broken, 'predicts').fn()).rejects.toThrow(
+      /predict gave 3 values, expected 74 positions x 3 declared tracks \(neither, acceptor, donor\)/,
+    );
   });
 
   it('checks the declared tracks against the output: more tracks than values, or none', async () => {
@@ -69,7 +77,10 @@ describe('the kit itself', () => {
         const m = mockModel(80);
         return {
           ...m,
-          tracks: [{ name: 'p_site', kind: 'site-probability', site: 'any' }, { name: 'usage', kind: 'usage' }],
+          tracks: [
+            { name: 'p_site', kind: 'site-probability', site: 'any' },
+            { name: 'usage', kind: 'usage' },
+          ],
           async predict(batch) {
             const rows = await m.predict(batch);
             const out = new Float32Array((rows.length / 3) * 2);

@@ -268,7 +268,9 @@ describe('pullModelSet', () => {
     expect(existsSync(join(dir, SET_DIR))).toBe(false);
     expect(await fs.readdir(dir)).toEqual([PULL_STAGING_DIR]);
     expect((await fs.readdir(stagingDirectory(dir, SET_DIR))).sort()).toEqual([names[0]]);
-    const found = await createModelManager({ modelsDir: dir }).register(createMockAdapter({ filePatterns: [/\.pt$/] })).discover();
+    const found = await createModelManager({ modelsDir: dir })
+      .register(createMockAdapter({ filePatterns: [/\.pt$/] }))
+      .discover();
     expect(found.modelSets).toEqual([]);
 
     server.corrupt.clear();
@@ -328,7 +330,9 @@ describe('pullModelSet', () => {
     await fs.writeFile(lock, `${process.pid}\n`); // this very process: alive
     const error = await pullModelSet(set, { adapter, modelsDir: dir }).catch((e: unknown) => e);
     expect(DownloadError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toBe(`another pull of mock openspliceai-mane at 80 is running (process ${process.pid}); it stages its files in ${stagingDirectory(dir, SET_DIR)}`);
+    expect((error as Error).message).toBe(
+      `another pull of mock openspliceai-mane at 80 is running (process ${process.pid}); it stages its files in ${stagingDirectory(dir, SET_DIR)}`,
+    );
     expect(server.requests).toEqual([]);
 
     const dead = spawnSync(process.execPath, ['-e', 'process.pid']).pid!; // exited: its pid is free
@@ -340,7 +344,9 @@ describe('pullModelSet', () => {
 
   it('refuses catalogue paths that leave the models folder', async () => {
     const set = knownSet(server.url);
-    await expect(pullModelSet({ ...set, directory: '../outside' }, { adapter, modelsDir: dir })).rejects.toThrow(/must be a relative path inside the models folder/);
+    await expect(pullModelSet({ ...set, directory: '../outside' }, { adapter, modelsDir: dir })).rejects.toThrow(
+      /must be a relative path inside the models folder/,
+    );
     await expect(pullModelSet({ ...set, files: [{ ...set.files[0], name: '../x.pt' }] }, { adapter, modelsDir: dir })).rejects.toThrow(/plain file name/);
     expect(await fs.readdir(dir)).toEqual([]);
   });

@@ -8,12 +8,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve, sep } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { recordFsAccess } from '../../../test-support/fs-spy.js';
-import {
-  createModelManager,
-  loadModelInfo,
-  MetadataError,
-  readModelInfo,
-} from '../src/index.js';
+import { createModelManager, loadModelInfo, MetadataError, readModelInfo } from '../src/index.js';
 import { createMockAdapter } from '../src/testing/index.js';
 import { fuzz, fuzzTimeout, mutate, mutateJson, type Random, typedOutcome } from '../../../test-support/fuzz.js';
 import { makeTree, mock } from '../../../test-support/tree.js';

@@ -1,5 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { createEnsemble, encodeSequence, type PredictBatch, predictCodes, reverseComplement, reverseComplementCodes, oneHotChannelsFirst, oneHotChannelsLast } from '../src/index.js';
+import {
+  createEnsemble,
+  encodeSequence,
+  type PredictBatch,
+  predictCodes,
+  reverseComplement,
+  reverseComplementCodes,
+  oneHotChannelsFirst,
+  oneHotChannelsLast,
+} from '../src/index.js';
 import { tileLengths } from '../src/inference/packing.js';
 import { mockModel, mockScore, mockStagedModel } from '../src/testing/mock-adapter.js';
 
@@ -47,7 +56,11 @@ describe('tiling', () => {
   it('gives the same numbers for any tile and batch size', async () => {
     const codes = encodeSequence(randomSequence(3001, 3));
     const reference = await predictCodes(model, codes);
-    for (const [tileSize, batchSize] of [[7, 1], [100, 3], [40_000, 2]]) {
+    for (const [tileSize, batchSize] of [
+      [7, 1],
+      [100, 3],
+      [40_000, 2],
+    ]) {
       expect(await predictCodes(model, codes, { tileSize, batchSize })).toEqual(reference);
     }
   });

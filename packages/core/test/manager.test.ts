@@ -1,14 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  AdapterRegistrationError,
-  AmbiguousModelError,
-  createModelManager,
-  MetaSpliceAIError,
-  ModelFileError,
-  ModelNotFoundError,
-} from '../src/index.js';
+import { AdapterRegistrationError, AmbiguousModelError, createModelManager, MetaSpliceAIError, ModelFileError, ModelNotFoundError } from '../src/index.js';
 import { createMockAdapter, mockModel } from '../src/testing/mock-adapter.js';
 import { makeTree, mock } from '../../../test-support/tree.js';
 
@@ -77,7 +70,10 @@ describe('discovery', () => {
     const root = await makeTree({ 'alpha/a_8.mock': mock(8), 'alpha/b_8.mock': mock(4) });
     const m = managerFor(root);
     const d = await m.discover();
-    expect(d.modelSets.map((s) => [s.context, s.members.length])).toEqual([[4, 1], [8, 1]]);
+    expect(d.modelSets.map((s) => [s.context, s.members.length])).toEqual([
+      [4, 1],
+      [8, 1],
+    ]);
     const report = await m.validate();
     expect(report.valid).toBe(false);
     const codes = report.sets.flatMap((s) => s.issues.map((i) => i.code));
@@ -103,7 +99,10 @@ describe('discovery', () => {
     await fs.symlink(root, join(root, 'real', 'loop'));
     await fs.symlink(join(root, 'nowhere'), join(root, 'dangling.mock'));
     const d = await managerFor(root).discover();
-    expect(d.modelSets.map((s) => [s.name, s.members.length])).toEqual([['linked', 1], ['real', 1]]);
+    expect(d.modelSets.map((s) => [s.name, s.members.length])).toEqual([
+      ['linked', 1],
+      ['real', 1],
+    ]);
     expect(d.problems.map((p) => p.kind).sort()).toEqual(['broken-symlink', 'symlink-loop', 'symlink-loop']);
   });
 
@@ -124,7 +123,7 @@ describe('discovery', () => {
       ['feature_manifest', 'json'],
       ['model_multiclass', 'pickle'],
     ]);
- 
+
     const report = await managerFor(root).validate();
     expect(report.issues.filter((i) => i.code === 'meta-model').map((i) => [i.severity, i.message])).toEqual([
       ['warning', 'meta/model_multiclass.pkl is a pickle file: listed, never loaded (unpickling runs code from the file)'],
@@ -146,13 +145,17 @@ describe('resolution', () => {
 
   it('refuses an ambiguous choice and names the sets', async () => {
     const root = await makeTree({ 'alpha/a_8.mock': mock(8), 'beta/b_8.mock': mock(8) });
-    const error = await managerFor(root).resolve({ adapter: 'mock' }).catch((e) => e);
+    const error = await managerFor(root)
+      .resolve({ adapter: 'mock' })
+      .catch((e) => e);
     expect(AmbiguousModelError.isInstance(error)).toBe(true);
     expect(error.hint).toMatch(/alpha or beta/);
   });
 
   it('names the registered adapters for an unknown one', async () => {
-    const error = await managerFor('/nonexistent').resolve({ adapter: 'nope' }).catch((e) => e);
+    const error = await managerFor('/nonexistent')
+      .resolve({ adapter: 'nope' })
+      .catch((e) => e);
     expect(MetaSpliceAIError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/registered: mock/);
   });
@@ -172,7 +175,13 @@ describe('metadata and validation', () => {
     expect(d.modelSets[0].metadata?.files[0].sha256).toMatch(/^[0-9a-f]{64}$/);
     expect((await m.validate()).valid).toBe(true);
     const health = await m.health({ adapter: 'mock' });
-    expect(health.checks.map((c) => [c.name, c.ok])).toEqual([['load', true], ['shape', true], ['range', true], ['normalised', true], ['golden', true]]);
+    expect(health.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['load', true],
+      ['shape', true],
+      ['range', true],
+      ['normalised', true],
+      ['golden', true],
+    ]);
 
     await fs.writeFile(join(root, 'alpha/b_8.mock'), mock(8).replace('8', '8 '));
     await m.discover({ refresh: true });
@@ -225,14 +234,19 @@ describe('loading a set', () => {
     const codes = new Uint8Array(20).fill(1);
     const offered = await createModelManager({ modelsDir: root }).register(adapter(true)).load({ adapter: 'mock' });
     // The joint model (bias 0.1) answers, not the mean of members (bias 0).
-    expect((await offered.model.predict({ codes, batch: 1, length: 20 }))[1]).toBeCloseTo((await mockModel(8, 0.1).predict({ codes, batch: 1, length: 20 }))[1], 6);
+    expect((await offered.model.predict({ codes, batch: 1, length: 20 }))[1]).toBeCloseTo(
+      (await mockModel(8, 0.1).predict({ codes, batch: 1, length: 20 }))[1],
+      6,
+    );
     expect(joint).toEqual([[join(root, 'alpha/a_8.mock'), join(root, 'alpha/b_8.mock')]]);
     expect(singles).toEqual([]);
     await offered.dispose();
     const declined = await createModelManager({ modelsDir: root }).register(adapter(false)).load({ adapter: 'mock' });
     expect(singles.sort()).toEqual([join(root, 'alpha/a_8.mock'), join(root, 'alpha/b_8.mock')]);
     await declined.dispose();
-    expect(() => createModelManager({ modelsDir: root }).register({ ...createMockAdapter(), loadEnsemble: 'yes' } as never)).toThrow(/loadEnsemble, when given, must be a function/);
+    expect(() => createModelManager({ modelsDir: root }).register({ ...createMockAdapter(), loadEnsemble: 'yes' } as never)).toThrow(
+      /loadEnsemble, when given, must be a function/,
+    );
   });
 
   it("never averages members of an 'adapter' ensemble: only its loadEnsemble builds the set", async () => {
@@ -245,17 +259,22 @@ describe('loading a set', () => {
           singles.push(file);
           return mockModel(8);
         },
-        loadEnsemble: async ({ context }) => (offer ? { ...mockModel(context), tracks: [{ name: 'p_site', kind: 'site-probability' as const, site: 'any' as const }] } : undefined),
+        loadEnsemble: async ({ context }) =>
+          offer ? { ...mockModel(context), tracks: [{ name: 'p_site', kind: 'site-probability' as const, site: 'any' as const }] } : undefined,
       });
     const asked: (readonly string[] | undefined)[] = [];
     const spy = adapter(true);
     const inner = spy.loadEnsemble!;
     spy.loadEnsemble = (o) => (asked.push(o.tracks), inner(o));
-    const loaded = await createModelManager({ modelsDir: root }).register(spy).load({ adapter: 'mock', tracks: ['p_site'] });
+    const loaded = await createModelManager({ modelsDir: root })
+      .register(spy)
+      .load({ adapter: 'mock', tracks: ['p_site'] });
     expect(loaded.model.tracks.map((t) => t.name)).toEqual(['p_site']); // passed through, not reordered or averaged
     expect(asked).toEqual([['p_site']]); // the tracks the caller reads reach the adapter
     await loaded.dispose();
-    await expect(createModelManager({ modelsDir: root }).register(adapter(false)).load({ adapter: 'mock' })).rejects.toThrow(/only the adapter can combine its members, and it declined/);
+    await expect(createModelManager({ modelsDir: root }).register(adapter(false)).load({ adapter: 'mock' })).rejects.toThrow(
+      /only the adapter can combine its members, and it declined/,
+    );
     expect(singles).toEqual([]);
   });
 });

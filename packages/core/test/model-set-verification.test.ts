@@ -34,8 +34,12 @@ describe('loading a set checks it against model_info.json', () => {
     const manager = managerFor(root);
     const error = await manager.load({ adapter: 'mock' }).catch((e: unknown) => e);
     expect(MetadataError.isInstance(error)).toBe(true);
-    expect((error as Error).message).toBe(`${infoPath(root)}: lists 2 of its 3 members that are missing: b_8.mock, c_8.mock; refusing to load an incomplete mock/alpha/8`);
-    expect((error as MetadataError).hint).toMatch(/^pull the set again \(metaspliceai models pull mock --set alpha --context 8\), or, .* re-index them: metaspliceai models index .*alpha$/);
+    expect((error as Error).message).toBe(
+      `${infoPath(root)}: lists 2 of its 3 members that are missing: b_8.mock, c_8.mock; refusing to load an incomplete mock/alpha/8`,
+    );
+    expect((error as MetadataError).hint).toMatch(
+      /^pull the set again \(metaspliceai models pull mock --set alpha --context 8\), or, .* re-index them: metaspliceai models index .*alpha$/,
+    );
 
     const report = await manager.validate();
     expect(report.valid).toBe(false);
@@ -78,7 +82,9 @@ describe('loading a set checks it against model_info.json', () => {
       expect((error as ModelFileError).file).toBe(file);
       expect((error as Error).message).toMatch(/sha256 [0-9a-f]{64} differs from 0{64} in model_info\.json; .*; strict checking refuses it$/);
     }
-    const strictDefault = await managerFor(root, { strict: true }).load({ adapter: 'mock' }).catch((e: unknown) => e);
+    const strictDefault = await managerFor(root, { strict: true })
+      .load({ adapter: 'mock' })
+      .catch((e: unknown) => e);
     expect(ModelFileError.isInstance(strictDefault)).toBe(true);
   });
 
@@ -94,7 +100,9 @@ describe('loading a set checks it against model_info.json', () => {
       `${join(root, 'alpha/c_8.mock')}: not listed in ${infoPath(root)}, so its checksum cannot be checked`,
     ]);
     await loaded.dispose();
-    await expect(managerFor(root).load({ adapter: 'mock', strict: true })).rejects.toThrow(/records 14; it is not the file that was indexed or pulled \(and 1 more problem\); strict checking refuses it$/);
+    await expect(managerFor(root).load({ adapter: 'mock', strict: true })).rejects.toThrow(
+      /records 14; it is not the file that was indexed or pulled \(and 1 more problem\); strict checking refuses it$/,
+    );
   });
 
   it('warns when model_info.json is unreadable or describes another set', async () => {
@@ -116,7 +124,9 @@ describe('loading a set checks it against model_info.json', () => {
       files: ['a', 'b', 'c', 'd', 'e'].map((n) => ({ name: `${n}_8.mock`, url: `https://example.invalid/${n}`, sha256: '0'.repeat(64), size: 14 })),
     };
     const loaded = await managerFor(root, {}, [published]).load({ adapter: 'mock' });
-    expect(loaded.warnings).toEqual([`${join(root, 'alpha')}: 2 of the 5 published mock/alpha/8 members are present, and no model_info.json says which belong`]);
+    expect(loaded.warnings).toEqual([
+      `${join(root, 'alpha')}: 2 of the 5 published mock/alpha/8 members are present, and no model_info.json says which belong`,
+    ]);
     await loaded.dispose();
   });
 

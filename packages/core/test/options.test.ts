@@ -1,6 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type BaseModelAdapter, createModelManager, downloadFile, type DownloadOptions, InvalidArgumentError, type KnownModelSet, oneOf, parseFlags, parseOptions, probability, pullModelSet, wholeNumber } from '../src/index.js';
+import {
+  type BaseModelAdapter,
+  createModelManager,
+  downloadFile,
+  type DownloadOptions,
+  InvalidArgumentError,
+  type KnownModelSet,
+  oneOf,
+  parseFlags,
+  parseOptions,
+  probability,
+  pullModelSet,
+  wholeNumber,
+} from '../src/index.js';
 
 const schema = z.looseObject({
   dist: wholeNumber({ min: 0, max: 4999 }).optional(),
@@ -38,7 +51,9 @@ describe('parseOptions', () => {
   });
 
   it('puts the owner first and refuses a non-object', () => {
-    expect(errorOf(() => parseOptions(schema, { dist: -1 }, { owner: 'VariantScorer' })).message).toBe('VariantScorer: dist must be a whole number from 0 to 4999, got -1');
+    expect(errorOf(() => parseOptions(schema, { dist: -1 }, { owner: 'VariantScorer' })).message).toBe(
+      'VariantScorer: dist must be a whole number from 0 to 4999, got -1',
+    );
     expect(errorOf(() => parseOptions(schema, 5, { owner: 'VariantScorer' })).message).toBe('VariantScorer: options must be an object, got 5');
   });
 });
@@ -63,7 +78,9 @@ describe('parseFlags', () => {
 
 describe('the manager checks its options through the same schemas', () => {
   it('createModelManager, resolve and load name the bad option', async () => {
-    expect(errorOf(() => createModelManager({ strict: 'yes' as unknown as boolean })).message).toBe('createModelManager: strict must be true or false, got "yes"');
+    expect(errorOf(() => createModelManager({ strict: 'yes' as unknown as boolean })).message).toBe(
+      'createModelManager: strict must be true or false, got "yes"',
+    );
     const manager = createModelManager({ modelsDir: '/nonexistent' });
     await expect(manager.load({ adapter: 'x', threads: 0 })).rejects.toThrow('load: threads must be a whole number of at least 1, got 0');
     await expect(manager.load({ adapter: 'x', device: 'tpu' as 'cpu' })).rejects.toThrow('load: device must be cpu or gpu, got "tpu"');
@@ -76,6 +93,8 @@ describe('download and pull check their options before fetching', () => {
     await expect(downloadFile({ source: 'http://127.0.0.1:9/x', dest: '/tmp/never', sha256: 'a'.repeat(64), retries: -1 } as DownloadOptions)).rejects.toThrow(
       'downloadFile: retries must be a whole number of at least 0, got -1',
     );
-    await expect(pullModelSet({} as KnownModelSet, { adapter: {} as BaseModelAdapter, modelsDir: '' })).rejects.toThrow('pullModelSet: modelsDir must be a folder path, got ""');
+    await expect(pullModelSet({} as KnownModelSet, { adapter: {} as BaseModelAdapter, modelsDir: '' })).rejects.toThrow(
+      'pullModelSet: modelsDir must be a folder path, got ""',
+    );
   });
 });

@@ -3,9 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import {
-  InputError,
-} from '@metaspliceai/core';
+import { InputError } from '@metaspliceai/core';
 import {
   AnnotationIndex,
   compileAnnotationTable,
@@ -34,23 +32,73 @@ const tsv = (...rows: string[][]) => `${rows.map((r) => r.join('\t')).join('\n')
 const GENCODE_GTF = tsv(
   ['##description: evidence-based annotation of the human genome'],
   ['chr1', 'HAVANA', 'gene', '1001', '5000', '.', '+', '.', 'gene_id "ENSG1.1"; gene_type "protein_coding"; gene_name "ALPHA"; level 2;'],
-  ['chr1', 'HAVANA', 'transcript', '1001', '4500', '.', '+', '.', 'gene_id "ENSG1.1"; transcript_id "ENST2.1"; gene_type "protein_coding"; gene_name "ALPHA"; transcript_type "protein_coding"; tag "basic";'],
+  [
+    'chr1',
+    'HAVANA',
+    'transcript',
+    '1001',
+    '4500',
+    '.',
+    '+',
+    '.',
+    'gene_id "ENSG1.1"; transcript_id "ENST2.1"; gene_type "protein_coding"; gene_name "ALPHA"; transcript_type "protein_coding"; tag "basic";',
+  ],
   ['chr1', 'HAVANA', 'exon', '1001', '1300', '.', '+', '.', 'gene_id "ENSG1.1"; transcript_id "ENST2.1"; gene_name "ALPHA"; exon_number 1;'],
   ['chr1', 'HAVANA', 'exon', '4001', '4500', '.', '+', '.', 'gene_id "ENSG1.1"; transcript_id "ENST2.1"; gene_name "ALPHA"; exon_number 2;'],
-  ['chr1', 'HAVANA', 'transcript', '1001', '5000', '.', '+', '.', 'gene_id "ENSG1.1"; transcript_id "ENST1.1"; gene_type "protein_coding"; gene_name "ALPHA"; transcript_type "protein_coding"; tag "basic"; tag "Ensembl_canonical"; tag "MANE_Select";'],
+  [
+    'chr1',
+    'HAVANA',
+    'transcript',
+    '1001',
+    '5000',
+    '.',
+    '+',
+    '.',
+    'gene_id "ENSG1.1"; transcript_id "ENST1.1"; gene_type "protein_coding"; gene_name "ALPHA"; transcript_type "protein_coding"; tag "basic"; tag "Ensembl_canonical"; tag "MANE_Select";',
+  ],
   ['chr1', 'HAVANA', 'exon', '1001', '1200', '.', '+', '.', 'gene_id "ENSG1.1"; transcript_id "ENST1.1"; gene_name "ALPHA"; exon_number 1;'],
   ['chr1', 'HAVANA', 'CDS', '1101', '1200', '.', '+', '0', 'gene_id "ENSG1.1"; transcript_id "ENST1.1"; gene_name "ALPHA"; exon_number 1;'],
   ['chr1', 'HAVANA', 'exon', '2001', '2100', '.', '+', '.', 'gene_id "ENSG1.1"; transcript_id "ENST1.1"; gene_name "ALPHA"; exon_number 2;'],
   ['chr1', 'HAVANA', 'exon', '4001', '5000', '.', '+', '.', 'gene_id "ENSG1.1"; transcript_id "ENST1.1"; gene_name "ALPHA"; exon_number 3;'],
   ['chr1', 'HAVANA', 'gene', '8001', '9000', '.', '-', '.', 'gene_id "ENSG3.1"; gene_type "protein_coding"; gene_name "BETA";'],
-  ['chr1', 'HAVANA', 'transcript', '8001', '9000', '.', '-', '.', 'gene_id "ENSG3.1"; transcript_id "ENST3.1"; gene_name "BETA"; transcript_type "protein_coding";'],
+  [
+    'chr1',
+    'HAVANA',
+    'transcript',
+    '8001',
+    '9000',
+    '.',
+    '-',
+    '.',
+    'gene_id "ENSG3.1"; transcript_id "ENST3.1"; gene_name "BETA"; transcript_type "protein_coding";',
+  ],
   ['chr1', 'HAVANA', 'exon', '8501', '9000', '.', '-', '.', 'gene_id "ENSG3.1"; transcript_id "ENST3.1"; gene_name "BETA"; exon_number 1;'],
   ['chr1', 'HAVANA', 'exon', '8001', '8100', '.', '-', '.', 'gene_id "ENSG3.1"; transcript_id "ENST3.1"; gene_name "BETA"; exon_number 2;'],
-  ['chr1', 'HAVANA', 'transcript', '8001', '9000', '.', '-', '.', 'gene_id "ENSG3.1"; transcript_id "ENST4.1"; gene_name "BETA"; transcript_type "protein_coding";'],
+  [
+    'chr1',
+    'HAVANA',
+    'transcript',
+    '8001',
+    '9000',
+    '.',
+    '-',
+    '.',
+    'gene_id "ENSG3.1"; transcript_id "ENST4.1"; gene_name "BETA"; transcript_type "protein_coding";',
+  ],
   ['chr1', 'HAVANA', 'exon', '8501', '9000', '.', '-', '.', 'gene_id "ENSG3.1"; transcript_id "ENST4.1"; gene_name "BETA"; exon_number 1;'],
   ['chr1', 'HAVANA', 'exon', '8001', '8300', '.', '-', '.', 'gene_id "ENSG3.1"; transcript_id "ENST4.1"; gene_name "BETA"; exon_number 2;'],
   // No gene or transcript line (older GTFs): built from the exons.
-  ['chr2', 'ENSEMBL', 'exon', '101', '300', '.', '+', '.', 'gene_id "ENSG5"; transcript_id "ENST5"; gene_name "GAMMA"; gene_biotype "lncRNA"; transcript_biotype "lncRNA";'],
+  [
+    'chr2',
+    'ENSEMBL',
+    'exon',
+    '101',
+    '300',
+    '.',
+    '+',
+    '.',
+    'gene_id "ENSG5"; transcript_id "ENST5"; gene_name "GAMMA"; gene_biotype "lncRNA"; transcript_biotype "lncRNA";',
+  ],
 );
 
 // RefSeq style: IDs and Parents, %-escapes, `tag=MANE Select`, several transcript types, and a
@@ -91,10 +139,23 @@ describe('GTF/GFF3 reading (1-based, inclusive, as in the file)', () => {
     ]);
     const alpha = model.genes[0].transcripts;
     expect(alpha.map((t) => t.id)).toEqual(['ENST2.1', 'ENST1.1']);
-    expect(alpha[1]).toMatchObject({ start: 1001, end: 5000, tags: ['basic', 'Ensembl_canonical', 'MANE_Select'], biotype: 'protein_coding', cds: [{ start: 1101, end: 1200 }] });
-    expect(alpha[1].exons).toEqual([{ start: 1001, end: 1200 }, { start: 2001, end: 2100 }, { start: 4001, end: 5000 }]);
+    expect(alpha[1]).toMatchObject({
+      start: 1001,
+      end: 5000,
+      tags: ['basic', 'Ensembl_canonical', 'MANE_Select'],
+      biotype: 'protein_coding',
+      cds: [{ start: 1101, end: 1200 }],
+    });
+    expect(alpha[1].exons).toEqual([
+      { start: 1001, end: 1200 },
+      { start: 2001, end: 2100 },
+      { start: 4001, end: 5000 },
+    ]);
     // Minus-strand exons come sorted by start, whatever the file order.
-    expect(model.genes[1].transcripts[0].exons).toEqual([{ start: 8001, end: 8100 }, { start: 8501, end: 9000 }]);
+    expect(model.genes[1].transcripts[0].exons).toEqual([
+      { start: 8001, end: 8100 },
+      { start: 8501, end: 9000 },
+    ]);
     expect(model.genes[2].transcripts[0]).toMatchObject({ id: 'ENST5', start: 101, end: 300, biotype: 'lncRNA' });
   });
 
@@ -110,8 +171,15 @@ describe('GTF/GFF3 reading (1-based, inclusive, as in the file)', () => {
     ]);
     const nm = model.genes[0].transcripts[1];
     expect(nm).toMatchObject({ start: 10001, end: 20000, tags: ['MANE Select'], biotype: 'mRNA', geneName: 'DELTA' });
-    expect(nm.exons).toEqual([{ start: 10001, end: 10500 }, { start: 15001, end: 15100 }, { start: 19001, end: 20000 }]);
-    expect(nm.cds).toEqual([{ start: 15001, end: 15100 }, { start: 19001, end: 19500 }]);
+    expect(nm.exons).toEqual([
+      { start: 10001, end: 10500 },
+      { start: 15001, end: 15100 },
+      { start: 19001, end: 20000 },
+    ]);
+    expect(nm.cds).toEqual([
+      { start: 15001, end: 15100 },
+      { start: 19001, end: 19500 },
+    ]);
     expect(model.genes[1].transcripts[0].biotype).toBe('lnc_RNA');
   });
 
@@ -120,7 +188,13 @@ describe('GTF/GFF3 reading (1-based, inclusive, as in the file)', () => {
     expect(model.genes).toHaveLength(423);
     const or11h1 = model.genes.find((g) => g.name === 'OR11H1')!;
     expect(or11h1.transcripts).toHaveLength(1);
-    expect(or11h1.transcripts[0]).toMatchObject({ id: 'rna-NM_001005239.2', start: 15528192, end: 15529139, tags: ['MANE Select'], exons: [{ start: 15528192, end: 15529139 }] });
+    expect(or11h1.transcripts[0]).toMatchObject({
+      id: 'rna-NM_001005239.2',
+      start: 15528192,
+      end: 15529139,
+      tags: ['MANE Select'],
+      exons: [{ start: 15528192, end: 15529139 }],
+    });
   });
 
   it('names the file and line of a broken feature line', async () => {
@@ -174,7 +248,17 @@ describe('the GTF/GFF3 -> SpliceAI table compiler', () => {
     const [row] = parseAnnotationTable(fixture).rows;
     const lines = [
       ['10', 'test', 'gene', String(row.txStart + 1), String(row.txEnd), '.', '-', '.', 'gene_id "G"; gene_name "TUBB8";'],
-      ...row.exonStarts.map((s, i) => ['10', 'test', 'exon', String(s + 1), String(row.exonEnds[i]), '.', '-', '.', 'gene_id "G"; transcript_id "T"; gene_name "TUBB8";']),
+      ...row.exonStarts.map((s, i) => [
+        '10',
+        'test',
+        'exon',
+        String(s + 1),
+        String(row.exonEnds[i]),
+        '.',
+        '-',
+        '.',
+        'gene_id "G"; transcript_id "T"; gene_name "TUBB8";',
+      ]),
     ];
     const { rows } = compileAnnotationTable(await readAnnotation(await temp('tubb8.gtf', tsv(...lines))));
     expect(formatAnnotationTable(rows)).toBe(fixture);
@@ -191,7 +275,15 @@ describe('SpliceAI annotation tables', () => {
   it('reads the TUBB8 fixture (plain and gzip) and finds the transcripts around a position', async () => {
     const table = await readAnnotationTable(TUBB8);
     expect(table.rows).toEqual([
-      { name: 'TUBB8', chrom: '10', strand: '-', txStart: 92892, txEnd: 95529, exonStarts: [92892, 94554, 94743, 95121], exonEnds: [94054, 94665, 94852, 95529] },
+      {
+        name: 'TUBB8',
+        chrom: '10',
+        strand: '-',
+        txStart: 92892,
+        txEnd: 95529,
+        exonStarts: [92892, 94554, 94743, 95121],
+        exonEnds: [94054, 94665, 94852, 95529],
+      },
     ]);
     const gz = await readAnnotationTable(await temp('t.txt.gz', gzipSync(await fs.readFile(TUBB8))));
     expect(gz.rows).toEqual(table.rows);
@@ -214,14 +306,25 @@ describe('SpliceAI annotation tables', () => {
   it('finds every overlapping transcript in table order, long genes included', () => {
     const rows = [
       { name: 'LONG', chrom: 'chr1', strand: '+' as const, txStart: 0, txEnd: 1_000_000, exonStarts: [0], exonEnds: [1_000_000] },
-      ...Array.from({ length: 50 }, (_, i) => ({ name: `G${i}`, chrom: 'chr1', strand: '-' as const, txStart: 1000 + i * 100, txEnd: 1150 + i * 100, exonStarts: [1000 + i * 100], exonEnds: [1150 + i * 100] })),
+      ...Array.from({ length: 50 }, (_, i) => ({
+        name: `G${i}`,
+        chrom: 'chr1',
+        strand: '-' as const,
+        txStart: 1000 + i * 100,
+        txEnd: 1150 + i * 100,
+        exonStarts: [1000 + i * 100],
+        exonEnds: [1150 + i * 100],
+      })),
     ];
     const index = new AnnotationIndex({ source: 't', rows: [...rows].reverse() });
     expect(index.overlapping('1', 1520).map((h) => h.row.name)).toEqual(['G5', 'G4', 'LONG']);
   });
 
   it('names file and line of a bad row or header', async () => {
-    const bad = await temp('bad.txt', tsv(['#NAME', 'CHROM', 'STRAND', 'TX_START', 'TX_END', 'EXON_START', 'EXON_END'], ['A', '1', '+', 'x', '10', '1,', '5,']));
+    const bad = await temp(
+      'bad.txt',
+      tsv(['#NAME', 'CHROM', 'STRAND', 'TX_START', 'TX_END', 'EXON_START', 'EXON_END'], ['A', '1', '+', 'x', '10', '1,', '5,']),
+    );
     await expect(readAnnotationTable(bad)).rejects.toThrow(`${bad}:2: TX_START is "x", not a non-negative integer`);
     const header = await temp('h.txt', tsv(['NAME', 'CHROM'], ['A', '1']));
     await expect(readAnnotationTable(header)).rejects.toThrow(/h.txt:1: not a SpliceAI annotation table header \(missing #NAME/);

@@ -37,26 +37,60 @@ const sorted = (m: Map<number, string[]>) => [...m.keys()].sort((a, b) => a - b)
 
 describe('annotated sites (SpliceAI labels)', () => {
   it('+ strand: acceptor = first base of every exon but the first, donor = last base of every exon but the last', () => {
-    const s = annotatedSites([tx('T1', '+', [[10, 20], [30, 40], [50, 60]])]);
+    const s = annotatedSites([
+      tx('T1', '+', [
+        [10, 20],
+        [30, 40],
+        [50, 60],
+      ]),
+    ]);
     expect(sorted(s.acceptor)).toEqual([30, 50]);
     expect(sorted(s.donor)).toEqual([20, 40]);
   });
   it('- strand: in transcript orientation, so an exon’s higher end is its acceptor and its lower end its donor', () => {
-    const s = annotatedSites([tx('T1', '-', [[10, 20], [30, 40], [50, 60]])]);
+    const s = annotatedSites([
+      tx('T1', '-', [
+        [10, 20],
+        [30, 40],
+        [50, 60],
+      ]),
+    ]);
     expect(sorted(s.acceptor)).toEqual([20, 40]);
     expect(sorted(s.donor)).toEqual([30, 50]);
   });
   it('TUBB8 (GRCh37, -): the sites SpliceAI labels', () => {
     // #NAME TUBB8 10 - 92892 95529 exons 92892-94054, 94554-94665, 94743-94852, 95121-95529 (0-based starts)
-    const s = annotatedSites([tx('TUBB8', '-', [[92893, 94054], [94555, 94665], [94744, 94852], [95122, 95529]])]);
+    const s = annotatedSites([
+      tx('TUBB8', '-', [
+        [92893, 94054],
+        [94555, 94665],
+        [94744, 94852],
+        [95122, 95529],
+      ]),
+    ]);
     expect(sorted(s.acceptor)).toEqual([94054, 94665, 94852]);
     expect(sorted(s.donor)).toEqual([94555, 94744, 95122]);
   });
   it('single-exon transcripts add no sites; the union keeps every transcript that has a site', () => {
     expect(annotatedSites([tx('S', '+', [[5, 500]])]).acceptor.size).toBe(0);
-    const s = annotatedSites([tx('A', '+', [[10, 20], [30, 40]]), tx('B', '+', [[10, 20], [35, 40]]), tx('S', '+', [[1, 100]])]);
+    const s = annotatedSites([
+      tx('A', '+', [
+        [10, 20],
+        [30, 40],
+      ]),
+      tx('B', '+', [
+        [10, 20],
+        [35, 40],
+      ]),
+      tx('S', '+', [[1, 100]]),
+    ]);
     expect([...s.donor]).toEqual([[20, ['A', 'B']]]);
-    expect(new Map(s.acceptor)).toEqual(new Map([[30, ['A']], [35, ['B']]]));
+    expect(new Map(s.acceptor)).toEqual(
+      new Map([
+        [30, ['A']],
+        [35, ['B']],
+      ]),
+    );
   });
   it('canonical vs all transcripts through selectGenes', () => {
     const gene: GeneModelGene = {
@@ -67,7 +101,19 @@ describe('annotated sites (SpliceAI labels)', () => {
       start: 10,
       end: 60,
       biotype: 'protein_coding',
-      transcripts: [tx('short', '+', [[10, 20], [30, 40]]), { ...tx('mane', '+', [[10, 20], [50, 60]]), tags: ['MANE_Select'] }],
+      transcripts: [
+        tx('short', '+', [
+          [10, 20],
+          [30, 40],
+        ]),
+        {
+          ...tx('mane', '+', [
+            [10, 20],
+            [50, 60],
+          ]),
+          tags: ['MANE_Select'],
+        },
+      ],
     };
     const model = { genes: [gene], chroms: ['chr1'] };
     expect(selectGenes(model).genes[0].transcripts.map((t) => t.id)).toEqual(['mane']);
@@ -127,7 +173,13 @@ function scoresOf(length: number, acceptor: Record<number, number>, donor: Recor
 describe('labelling TP / FP / FN / TN', () => {
   // Gene 1001..1030 on +: relative k = genomic - 1001.
   const gene = { id: 'G', chrom: 'c', strand: '+' as const, start: 1001, end: 1030 };
-  const sites = { acceptor: new Map([[1006, ['T']], [1016, ['T']]]), donor: new Map([[1026, ['T']]]) };
+  const sites = {
+    acceptor: new Map([
+      [1006, ['T']],
+      [1016, ['T']],
+    ]),
+    donor: new Map([[1026, ['T']]]),
+  };
 
   it('matches calls within +-window; the TP row carries the best call; far calls are FP; unmatched sites FN', () => {
     // acceptor site k=5: calls at k=6 (0.6) and k=7 (0.9) -> TP at 7 (best score); k=15 has no call -> FN;
@@ -189,7 +241,13 @@ describe('labelling TP / FP / FN / TN', () => {
     expect(sample({ tnSample: 100 })).toHaveLength(25); // capped at what there is
     const a = sample({ tnSample: 1.2, seed: 7 }).map((r) => r.position);
     expect(sample({ tnSample: 1.2, seed: 7 }).map((r) => r.position)).toEqual(a);
-    const seeds = new Set([1, 2, 3, 4, 5, 6].map((seed) => sample({ tnSample: 1.2, seed }).map((r) => r.position).join(',')));
+    const seeds = new Set(
+      [1, 2, 3, 4, 5, 6].map((seed) =>
+        sample({ tnSample: 1.2, seed })
+          .map((r) => r.position)
+          .join(','),
+      ),
+    );
     expect(seeds.size).toBeGreaterThan(1);
     expect(all.every((r) => r.splice_type === '' && r.transcript_id === '')).toBe(true);
   });

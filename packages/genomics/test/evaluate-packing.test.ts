@@ -40,7 +40,11 @@ describe('packing short isolated records into shared tiles', () => {
     for (const r of records) {
       const rows: number[] = [];
       const codes = encodeSequence(r);
-      for await (const c of predictPacked(alone, [{ tag: 0, outputLength: codes.length, source: (a, b) => readPadded(codes, a - context / 2, b - context / 2) }], { tileSize: 1000, batchSize: 4 })) {
+      for await (const c of predictPacked(
+        alone,
+        [{ tag: 0, outputLength: codes.length, source: (a, b) => readPadded(codes, a - context / 2, b - context / 2) }],
+        { tileSize: 1000, batchSize: 4 },
+      )) {
         rows.push(...c.probabilities);
       }
       expected.push(Float32Array.from(rows));
@@ -72,7 +76,8 @@ describe('packing short isolated records into shared tiles', () => {
     const seqs = [randomSequence(50, 3), randomSequence(70, 4), randomSequence(30, 5)];
     const inputs = seqs.map((s, i) => sequenceInput(`r${i}`, s, { strand: i === 1 ? '-' : '+' }));
     const rows = new Map<string, number[]>();
-    for await (const e of inference.predict(inputs)) if (e.type === 'rows') rows.set(e.sequence.name, [...(rows.get(e.sequence.name) ?? []), ...e.probabilities]);
+    for await (const e of inference.predict(inputs))
+      if (e.type === 'rows') rows.set(e.sequence.name, [...(rows.get(e.sequence.name) ?? []), ...e.probabilities]);
     expect(model.calls).toBe(1);
     for (const [i, s] of seqs.entries()) {
       const one = await new SequenceInference({ models: mockModel(context), tileSize: 500 }).predictSequence(s, { strand: i === 1 ? '-' : '+' });

@@ -48,12 +48,54 @@ function fixture(dir: string) {
   }
   writeFileSync(join(dir, 'g.fa'), `>chr1\n${seq.slice(0, 300)}\n>chr2\n${seq.slice(300)}\n`);
   const gtf = [
-    ['chr1', '+', 'G1', [[20, 60], [100, 140], [200, 240]]],
-    ['chr1', '-', 'G2', [[50, 90], [150, 190]]],
+    [
+      'chr1',
+      '+',
+      'G1',
+      [
+        [20, 60],
+        [100, 140],
+        [200, 240],
+      ],
+    ],
+    [
+      'chr1',
+      '-',
+      'G2',
+      [
+        [50, 90],
+        [150, 190],
+      ],
+    ],
     ['chr1', '+', 'G3', [[250, 290]]],
-    ['chr2', '-', 'G4', [[10, 80], [120, 170], [220, 280]]],
-    ['chr2', '+', 'G5', [[200, 260], [290, 340]]], // past the end of chr2 (300 bases)
-    ['chr1', '+', 'G6', [[90, 110], [130, 150]]], // inside G1: its bases are evaluated once per gene
+    [
+      'chr2',
+      '-',
+      'G4',
+      [
+        [10, 80],
+        [120, 170],
+        [220, 280],
+      ],
+    ],
+    [
+      'chr2',
+      '+',
+      'G5',
+      [
+        [200, 260],
+        [290, 340],
+      ],
+    ], // past the end of chr2 (300 bases)
+    [
+      'chr1',
+      '+',
+      'G6',
+      [
+        [90, 110],
+        [130, 150],
+      ],
+    ], // inside G1: its bases are evaluated once per gene
   ] as const;
   const lines: string[] = [];
   for (const [chrom, strand, id, exons] of gtf) {
@@ -61,7 +103,8 @@ function fixture(dir: string) {
     const end = exons[exons.length - 1][1];
     lines.push([chrom, 't', 'gene', start, end, '.', strand, '.', `gene_id "${id}"; gene_name "${id}n"; gene_type "protein_coding";`].join('\t'));
     lines.push([chrom, 't', 'transcript', start, end, '.', strand, '.', `gene_id "${id}"; transcript_id "${id}.t"; gene_name "${id}n";`].join('\t'));
-    for (const [s, e] of exons) lines.push([chrom, 't', 'exon', s, e, '.', strand, '.', `gene_id "${id}"; transcript_id "${id}.t"; gene_name "${id}n";`].join('\t'));
+    for (const [s, e] of exons)
+      lines.push([chrom, 't', 'exon', s, e, '.', strand, '.', `gene_id "${id}"; transcript_id "${id}.t"; gene_name "${id}n";`].join('\t'));
   }
   writeFileSync(join(dir, 'g.gtf'), `${lines.join('\n')}\n`);
 }
@@ -95,7 +138,10 @@ describe('runEvaluation', () => {
     fixture(dir);
     const out = join(dir, 'out');
     const { summary } = await run(dir, out, { genes: ['G1', 'G2', 'G4', 'G5', 'NOPE', 'G3'], nucleotideScores: true, tnSample: 'all' });
-    const manifest = readFileSync(join(out, 'gene_manifest.tsv'), 'utf8').trim().split('\n').map((l) => l.split('\t'));
+    const manifest = readFileSync(join(out, 'gene_manifest.tsv'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split('\t'));
     expect(manifest[0].slice(0, 5)).toEqual(['gene_id', 'gene_name', 'requested', 'status', 'reason']);
     expect(manifest.slice(1).map((r) => [r[0], r[3]])).toEqual([
       ['G1', 'processed'],
@@ -125,7 +171,11 @@ describe('runEvaluation', () => {
 
     // With every TN kept, the positions table holds every base not a site/call, so the pooled
     // counts and sites can be recomputed from it.
-    const positions = readFileSync(join(out, 'splice_positions_enhanced.tsv'), 'utf8').trim().split('\n').slice(1).map((l) => l.split('\t'));
+    const positions = readFileSync(join(out, 'splice_positions_enhanced.tsv'), 'utf8')
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((l) => l.split('\t'));
     const metrics = JSON.parse(readFileSync(join(out, 'evaluation_metrics.json'), 'utf8'));
     for (const type of ['acceptor', 'donor']) {
       const rows = positions.filter((r) => r[11] === type);
@@ -153,7 +203,9 @@ describe('runEvaluation', () => {
     await run(dir, partial);
     // Simulate a run killed in its third chunk: that chunk's record is gone, a stray temp left behind.
     const chunks = join(partial, 'chunks');
-    const third = readdirSync(chunks).filter((f) => f.endsWith('.done.json')).sort()[2];
+    const third = readdirSync(chunks)
+      .filter((f) => f.endsWith('.done.json'))
+      .sort()[2];
     rmSync(join(chunks, third));
     writeFileSync(join(chunks, `.${third.replace('.done.json', '.positions.tsv')}.metaspliceai-1-abcd.tmp`), 'half a line');
     for (const n of names) rmSync(join(partial, n));

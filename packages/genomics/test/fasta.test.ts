@@ -92,7 +92,10 @@ describe('FASTA', () => {
       expect(error.hint).toBe(`rebuild it with: samtools faidx ${path}`);
     };
     // The same file wrapped at 50: the index says 50 bases a line.
-    await refused(good.replace('\t60\t61', '\t50\t51'), /does not end where the index says|no newline after 50 bases|a line end or header where the index puts bases/);
+    await refused(
+      good.replace('\t60\t61', '\t50\t51'),
+      /does not end where the index says|no newline after 50 bases|a line end or header where the index puts bases/,
+    );
     // Another file's index (chr10 of hg19's test file): the records are not there.
     await refused(await fs.readFile(`${FA}.fai`, 'utf8'), /would end at byte \d+, but the file has \d+ bytes/);
     // A longer c1 than the file has (the file was edited after indexing), inside the file size.

@@ -9,12 +9,7 @@ import { PassThrough } from 'node:stream';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '@metaspliceai/core';
-import {
-  annotateVcf,
-  openFasta,
-  VariantScorer,
-  type VcfWarning,
-} from '@metaspliceai/genomics';
+import { annotateVcf, openFasta, VariantScorer, type VcfWarning } from '@metaspliceai/genomics';
 import { mockModel } from '@metaspliceai/core/testing';
 import { fuzz, fuzzTimeout, mutate, typedOutcome } from '../../../test-support/fuzz.js';
 import { makeTree } from '../../../test-support/tree.js';
@@ -76,13 +71,17 @@ describe('fuzz: VCF input', () => {
         output.on('data', (c: Buffer) => out.push(c));
         const warnings: VcfWarning[] = [];
         try {
-          const outcome = await typedOutcome(async () => {
-            const summary = await annotateVcf({ scorer, input: file, output, onWarning: (w) => warnings.push(w), chunkSize: 3 });
-            // One warning per record written without a score, each for its own line (a scored record warns only of IUPAC ALTs it left out).
-            expect(warnings.filter((w) => w.reason !== 'ambiguous-alt').length).toBe(summary.records - summary.scored);
-            expect(new Set(warnings.map((w) => w.line)).size).toBe(warnings.length);
-          }, file, [InputError.code]);
-          if (outcome !== 'accepted' || form >= 0.15 && form < 0.25) return outcome;
+          const outcome = await typedOutcome(
+            async () => {
+              const summary = await annotateVcf({ scorer, input: file, output, onWarning: (w) => warnings.push(w), chunkSize: 3 });
+              // One warning per record written without a score, each for its own line (a scored record warns only of IUPAC ALTs it left out).
+              expect(warnings.filter((w) => w.reason !== 'ambiguous-alt').length).toBe(summary.records - summary.scored);
+              expect(new Set(warnings.map((w) => w.line)).size).toBe(warnings.length);
+            },
+            file,
+            [InputError.code],
+          );
+          if (outcome !== 'accepted' || (form >= 0.15 && form < 0.25)) return outcome;
 
           // Every body line of the input comes back, in order, changed at most in INFO.
           const input = splitLines(Buffer.from(text).toString('latin1'));

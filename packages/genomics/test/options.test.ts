@@ -1,7 +1,18 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { LoadedModel } from '@metaspliceai/core';
-import { createPredictionWriter, type EvaluateOptions, PangolinScorer, type PangolinScorerOptions, type PredictionWriterOptions, runEvaluation, SequenceInference, type SequenceInferenceOptions, VariantScorer, type VariantScorerOptions } from '../src/index.js';
+import {
+  createPredictionWriter,
+  type EvaluateOptions,
+  PangolinScorer,
+  type PangolinScorerOptions,
+  type PredictionWriterOptions,
+  runEvaluation,
+  SequenceInference,
+  type SequenceInferenceOptions,
+  VariantScorer,
+  type VariantScorerOptions,
+} from '../src/index.js';
 import type { FastaReader } from '../src/io/fasta.js';
 
 /** Options whose objects are never reached: the schema refuses the bad value first. */

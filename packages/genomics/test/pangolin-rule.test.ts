@@ -2,11 +2,7 @@ import { promises as fs, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import {
-  InvalidArgumentError,
-  type LoadedModel,
-  SPLICE_CLASS_TRACKS,
-} from '@metaspliceai/core';
+import { InvalidArgumentError, type LoadedModel, SPLICE_CLASS_TRACKS } from '@metaspliceai/core';
 import {
   checkRuleTracks,
   type FastaReader,
@@ -52,7 +48,11 @@ describe('Pangolin number format (numpy round in the dtype, printed as a Python 
 
   it("gives upstream's strings from the fixtures' unrounded values", () => {
     const fixture = JSON.parse(readFileSync(join(FIXTURES, 'variant_cases.json'), 'utf8')) as {
-      cases: { name: string; expected: string[] | null; raw?: { gene: string; dtype: 'float32' | 'float64'; gain: number; loss: number; gain_pos: number; loss_pos: number; warnings: string }[] }[];
+      cases: {
+        name: string;
+        expected: string[] | null;
+        raw?: { gene: string; dtype: 'float32' | 'float64'; gain: number; loss: number; gain_pos: number; loss_pos: number; warnings: string }[];
+      }[];
     };
     let checked = 0;
     for (const c of fixture.cases) {
@@ -69,13 +69,16 @@ describe('Pangolin number format (numpy round in the dtype, printed as a Python 
 });
 
 describe('scoring rules', () => {
-  it('refuse a model without their tracks, naming the rule, the tracks it needs and the model\'s', () => {
+  it("refuse a model without their tracks, naming the rule, the tracks it needs and the model's", () => {
     expect(() => checkRuleTracks(scoringRule('pangolin'), SPLICE_CLASS_TRACKS)).toThrow(
       /scoring rule "pangolin" needs the tracks p_splice_heart, p_splice_liver, p_splice_brain, p_splice_testis; the model has neither, acceptor, donor/,
     );
-    expect(() => checkRuleTracks(scoringRule('spliceai'), PANGOLIN_SITE_TRACKS.map((name) => ({ name, kind: 'site-probability' as const })))).toThrow(
-      /"spliceai" needs the tracks acceptor, donor/,
-    );
+    expect(() =>
+      checkRuleTracks(
+        scoringRule('spliceai'),
+        PANGOLIN_SITE_TRACKS.map((name) => ({ name, kind: 'site-probability' as const })),
+      ),
+    ).toThrow(/"spliceai" needs the tracks acceptor, donor/);
     expect(() => checkRuleTracks(scoringRule('spliceai'), SPLICE_CLASS_TRACKS)).not.toThrow();
     expect(() => scoringRule('mmsplice')).toThrow(InvalidArgumentError);
     expect(() => scoringRule('mmsplice')).toThrow(/the rules are spliceai, pangolin/);
@@ -127,12 +130,29 @@ function gene(id: string, strand: '+' | '-', sites: [number, number][], tags = [
     strand,
     start: 5,
     end: 35,
-    transcripts: [{ id: `${id}.t`, geneId: id, geneName: id, chrom: 'chr1', strand, start: 5, end: 35, tags, exons: sites.map(([start, end]) => ({ start, end })), cds: [] }],
+    transcripts: [
+      {
+        id: `${id}.t`,
+        geneId: id,
+        geneName: id,
+        chrom: 'chr1',
+        strand,
+        start: 5,
+        end: 35,
+        tags,
+        exons: sites.map(([start, end]) => ({ start, end })),
+        cds: [],
+      },
+    ],
   };
 }
 const genes = (...list: GeneModelGene[]): GeneModel => ({ source: 'toy.gtf', format: 'gtf', chroms: ['chr1'], genes: list });
 
-async function score(model: GeneModel, variant: { pos: number; ref: string; alts: string[]; chrom?: string }, options: { mask?: boolean; dist?: number; cutoff?: number } = {}) {
+async function score(
+  model: GeneModel,
+  variant: { pos: number; ref: string; alts: string[]; chrom?: string },
+  options: { mask?: boolean; dist?: number; cutoff?: number } = {},
+) {
   const scorer = new PangolinScorer({ model: toyModel(), fasta, genes: model, dist: options.dist ?? 2, mask: options.mask ?? false, cutoff: options.cutoff });
   return scorer.score({ chrom: variant.chrom ?? '1', pos: variant.pos, ref: variant.ref, alts: variant.alts });
 }
@@ -150,7 +170,7 @@ describe('PangolinScorer (upstream pangolin.py step for step, on a toy model)', 
     expect(r.ignoredAlts).toEqual(['C']); // only the first ALT is scored
   });
 
-  it('masks in place: a later gene on the same strand sees an earlier gene\'s masks (upstream issue 29)', async () => {
+  it("masks in place: a later gene on the same strand sees an earlier gene's masks (upstream issue 29)", async () => {
     // 21 C>A lowers P(site) at 21: loss -0.1 (testis). G-SITE annotates 21; G-NONE has no canonical exons.
     const site = gene('G-SITE', '+', [[10, 21]]);
     const none = gene('G-NONE', '+', [[10, 21]], ['basic']);
@@ -179,7 +199,7 @@ describe('PangolinScorer (upstream pangolin.py step for step, on a toy model)', 
     expect(r.entries[0].text).toBe('G1|-2:0.0|1:-0.2|Warnings:');
   });
 
-  it('keeps the largest of an insertion\'s rows at POS, in float32', async () => {
+  it("keeps the largest of an insertion's rows at POS, in float32", async () => {
     // 20 A>ACT: rows of A, C, T at POS; the largest is T (0.4), a gain of 0.3 in testis.
     const r = await score(genes(gene('G1', '+', [])), { pos: 20, ref: 'A', alts: ['ACT'] });
     expect(r.entries[0].text).toBe(`G1|0:${f32(change(1, 4, 3))}|-2:0.0|Warnings:`);
@@ -198,8 +218,12 @@ describe('PangolinScorer (upstream pangolin.py step for step, on a toy model)', 
     expect(await why({ pos: 20, ref: 'AC', alts: ['TGA'] })).toBe('WARNING, skipping variant: Variant format not supported.');
     expect(await why({ pos: 20, ref: 'A', alts: ['<DEL>'] })).toBe('WARNING, skipping variant: Variant format not supported.');
     expect(await why({ pos: 20, ref: 'ACGTG', alts: ['A'] })).toBe('WARNING, skipping variant: Deletion too large');
-    expect(await why({ pos: 20, ref: 'C', alts: ['T'] })).toBe('WARNING, skipping variant: Mismatch between FASTA (ref base: A) and variant file (ref base: C).');
-    expect(await why({ pos: 5, ref: 'G', alts: ['T'] })).toBe('WARNING, skipping variant: Variant not contained in a gene body. Do GTF/FASTA chromosome names match?'); // start < pos
+    expect(await why({ pos: 20, ref: 'C', alts: ['T'] })).toBe(
+      'WARNING, skipping variant: Mismatch between FASTA (ref base: A) and variant file (ref base: C).',
+    );
+    expect(await why({ pos: 5, ref: 'G', alts: ['T'] })).toBe(
+      'WARNING, skipping variant: Variant not contained in a gene body. Do GTF/FASTA chromosome names match?',
+    ); // start < pos
     expect(await why({ pos: 20, ref: 'A', alts: ['T'], chrom: 'chr2' })).toMatch(/^WARNING, skipping variant: Could not get sequence/);
     expect(await why({ pos: 2, ref: 'G', alts: ['T'] })).toMatch(/^WARNING, skipping variant: Could not get sequence/);
     expect(await why({ pos: 6, ref: 'G', alts: ['T'] })).toBeUndefined(); // start < pos <= end
@@ -223,7 +247,12 @@ describe('the spliceai rule reads its tracks by name', () => {
         calls.predict++;
         return shuffle(await model.predict(batch));
       },
-      stages: { ...stages, runFirst: (b) => stages.runFirst(b), runMiddle: (k, s) => stages.runMiddle(k, s), runLast: async (s) => shuffle(await stages.runLast(s)) },
+      stages: {
+        ...stages,
+        runFirst: (b) => stages.runFirst(b),
+        runMiddle: (k, s) => stages.runMiddle(k, s),
+        runLast: async (s) => shuffle(await stages.runLast(s)),
+      },
     };
   }
   const calls = { predict: 0 };
@@ -236,7 +265,10 @@ describe('the spliceai rule reads its tracks by name', () => {
     const dir = await fs.mkdtemp(join(tmpdir(), 'metaspliceai-rule-'));
     await fs.writeFile(join(dir, 'g.fa'), `>chr1\n${chr1}\n`);
     const fastaFile = await openFasta(join(dir, 'g.fa'));
-    const annotation = { source: 't', rows: [{ name: 'G', chrom: '1', strand: '+' as const, txStart: 100, txEnd: 1100, exonStarts: [100, 600], exonEnds: [400, 1100] }] };
+    const annotation = {
+      source: 't',
+      rows: [{ name: 'G', chrom: '1', strand: '+' as const, txStart: 100, txEnd: 1100, exonStarts: [100, 600], exonEnds: [400, 1100] }],
+    };
     const model = mockStagedModel([3, 10, 4, 23]);
     const variants = [300, 401, 599, 650, 700].map((pos) => ({ chrom: '1', pos, ref: chr1[pos - 1], alts: [chr1[pos - 1] === 'A' ? 'G' : 'A'] }));
     const plain = await new VariantScorer({ model, fasta: fastaFile, annotation, dist: 20 }).scoreMany(variants);
@@ -269,7 +301,13 @@ describe('PangolinScorer on a staged model', () => {
           calls.predict++;
           return widen(await inner.predict(batch));
         },
-        stages: { reach: stages.reach, channels: stages.channels, runFirst: (b) => stages.runFirst(b), runMiddle: (k, x) => stages.runMiddle(k, x), runLast: async (x) => widen(await stages.runLast(x)) },
+        stages: {
+          reach: stages.reach,
+          channels: stages.channels,
+          runFirst: (b) => stages.runFirst(b),
+          runMiddle: (k, x) => stages.runMiddle(k, x),
+          runLast: async (x) => widen(await stages.runLast(x)),
+        },
       },
     };
   }
@@ -286,8 +324,14 @@ describe('PangolinScorer on a staged model', () => {
       fetch: async (_n, a, b) => chr1.slice(Math.max(a, 0), b),
       resolveName: async (n) => (n === 'chr1' ? n : undefined),
     };
-    const plus = gene('PLUS', '+', [[300, 700], [1200, 1500]]);
-    const minus = gene('MINUS', '-', [[900, 1100], [2000, 2600]]);
+    const plus = gene('PLUS', '+', [
+      [300, 700],
+      [1200, 1500],
+    ]);
+    const minus = gene('MINUS', '-', [
+      [900, 1100],
+      [2000, 2600],
+    ]);
     plus.start = minus.start = 100;
     plus.end = minus.end = 2900;
     const model = genes(plus, minus);
@@ -303,7 +347,9 @@ describe('PangolinScorer on a staged model', () => {
     for (const mask of [false, true]) {
       const whole = await new PangolinScorer({ model: staged, fasta: genome, genes: model, dist: 20, mask, recomputeChangesOnly: false }).scoreMany(variants);
       calls.predict = 0;
-      const cones = await new PangolinScorer({ model: staged, fasta: genome, genes: model, dist: 20, mask, batchSize: 3 }).scoreMany(variants.filter((v) => v.ref.length === v.alts[0].length));
+      const cones = await new PangolinScorer({ model: staged, fasta: genome, genes: model, dist: 20, mask, batchSize: 3 }).scoreMany(
+        variants.filter((v) => v.ref.length === v.alts[0].length),
+      );
       expect(calls.predict).toBe(0);
       const substitutions = whole.filter((r) => r.variant.ref.length === r.variant.alts[0].length);
       expect(cones.map((r) => r.entries.map((e) => e.text))).toEqual(substitutions.map((r) => r.entries.map((e) => e.text)));

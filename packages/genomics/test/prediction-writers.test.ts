@@ -73,7 +73,12 @@ describe('TSV', () => {
       '',
     ]);
     const minus = await render('tsv', eventsFor(region('-'), ROWS));
-    expect(minus.split('\n').slice(1, 5).map((l) => l.split('\t')[1])).toEqual(['104', '103', '102', '101']);
+    expect(
+      minus
+        .split('\n')
+        .slice(1, 5)
+        .map((l) => l.split('\t')[1]),
+    ).toEqual(['104', '103', '102', '101']);
     const raw = await render('tsv', eventsFor(sequenceInput('seq', 'ACG', { strand: '-' }), ROWS.slice(0, 3)), { header: false });
     expect(raw.split('\n')[0]).toBe('seq\t3\t0.9\t0.1\t0');
   });
@@ -99,14 +104,27 @@ describe('BED (OpenSpliceAI layout)', () => {
     // Row 0's acceptor motif [-2, 0) is wholly off the contig: no row (an empty interval is not BED).
     const low = await render('bed', eventsFor(sequenceInput('seq', 'ACGT'), ROWS), { threshold: 0.05 });
     expect(low.split('\n')[0]).not.toMatch(/^seq\t0\t0\t/);
-    expect(low.split('\n').filter(Boolean).every((l) => Number(l.split('\t')[1]) < Number(l.split('\t')[2]) && Number(l.split('\t')[2]) <= 4)).toBe(true);
+    expect(
+      low
+        .split('\n')
+        .filter(Boolean)
+        .every((l) => Number(l.split('\t')[1]) < Number(l.split('\t')[2]) && Number(l.split('\t')[2]) <= 4),
+    ).toBe(true);
   });
 
   it('clips rows to the contig length of a region at the contig end', async () => {
     // A 4-base region at the very end of a 104-base chr1. On +, a donor at g is [g, g+2): g=101 fits,
     // g=103 clips [103, 105) to [103, 104), g=104's [104, 106) is wholly past the end: no row.
     const atEnd = { ...region('+'), locus: { chrom: 'chr1', start: 101, end: 104, contigLength: 104 } };
-    const bed = await render('bed', eventsFor(atEnd, [[0, 0, 0.9], [0, 0, 0], [0, 0, 0.9], [0, 0, 0.9]]));
+    const bed = await render(
+      'bed',
+      eventsFor(atEnd, [
+        [0, 0, 0.9],
+        [0, 0, 0],
+        [0, 0, 0.9],
+        [0, 0, 0.9],
+      ]),
+    );
     expect(bed.split('\n')).toEqual(['chr1\t101\t103\tchr1:101-104_Donor\t0.900000\t+', 'chr1\t103\t104\tchr1:101-104_Donor\t0.900000\t+', '']);
   });
 });
@@ -119,9 +137,19 @@ describe('bedGraph', () => {
       [0.5, 0.25, 0.00001],
       [0.4, 0.5, 0.1],
     ];
-    const text = await render('bedgraph', [...eventsFor(region('+', 11), rows, 1), ...eventsFor(sequenceInput('s', 'AC'), [[0, 0.5, 0.5], [0, 0.5, 0.5]])], {
-      trackName: 'mock-8',
-    });
+    const text = await render(
+      'bedgraph',
+      [
+        ...eventsFor(region('+', 11), rows, 1),
+        ...eventsFor(sequenceInput('s', 'AC'), [
+          [0, 0.5, 0.5],
+          [0, 0.5, 0.5],
+        ]),
+      ],
+      {
+        trackName: 'mock-8',
+      },
+    );
     expect(text.split('\n')).toEqual([
       'track type=bedGraph name="mock-8 acceptor" description="mock-8 acceptor probability (MetaSpliceAI)" visibility=full autoScale=off viewLimits=0:1',
       'chr1\t10\t13\t0.2500',
@@ -134,7 +162,16 @@ describe('bedGraph', () => {
     ]);
   });
   it('merges runs on - as the rows descend, and drops values at or below the threshold', async () => {
-    const text = await render('bedgraph', eventsFor(region('-', 11), [[0, 0.3, 0], [0, 0.3, 0], [0, 0.2, 0], [0, 0.9, 0]]), { threshold: 0.2 });
+    const text = await render(
+      'bedgraph',
+      eventsFor(region('-', 11), [
+        [0, 0.3, 0],
+        [0, 0.3, 0],
+        [0, 0.2, 0],
+        [0, 0.9, 0],
+      ]),
+      { threshold: 0.2 },
+    );
     expect(text.split('\n').filter((l) => !l.startsWith('track'))).toEqual(['chr1\t12\t14\t0.3000', 'chr1\t10\t11\t0.9000', '']);
   });
   it('keeps the donor track on disk once it outgrows the spool limit', async () => {
@@ -153,7 +190,10 @@ describe('bedGraph', () => {
 describe('JSON Lines', () => {
   it('writes one object per query with the arrays in query order and the locus of regions', async () => {
     const text = await render('json', [...eventsFor(region('-'), ROWS, 3), ...eventsFor(sequenceInput('empty', ''), [])]);
-    const lines = text.trimEnd().split('\n').map((l) => JSON.parse(l));
+    const lines = text
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines[0]).toEqual({
       name: 'chr1:101-104',
       strand: '-',

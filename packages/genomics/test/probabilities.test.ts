@@ -33,8 +33,16 @@ describe('alignAltRows / deltaProbabilities', () => {
   });
 
   test('REF and ALT at the delta positions, the delta being their difference', () => {
-    const ref = rows(7, (r) => (r === 1 ? 0.9 : 0.05), (r) => (r === 5 ? 0.4 : 0));
-    const alt = rows(7, (r) => (r === 1 ? 0.2 : r === 4 ? 0.7 : 0.05), (r) => (r === 5 ? 0.1 : r === 0 ? 0.3 : 0));
+    const ref = rows(
+      7,
+      (r) => (r === 1 ? 0.9 : 0.05),
+      (r) => (r === 5 ? 0.4 : 0),
+    );
+    const alt = rows(
+      7,
+      (r) => (r === 1 ? 0.2 : r === 4 ? 0.7 : 0.05),
+      (r) => (r === 5 ? 0.1 : r === 0 ? 0.3 : 0),
+    );
     const delta = computeDeltaScores({ ref, alt, refLength: 1, altLength: 1, dist, mask: false, exonBoundaryDistance: 100 });
     expect(delta.positions).toEqual([1, -2, -3, 2]);
     const p = deltaProbabilities(delta, ref, alignAltRows(alt, 1, 1, dist), dist);
@@ -44,6 +52,13 @@ describe('alignAltRows / deltaProbabilities', () => {
   });
 
   test('rows of the wrong length are refused', () => {
-    expect(() => alignAltRows(rows(6, () => 0), 1, 1, dist)).toThrow(InvalidArgumentError);
+    expect(() =>
+      alignAltRows(
+        rows(6, () => 0),
+        1,
+        1,
+        dist,
+      ),
+    ).toThrow(InvalidArgumentError);
   });
 });

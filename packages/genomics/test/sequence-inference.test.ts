@@ -2,15 +2,7 @@ import { promises as fs } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import {
-  encodeSequence,
-  InputError,
-  InvalidArgumentError,
-  type LoadedModel,
-  predictPacked,
-  reverseComplementCodes,
-  tileLengthFor,
-} from '@metaspliceai/core';
+import { encodeSequence, InputError, InvalidArgumentError, type LoadedModel, predictPacked, reverseComplementCodes, tileLengthFor } from '@metaspliceai/core';
 import {
   fastaRecordInputs,
   fastaRegionInput,
@@ -46,7 +38,10 @@ function counting(model: LoadedModel) {
   const calls: { batch: number; length: number }[] = [];
   return {
     calls,
-    model: { ...model, predict: (b: Parameters<LoadedModel['predict']>[0]) => (calls.push({ batch: b.batch, length: b.length }), model.predict(b)) } as LoadedModel,
+    model: {
+      ...model,
+      predict: (b: Parameters<LoadedModel['predict']>[0]) => (calls.push({ batch: b.batch, length: b.length }), model.predict(b)),
+    } as LoadedModel,
   };
 }
 
@@ -150,7 +145,11 @@ describe('SequenceInference (mock model)', () => {
   it('gives the same rows for any tile and batch size', async () => {
     const seq = randomSequence(12_345, 2, 'ACGTN');
     const ref = await new SequenceInference({ models: mockModel(context), tileSize: 5000, batchSize: 4 }).predictSequence(seq, { strand: '-' });
-    for (const [tileSize, batchSize] of [[7, 3], [999, 1], [40_000, 2]]) {
+    for (const [tileSize, batchSize] of [
+      [7, 3],
+      [999, 1],
+      [40_000, 2],
+    ]) {
       const other = await new SequenceInference({ models: mockModel(context), tileSize, batchSize }).predictSequence(seq, { strand: '-' });
       expect(other.probabilities).toEqual(ref.probabilities);
     }
@@ -296,7 +295,10 @@ describe('FASTA inputs with real flanks', () => {
     const inputs: SequenceInput[] = [];
     for await (const g of geneInputs(fasta, genes, { onSkip: (g, why) => skipped.push(`${g.name}: ${why}`) })) inputs.push(g);
     expect(skipped).toEqual([expect.stringMatching(/^ELSEWHERE: no contig chr3/)]);
-    expect(inputs.map((i) => [i.name, i.strand, i.length])).toEqual([['TUBB8', '-', 2637], ['EARLY', '+', 21]]);
+    expect(inputs.map((i) => [i.name, i.strand, i.length])).toEqual([
+      ['TUBB8', '-', 2637],
+      ['EARLY', '+', 21],
+    ]);
     const [tubb8] = await collect(new SequenceInference({ models: mockModel(context) }).predict(inputs));
     expectMock(tubb8.rows, reverseComplementCodes(contig), context, 110_000 - 95_529);
   });
@@ -329,8 +331,12 @@ describe('FASTA records from a stream', () => {
     const lines = seq.match(/.{1,60}/g)!.join('\n');
     const dir = await fs.mkdtemp(join((await import('node:os')).tmpdir(), 'metaspliceai-spill-test-'));
     const records = [];
-    for await (const r of readFastaRecords(stream('>big\n', lines.slice(0, 20_000), lines.slice(20_000), '\n>small\nAC\n'), { maxInMemory: 4096, tmpDir: dir })) records.push(r);
-    expect(records.map((r) => [r.name, r.length])).toEqual([['big', 50_000], ['small', 2]]);
+    for await (const r of readFastaRecords(stream('>big\n', lines.slice(0, 20_000), lines.slice(20_000), '\n>small\nAC\n'), { maxInMemory: 4096, tmpDir: dir }))
+      records.push(r);
+    expect(records.map((r) => [r.name, r.length])).toEqual([
+      ['big', 50_000],
+      ['small', 2],
+    ]);
     expect((await fs.readdir(dir)).length).toBe(1);
     const codes = encodeSequence(seq);
     expect([...(await records[0].read(49_990, 50_005))]).toEqual([...codes.subarray(49_990), 0, 0, 0, 0, 0]);
@@ -356,10 +362,20 @@ describe('predictPacked', () => {
       return out;
     };
     const chunks = [];
-    for await (const c of predictPacked(model, [{ tag: 'x', outputLength: 10, source: src }, { tag: 'y', outputLength: 10, source: src }], { tileSize: 4, batchSize: 8 })) {
+    for await (const c of predictPacked(
+      model,
+      [
+        { tag: 'x', outputLength: 10, source: src },
+        { tag: 'y', outputLength: 10, source: src },
+      ],
+      { tileSize: 4, batchSize: 8 },
+    )) {
       chunks.push([c.tag, c.offset, c.length, c.done]);
     }
     // tile 10 (short: one tile each), both in one call
-    expect(chunks).toEqual([['x', 0, 10, true], ['y', 0, 10, true]]);
+    expect(chunks).toEqual([
+      ['x', 0, 10, true],
+      ['y', 0, 10, true],
+    ]);
   });
 });

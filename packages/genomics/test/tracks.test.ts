@@ -1,11 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import {
-  createModelManager,
-  type LoadedModel,
-  type OutputTrack,
-} from '@metaspliceai/core';
+import { createModelManager, type LoadedModel, type OutputTrack } from '@metaspliceai/core';
 import {
   createPredictionWriter,
   type PredictionEvent,
@@ -85,7 +81,9 @@ describe('writers take any number of tracks', () => {
     const tracks = text.split('\n').filter((l) => l.startsWith('track'));
     expect(tracks.map((l) => /name="([^"]+)"/.exec(l)![1])).toEqual(['m p_splice_heart', 'm usage_heart', 'm p_splice_liver']);
     expect(tracks[1]).toContain('description="m usage_heart usage (MetaSpliceAI)"');
-    expect(text).toContain('track type=bedGraph name="m usage_heart" description="m usage_heart usage (MetaSpliceAI)" visibility=full autoScale=off viewLimits=0:1\nchr1\t100\t101\t0.5000\nchr1\t101\t102\t0.2500\n');
+    expect(text).toContain(
+      'track type=bedGraph name="m usage_heart" description="m usage_heart usage (MetaSpliceAI)" visibility=full autoScale=off viewLimits=0:1\nchr1\t100\t101\t0.5000\nchr1\t101\t102\t0.2500\n',
+    );
   });
 
   it('bed: site-probability tracks of any site mark the base itself; usage tracks are not sites', async () => {
@@ -94,7 +92,9 @@ describe('writers take any number of tracks', () => {
   });
 
   it('bed: refuses a model without site tracks, naming its tracks', () => {
-    expect(() => createPredictionWriter('bed', new PassThrough(), { tracks: [{ name: 'usage_heart', kind: 'usage' }] })).toThrow(/BED needs a site track.*usage_heart/);
+    expect(() => createPredictionWriter('bed', new PassThrough(), { tracks: [{ name: 'usage_heart', kind: 'usage' }] })).toThrow(
+      /BED needs a site track.*usage_heart/,
+    );
   });
 });
 
@@ -148,7 +148,10 @@ describe('golden outputs and health with N tracks', () => {
         const base = mockModel(context);
         return {
           ...base,
-          tracks: [{ name: 'p_site', kind: 'site-probability', site: 'any' }, { name: 'usage', kind: 'usage' }],
+          tracks: [
+            { name: 'p_site', kind: 'site-probability', site: 'any' },
+            { name: 'usage', kind: 'usage' },
+          ],
           async predict(batch) {
             const rows = await base.predict(batch);
             const out = new Float32Array((rows.length / 3) * 2);
@@ -164,13 +167,21 @@ describe('golden outputs and health with N tracks', () => {
     expect(written.info.golden!.outputs[0]).toHaveLength(2);
     const health = await manager.health({ adapter: 'mock' });
     // No 'normalised' check: no class probabilities to sum.
-    expect(health.checks.map((c) => [c.name, c.ok])).toEqual([['load', true], ['shape', true], ['range', true], ['golden', true]]);
+    expect(health.checks.map((c) => [c.name, c.ok])).toEqual([
+      ['load', true],
+      ['shape', true],
+      ['range', true],
+      ['golden', true],
+    ]);
     expect(health.checks[1].message).toMatch(/x 2 tracks/);
     // A golden of other tracks (a file from before v2 has none: neither, acceptor, donor) fails, saying why.
     const info = JSON.parse(await fs.readFile(written.path, 'utf8'));
     delete info.golden.tracks;
     await fs.writeFile(written.path, JSON.stringify(info));
     const stale = await createModelManager({ modelsDir: root }).register(adapter).health({ adapter: 'mock' });
-    expect(stale.checks.find((c) => c.name === 'golden')).toMatchObject({ ok: false, message: expect.stringMatching(/of the tracks neither, acceptor, donor; the model has p_site, usage/) });
+    expect(stale.checks.find((c) => c.name === 'golden')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/of the tracks neither, acceptor, donor; the model has p_site, usage/),
+    });
   });
 });

@@ -67,11 +67,27 @@ describe('computeDeltaScores', () => {
     const row = (acc: number) => [1 - acc, acc, 0];
     const ref = Float32Array.from([...row(0.1), ...row(0.2), ...row(0.3)]);
     // Deletion of 1 base (REF 2 nt): the alt has 2 rows; a zero row goes in after row POS.
-    const del = computeDeltaScores({ ref, alt: Float32Array.from([...row(0.1), ...row(0.2)]), refLength: 2, altLength: 1, dist: 1, mask: false, exonBoundaryDistance: 0 });
+    const del = computeDeltaScores({
+      ref,
+      alt: Float32Array.from([...row(0.1), ...row(0.2)]),
+      refLength: 2,
+      altLength: 1,
+      dist: 1,
+      mask: false,
+      exonBoundaryDistance: 0,
+    });
     expect(del.positions[1]).toBe(1); // the zero row at POS+1 is the largest loss (0.3)
     expect(del.scores[1]).toBeCloseTo(0.3, 6);
     // Insertion of 2 bases (ALT 3 nt): 5 alt rows, rows POS..POS+2 collapse to their maximum.
-    const ins = computeDeltaScores({ ref, alt: Float32Array.from([...row(0.1), ...row(0.2), ...row(0.9), ...row(0.2), ...row(0.3)]), refLength: 1, altLength: 3, dist: 1, mask: false, exonBoundaryDistance: 0 });
+    const ins = computeDeltaScores({
+      ref,
+      alt: Float32Array.from([...row(0.1), ...row(0.2), ...row(0.9), ...row(0.2), ...row(0.3)]),
+      refLength: 1,
+      altLength: 3,
+      dist: 1,
+      mask: false,
+      exonBoundaryDistance: 0,
+    });
     expect(ins.positions[0]).toBe(0);
     expect(ins.scores[0]).toBeCloseTo(0.7, 6);
   });
@@ -89,6 +105,8 @@ describe('computeDeltaScores', () => {
 
   it('writes dots for REF and ALT both longer than 1', () => {
     expect(formatDeltaEntry('AT', 'GENE', undefined)).toBe('AT|GENE|.|.|.|.|.|.|.|.');
-    expect(() => computeDeltaScores({ ref: new Float32Array(9), alt: new Float32Array(9), refLength: 2, altLength: 2, dist: 1, mask: false, exonBoundaryDistance: 0 })).toThrow(/dots/);
+    expect(() =>
+      computeDeltaScores({ ref: new Float32Array(9), alt: new Float32Array(9), refLength: 2, altLength: 2, dist: 1, mask: false, exonBoundaryDistance: 0 }),
+    ).toThrow(/dots/);
   });
 });

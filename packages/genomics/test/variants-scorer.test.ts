@@ -3,17 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { mockModel, mockStagedModel } from '@metaspliceai/core/testing';
-import {
-  type LoadedModel,
-} from '@metaspliceai/core';
-import {
-  type AnnotationRecord,
-  computeDeltaScores,
-  formatDeltaEntry,
-  openFasta,
-  VariantScorer,
-  type VariantInput,
-} from '@metaspliceai/genomics';
+import { type LoadedModel } from '@metaspliceai/core';
+import { type AnnotationRecord, computeDeltaScores, formatDeltaEntry, openFasta, VariantScorer, type VariantInput } from '@metaspliceai/genomics';
 import { transcriptDistances } from '../src/annotations/lookup.js';
 
 // A small genome with soft-masked (lower-case) stretches and IUPAC codes, two genes that overlap
@@ -54,7 +45,14 @@ function spliceaiCodes(s: string): Uint8Array {
 }
 
 /** get_delta_scores of spliceai/utils.py transcribed line by line, one model call per window. */
-async function naiveScores(genome: Map<string, string>, rows: AnnotationRecord[], v: VariantInput, dist: number, mask: boolean, model: LoadedModel): Promise<string[]> {
+async function naiveScores(
+  genome: Map<string, string>,
+  rows: AnnotationRecord[],
+  v: VariantInput,
+  dist: number,
+  mask: boolean,
+  model: LoadedModel,
+): Promise<string[]> {
   const cov = 2 * dist + 1;
   const wid = model.context + cov;
   const half = Math.floor(wid / 2);
@@ -70,7 +68,12 @@ async function naiveScores(genome: Map<string, string>, rows: AnnotationRecord[]
   if (v.ref.length > 2 * dist) return [];
   const out: string[] = [];
   const predict = async (codes: Uint8Array, minus: boolean) => {
-    const input = minus ? Uint8Array.from(codes, (_, i) => { const c = codes[codes.length - 1 - i]; return c ? 5 - c : 0; }) : codes;
+    const input = minus
+      ? Uint8Array.from(codes, (_, i) => {
+          const c = codes[codes.length - 1 - i];
+          return c ? 5 - c : 0;
+        })
+      : codes;
     const y = await model.predict({ codes: input, batch: 1, length: input.length });
     if (!minus) return y;
     const r = new Float32Array(y.length);
@@ -93,7 +96,15 @@ async function naiveScores(genome: Map<string, string>, rows: AnnotationRecord[]
       const xAlt = xRef.slice(0, half) + alt + xRef.slice(half + v.ref.length);
       const yRef = await predict(spliceaiCodes(xRef), row.strand === '-');
       const yAlt = await predict(spliceaiCodes(xAlt), row.strand === '-');
-      const delta = computeDeltaScores({ ref: yRef, alt: yAlt, refLength: v.ref.length, altLength: alt.length, dist, mask, exonBoundaryDistance: d.exonBoundary });
+      const delta = computeDeltaScores({
+        ref: yRef,
+        alt: yAlt,
+        refLength: v.ref.length,
+        altLength: alt.length,
+        dist,
+        mask,
+        exonBoundaryDistance: d.exonBoundary,
+      });
       out.push(formatDeltaEntry(alt, row.name, delta));
     }
   }
@@ -114,7 +125,8 @@ function variantsFor(genome: Map<string, string>, count: number, dist: number): 
     const ref = chr1.slice(pos - 1, pos - 1 + refLen);
     if (ref.length !== refLen) continue;
     const base = () => 'ACGT'[Math.floor(next() * 4)];
-    const alts = kind === 0 ? [base()] : kind === 1 ? [ref + base() + base(), base()] : kind === 2 ? [ref[0]] : kind === 3 ? [base(), '<DEL>', '*'] : [base() + base()];
+    const alts =
+      kind === 0 ? [base()] : kind === 1 ? [ref + base() + base(), base()] : kind === 2 ? [ref[0]] : kind === 3 ? [base(), '<DEL>', '*'] : [base() + base()];
     out.push({ chrom: i % 2 ? 'chr1' : '1', pos, ref: i % 7 === 0 ? ref.toLowerCase() : ref, alts });
   }
   return out;
@@ -123,24 +135,39 @@ function variantsFor(genome: Map<string, string>, count: number, dist: number): 
 describe('VariantScorer', () => {
   const genome = makeGenome();
 
-  for (const [dist, context] of [[5, 80], [1, 8], [30, 80]] as const) {
+  for (const [dist, context] of [
+    [5, 80],
+    [1, 8],
+    [30, 80],
+  ] as const) {
     it(`gives SpliceAI's strings for every variant (dist ${dist}, context ${context}), shared or not, any batch size`, async () => {
       const fasta = await openFasta(await writeFasta(genome));
       const model = mockModel(context);
       const variants = variantsFor(genome, 80, dist);
       const expected: string[][] = [];
       for (const v of variants) expected.push(await naiveScores(genome, ROWS, { ...v, ref: v.ref.toUpperCase() }, dist, false, model));
-      for (const [shareReference, batchSize, referenceTileSize] of [[true, 7, 5000], [false, 1, 5000], [true, 3, 13]] as const) {
+      for (const [shareReference, batchSize, referenceTileSize] of [
+        [true, 7, 5000],
+        [false, 1, 5000],
+        [true, 3, 13],
+      ] as const) {
         const scorer = new VariantScorer({ model, fasta, annotation: { source: 'test', rows: ROWS }, dist, shareReference, batchSize, referenceTileSize });
         const results = await scorer.scoreMany(variants);
         results.forEach((r, i) => {
-          expect(r.entries.map((e) => e.text), `${JSON.stringify(variants[i])} shared=${shareReference}`).toEqual(expected[i]);
+          expect(
+            r.entries.map((e) => e.text),
+            `${JSON.stringify(variants[i])} shared=${shareReference}`,
+          ).toEqual(expected[i]);
         });
       }
     });
   }
 
-  for (const [dist, reach] of [[5, [3, 10, 4, 23]], [30, [1, 38, 1]], [2, [1, 1]]] as const) {
+  for (const [dist, reach] of [
+    [5, [3, 10, 4, 23]],
+    [30, [1, 38, 1]],
+    [2, [1, 1]],
+  ] as const) {
     it(`recomputes only what a substitution changes, to the same numbers (dist ${dist}, reach ${reach.join('+')})`, async () => {
       const fasta = await openFasta(await writeFasta(genome));
       const model = mockStagedModel(reach);
@@ -153,7 +180,10 @@ describe('VariantScorer', () => {
       for (const batchSize of [1, 4]) {
         const cones = await new VariantScorer({ model: counted, fasta, annotation, dist, batchSize }).scoreMany(variants);
         cones.forEach((r, i) => {
-          expect(r.entries.map((e) => e.text), JSON.stringify(variants[i])).toEqual(whole[i].entries.map((e) => e.text));
+          expect(
+            r.entries.map((e) => e.text),
+            JSON.stringify(variants[i]),
+          ).toEqual(whole[i].entries.map((e) => e.text));
           r.entries.forEach((e, j) => {
             const w = whole[i].entries[j].delta;
             if (!w) return expect(e.delta).toBeUndefined();
@@ -199,7 +229,12 @@ describe('VariantScorer', () => {
 
   it('says why a record gets no score', async () => {
     const fasta = await openFasta(await writeFasta(genome));
-    const scorer = new VariantScorer({ model: mockModel(80), fasta, annotation: { source: 't', rows: [...ROWS, { name: 'GHOST', chrom: '3', strand: '+', txStart: 0, txEnd: 100, exonStarts: [0], exonEnds: [100] }] }, dist: 5 });
+    const scorer = new VariantScorer({
+      model: mockModel(80),
+      fasta,
+      annotation: { source: 't', rows: [...ROWS, { name: 'GHOST', chrom: '3', strand: '+', txStart: 0, txEnd: 100, exonStarts: [0], exonEnds: [100] }] },
+      dist: 5,
+    });
     const chr1 = genome.get('chr1')!;
     const cases: [VariantInput, string | undefined][] = [
       [{ chrom: '1', pos: 100, ref: chr1[99], alts: ['A'] }, 'outside-genes'],

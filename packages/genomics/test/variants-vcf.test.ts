@@ -6,9 +6,7 @@ import { pipeline } from 'node:stream/promises';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { mockModel } from '@metaspliceai/core/testing';
-import {
-  InputError,
-} from '@metaspliceai/core';
+import { InputError } from '@metaspliceai/core';
 import {
   annotateVcf,
   type AnnotationRecord,
@@ -135,7 +133,12 @@ describe('annotateVcf', () => {
 
   it('rejects input without a #CHROM line with an InputError naming the line', async () => {
     const { scorer } = await setup();
-    const error = await annotateVcf({ scorer, input: Readable.from([Buffer.from('##fileformat=VCFv4.2\n7\t1\t.\tA\tC\t.\t.\t.\n')]), inputName: 'in.vcf', output: new PassThrough() }).catch((e) => e);
+    const error = await annotateVcf({
+      scorer,
+      input: Readable.from([Buffer.from('##fileformat=VCFv4.2\n7\t1\t.\tA\tC\t.\t.\t.\n')]),
+      inputName: 'in.vcf',
+      output: new PassThrough(),
+    }).catch((e) => e);
     expect(InputError.isInstance(error)).toBe(true);
     expect(error.message).toMatch(/in.vcf:2: a record before the #CHROM header line/);
     const empty = await openVcf(Readable.from([Buffer.from('')]), { name: 'e.vcf' }).catch((e) => e);

@@ -80,7 +80,15 @@ export interface Conv1dParams {
 /** A recorded layer; values are numbered by the layer that computes them (0 is the input). */
 export type Layer =
   | { kind: 'input' }
-  | { kind: 'conv'; input: number; weight: Float32Array; bias?: Float32Array; shape: readonly [number, number, number]; dilation: number; pads: readonly [number, number] }
+  | {
+      kind: 'conv';
+      input: number;
+      weight: Float32Array;
+      bias?: Float32Array;
+      shape: readonly [number, number, number];
+      dilation: number;
+      pads: readonly [number, number];
+    }
   | { kind: 'batchNorm'; input: number; params: BatchNormParams }
   | { kind: 'relu'; input: number }
   | { kind: 'leakyRelu'; input: number; alpha: number }
@@ -147,8 +155,7 @@ export class SpliceGraphBuilder {
     positiveInteger(dilation, 'conv1d dilation');
     const span = dilation * (k - 1);
     const padding = params.padding ?? 'same';
-    const pads: readonly [number, number] =
-      padding === 'same' ? [Math.floor(span / 2), span - Math.floor(span / 2)] : padding === 'valid' ? [0, 0] : padding;
+    const pads: readonly [number, number] = padding === 'same' ? [Math.floor(span / 2), span - Math.floor(span / 2)] : padding === 'valid' ? [0, 0] : padding;
     for (const p of pads) nonNegativeInteger(p, 'conv1d padding');
     const lost = span - pads[0] - pads[1];
     return this.add_({ kind: 'conv', input, weight: params.weight, bias: params.bias, shape: [out, inC, k], dilation, pads }, out, x.context + lost);
@@ -182,9 +189,7 @@ export class SpliceGraphBuilder {
     const ia = this.check(a);
     const ib = this.check(b);
     if (a.channels !== b.channels || a.context !== b.context) {
-      throw new InvalidArgumentError(
-        `add: operands differ (channels ${a.channels} vs ${b.channels}, positions lost ${a.context} vs ${b.context})`,
-      );
+      throw new InvalidArgumentError(`add: operands differ (channels ${a.channels} vs ${b.channels}, positions lost ${a.context} vs ${b.context})`);
     }
     return this.add_({ kind: 'add', inputs: [ia, ib] }, a.channels, a.context);
   }
@@ -277,7 +282,10 @@ export class SpliceGraphBuilder {
 
   /** `buildStaged` for the group means of `buildMeans`: the last stage averages each group. */
   static buildStagedMeans(groups: readonly (readonly RecordedNetwork[])[], options: StagingOptions = {}): StagedGraphs | undefined {
-    return stageMeans(groups.map((group) => group.map(recorded)), options);
+    return stageMeans(
+      groups.map((group) => group.map(recorded)),
+      options,
+    );
   }
 
   /** What was recorded, for planning and lowering; `output` must be a value of this builder. */

@@ -140,7 +140,13 @@ export function emitLayers(plan: GraphPlan, trim: TrimPlan | undefined, from: nu
         nodes.push({ opType: 'Relu', name: own, inputs: [name(layer.input)], outputs: [own] });
         break;
       case 'leakyRelu':
-        nodes.push({ opType: 'LeakyRelu', name: own, inputs: [name(layer.input)], outputs: [own], attributes: [{ name: 'alpha', kind: 'float', value: layer.alpha }] });
+        nodes.push({
+          opType: 'LeakyRelu',
+          name: own,
+          inputs: [name(layer.input)],
+          outputs: [own],
+          attributes: [{ name: 'alpha', kind: 'float', value: layer.alpha }],
+        });
         break;
       case 'add': {
         // Trimmed operands may be wider than the sum: crop each to the narrowest.
@@ -227,13 +233,31 @@ export function emitSplit(emitted: Emitted, values: readonly { name: string; cha
     emitted.nodes.push({ opType: 'Identity', name: names[0], inputs: [STATE_INPUT], outputs: names });
     return;
   }
-  emitted.initializers.push(int64Tensor('state_split', [values.length], values.map((v) => v.channels)));
-  emitted.nodes.push({ opType: 'Split', name: 'state_split', inputs: [STATE_INPUT, 'state_split'], outputs: names, attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
+  emitted.initializers.push(
+    int64Tensor(
+      'state_split',
+      [values.length],
+      values.map((v) => v.channels),
+    ),
+  );
+  emitted.nodes.push({
+    opType: 'Split',
+    name: 'state_split',
+    inputs: [STATE_INPUT, 'state_split'],
+    outputs: names,
+    attributes: [{ name: 'axis', kind: 'int', value: 1 }],
+  });
 }
 
 /** Concatenates a stage's crossing values into its `next_state` output. */
 export function emitConcatState(emitted: Emitted, parts: readonly string[]): void {
-  emitted.nodes.push({ opType: 'Concat', name: STATE_OUTPUT, inputs: [...parts], outputs: [STATE_OUTPUT], attributes: [{ name: 'axis', kind: 'int', value: 1 }] });
+  emitted.nodes.push({
+    opType: 'Concat',
+    name: STATE_OUTPUT,
+    inputs: [...parts],
+    outputs: [STATE_OUTPUT],
+    attributes: [{ name: 'axis', kind: 'int', value: 1 }],
+  });
 }
 
 /**

@@ -4,8 +4,32 @@
  * convolution work a one-base change costs; each stage is then lowered like a whole graph.
  */
 import type { ConvLayout, Layer } from './graph-builder.js';
-import { type Emitted, emitConcatState, emitCrop, emitGroupMeans, emitLayers, emitSplit, encodeGraph, inputDeclaration, nameOf, STATE_INPUT, STATE_OUTPUT, valueDeclaration } from './graph-lower.js';
-import { type GraphPlan, type PlannedMember, type TrimPlan, checkMembers, flattenGroups, liveAfter, memberPrefix, planGraph, planTrim, planWholeTrim } from './graph-plan.js';
+import {
+  type Emitted,
+  emitConcatState,
+  emitCrop,
+  emitGroupMeans,
+  emitLayers,
+  emitSplit,
+  encodeGraph,
+  inputDeclaration,
+  nameOf,
+  STATE_INPUT,
+  STATE_OUTPUT,
+  valueDeclaration,
+} from './graph-lower.js';
+import {
+  type GraphPlan,
+  type PlannedMember,
+  type TrimPlan,
+  checkMembers,
+  flattenGroups,
+  liveAfter,
+  memberPrefix,
+  planGraph,
+  planTrim,
+  planWholeTrim,
+} from './graph-plan.js';
 
 /** Options of `buildStaged`. */
 export interface StagingOptions {
@@ -163,7 +187,9 @@ export function stageMeans(groups: readonly (readonly PlannedMember[])[], option
     result.reach.push([...reaches][0]);
     if (last) {
       emitGroupMeans(emitted, outputs, groups, outputName);
-      result.models.push(encodeGraph(lead, emitted, output.context, input, valueDeclaration(lead, outputName, groups.length * output.channels, 'out_length'), members.length));
+      result.models.push(
+        encodeGraph(lead, emitted, output.context, input, valueDeclaration(lead, outputName, groups.length * output.channels, 'out_length'), members.length),
+      );
       break;
     }
     emitConcatState(emitted, parts);

@@ -65,7 +65,10 @@ export function refuseUnsafeExternalData(file: string, summary: OnnxModelSummary
   for (const location of summary.externalDataLocations) {
     const problem = externalDataProblem(location);
     if (problem) {
-      throw new UnsafeModelFileError(file, `an initializer's external data location ${JSON.stringify(location)} ${problem}; refused (external data must be a file in the model's folder)`);
+      throw new UnsafeModelFileError(
+        file,
+        `an initializer's external data location ${JSON.stringify(location)} ${problem}; refused (external data must be a file in the model's folder)`,
+      );
     }
   }
 }

@@ -3,14 +3,7 @@
  * TypeScript objects plus an encoder and a small inspector. Field numbers below are the ones in
  * onnx.proto; only the fields a SpliceAI-family graph needs are covered.
  */
-import {
-  ProtoWriter,
-  WireType,
-  decodePackedVarints,
-  decodeString,
-  readFields,
-  varintToNumber,
-} from './protobuf.js';
+import { ProtoWriter, WireType, decodePackedVarints, decodeString, readFields, varintToNumber } from './protobuf.js';
 
 /** `TensorProto.DataType` values used here. */
 export const OnnxDataType = {
@@ -147,7 +140,8 @@ function encodeValueInfo(v: OnnxValueInfo): ProtoWriter {
   const shape = new ProtoWriter(); // TensorShapeProto
   for (const d of v.shape) {
     const dim = new ProtoWriter(); // TensorShapeProto.Dimension
-    if (typeof d === 'number') dim.varint(1, d); // dim_value
+    if (typeof d === 'number')
+      dim.varint(1, d); // dim_value
     else dim.string(2, d); // dim_param
     shape.message(1, dim); // dim
   }
@@ -252,8 +246,7 @@ export function inspectModel(bytes: Uint8Array): OnnxModelSummary {
           summary.initializerNames.push(name);
           summary.initializerDims[name] = dims;
           if (location !== undefined) summary.externalDataLocations.push(location);
-        }
-        else if (g.field === 11) rawInputs.push(readValueInfo(g.value));
+        } else if (g.field === 11) rawInputs.push(readValueInfo(g.value));
         else if (g.field === 12) summary.outputs.push(readValueInfo(g.value));
       }
     }

@@ -24,7 +24,8 @@ const GPU_PROVIDERS: readonly GpuProvider[] = [
   {
     name: 'webgpu',
     missing: /webgpu adapter|no supported adapters|webgpu_context|dawn|vulkan/i,
-    needs: 'WebGPU: a GPU driver with Vulkan and the loader libraries (Debian/Ubuntu: apt install libvulkan1 libglvnd0 libglx0 libegl1 libgl1), D3D12 on Windows, Metal on macOS',
+    needs:
+      'WebGPU: a GPU driver with Vulkan and the loader libraries (Debian/Ubuntu: apt install libvulkan1 libglvnd0 libglx0 libegl1 libgl1), D3D12 on Windows, Metal on macOS',
   },
 ];
 

@@ -120,12 +120,7 @@ export async function createOnnxModelFromFile(path: string, options: OnnxSession
   return openModel(path, bytes, path, options);
 }
 
-async function openModel(
-  sessionSource: string | Uint8Array,
-  bytes: Uint8Array,
-  source: string,
-  options: OnnxSessionOptions,
-): Promise<OnnxLoadedModel> {
+async function openModel(sessionSource: string | Uint8Array, bytes: Uint8Array, source: string, options: OnnxSessionOptions): Promise<OnnxLoadedModel> {
   const device = options.device ?? 'cpu';
   if (device !== 'cpu' && device !== 'gpu') throw new InvalidArgumentError(`device must be 'cpu' or 'gpu', got '${String(device)}'`);
   if (!Number.isInteger(options.context) || options.context < 0 || options.context % 2 !== 0) {
@@ -256,7 +251,8 @@ function describeInterface(summary: OnnxModelSummary, source: string, options: O
     fail(`cannot tell the layout of input '${input.name}' shaped [${input.shape.join(', ')}]; pass inputLayout ('NCL', 'NLC' or 'NC1L')`);
   }
   const rank = inputLayout === 'NC1L' ? 4 : 3;
-  if (input.shape.length !== 0 && input.shape.length !== rank) fail(`input '${input.name}' has rank ${input.shape.length}, layout ${inputLayout} needs ${rank}`);
+  if (input.shape.length !== 0 && input.shape.length !== rank)
+    fail(`input '${input.name}' has rank ${input.shape.length}, layout ${inputLayout} needs ${rank}`);
   const fixed = (d: number | string | undefined): number | undefined => (typeof d === 'number' && d > 0 ? d : undefined);
 
   const output = summary.outputs.find((o) => o.elemType === OnnxDataType.FLOAT || o.elemType === 0);
@@ -365,13 +361,17 @@ class OrtSpliceModel implements OnnxLoadedModel {
     const tracks = this.tracks.length;
     const found = outputLayoutFromDims(output.dims, tracks, this.inputLayout !== 'NLC');
     if (!found || output.dims[0] !== batch || (this.outputLayout && found.layout !== this.outputLayout)) {
-      throw new ModelFileError(this.source, `output '${this.outputName}' has shape [${output.dims.join(', ')}] for a batch of ${batch}; expected ${batch} rows of ${tracks} tracks`);
+      throw new ModelFileError(
+        this.source,
+        `output '${this.outputName}' has shape [${output.dims.join(', ')}] for a batch of ${batch}; expected ${batch} rows of ${tracks} tracks`,
+      );
     }
     this.outputLayout = found.layout;
     const count = length - this.context;
     let start: number;
     if (found.length === count) start = 0;
-    else if (found.length === length) start = this.context / 2; // the graph does not crop its flanks
+    else if (found.length === length)
+      start = this.context / 2; // the graph does not crop its flanks
     else {
       throw new ModelFileError(
         this.source,

@@ -55,7 +55,9 @@ export class StagedOnnxNetwork implements StagedNetwork {
     if (this.disposed) throw new InvalidArgumentError('a stage was run after the model was disposed');
     const expected = stage === 0 ? 4 : this.channels[stage - 1];
     if (input.channels !== expected || input.data.length !== input.batch * input.channels * input.length) {
-      throw new InvalidArgumentError(`stage ${stage} takes ${expected} channels; got (${input.batch}, ${input.channels}, ${input.length}) with ${input.data.length} values`);
+      throw new InvalidArgumentError(
+        `stage ${stage} takes ${expected} channels; got (${input.batch}, ${input.channels}, ${input.length}) with ${input.data.length} values`,
+      );
     }
     if (input.length <= 2 * this.reach[stage]) {
       throw new InvalidArgumentError(`stage ${stage} needs more than ${2 * this.reach[stage]} positions, got ${input.length}`);

@@ -9,12 +9,7 @@
  * `(out, in, k)` that `SpliceGraphBuilder.conv1d` takes. Keras Conv1D is a cross-correlation, like
  * ONNX Conv, so the taps keep their order (no flip).
  */
-export function kerasConv1dKernelToOik(
-  kernel: Float32Array,
-  kernelSize: number,
-  inChannels: number,
-  outChannels: number,
-): Float32Array {
+export function kerasConv1dKernelToOik(kernel: Float32Array, kernelSize: number, inChannels: number, outChannels: number): Float32Array {
   const expected = kernelSize * inChannels * outChannels;
   if (kernel.length !== expected) {
     throw new RangeError(`Keras kernel (${kernelSize}, ${inChannels}, ${outChannels}) needs ${expected} values, got ${kernel.length}`);

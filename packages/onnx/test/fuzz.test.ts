@@ -31,10 +31,14 @@ describe('fuzz: .onnx files', () => {
         writeFileSync(file, bytes);
         try {
           const inspect = await typedOutcome(() => inspectOnnxFile(file), file, CODES);
-          const load = await typedOutcome(async () => {
-            const model = await createOnnxModelFromFile(file, { context: net.context, threads: 1 });
-            await model.dispose();
-          }, file, CODES);
+          const load = await typedOutcome(
+            async () => {
+              const model = await createOnnxModelFromFile(file, { context: net.context, threads: 1 });
+              await model.dispose();
+            },
+            file,
+            CODES,
+          );
           return load === 'accepted' ? inspect : load;
         } finally {
           unlinkSync(file);

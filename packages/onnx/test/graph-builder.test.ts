@@ -48,7 +48,11 @@ describe('SpliceGraphBuilder + onnxruntime vs a pure-JS reference', () => {
     expect(model.appliesSoftmax).toBe(false);
     expect(model.fixedBatch).toBeUndefined();
     expect(model.fixedLength).toBeUndefined();
-    for (const [batch, length, seed] of [[1, net.context + 1, 1], [5, 137, 2], [2, 301, 3]]) {
+    for (const [batch, length, seed] of [
+      [1, net.context + 1, 1],
+      [5, 137, 2],
+      [2, 301, 3],
+    ]) {
       const codes = randomCodes(batch * length, seed);
       const out = await model.predict({ codes, batch, length });
       expect(out.length).toBe(batch * (length - net.context) * 3);
@@ -93,7 +97,9 @@ describe('SpliceGraphBuilder + onnxruntime vs a pure-JS reference', () => {
   it('emits height-1 Conv2d by default and Conv1d on request', () => {
     const conv2d = inspectModel(buildTinyNet(net)).nodes.find((n) => n.opType === 'Conv' && n.attributes.dilations);
     expect(conv2d?.attributes.kernel_shape).toEqual([1, 1]);
-    const dilated = inspectModel(buildTinyNet(net)).nodes.filter((n) => n.opType === 'Conv').map((n) => n.attributes.dilations);
+    const dilated = inspectModel(buildTinyNet(net))
+      .nodes.filter((n) => n.opType === 'Conv')
+      .map((n) => n.attributes.dilations);
     expect(dilated).toContainEqual([1, 2]);
     const conv1d = inspectModel(buildTinyNet(net, { convLayout: 'conv1d' })).nodes.filter((n) => n.opType === 'Conv');
     expect(conv1d.map((n) => n.attributes.dilations)).toContainEqual([2]);
@@ -122,7 +128,9 @@ describe('SpliceGraphBuilder + onnxruntime vs a pure-JS reference', () => {
     const a = g.conv1d(x, { weight: new Float32Array(8 * 4 * 3), shape: [8, 4, 3], padding: 'valid' });
     const b = g.conv1d(x, { weight: new Float32Array(8 * 4), shape: [8, 4, 1] });
     expect(() => g.add(a, b)).toThrow(/positions lost 2 vs 0/);
-    expect(() => g.batchNorm(b, { gamma: new Float32Array(3), beta: new Float32Array(8), mean: new Float32Array(8), variance: new Float32Array(8), epsilon: 1e-3 })).toThrow(InvalidArgumentError);
+    expect(() =>
+      g.batchNorm(b, { gamma: new Float32Array(3), beta: new Float32Array(8), mean: new Float32Array(8), variance: new Float32Array(8), epsilon: 1e-3 }),
+    ).toThrow(InvalidArgumentError);
     expect(() => new SpliceGraphBuilder().relu(b)).toThrow(/does not belong/);
     expect(() => g.build(x)).toThrow(InvalidArgumentError);
   });
@@ -202,10 +210,11 @@ describe('SpliceGraphBuilder.buildStaged', () => {
 
 describe('SpliceGraphBuilder.buildMean (an ensemble in one graph)', () => {
   const nets = [makeTinyNet(5, [3, 5, 3, 5], [1, 2, 4, 1]), makeTinyNet(6, [3, 5, 3, 5], [1, 2, 4, 1]), makeTinyNet(7, [3, 5, 3, 5], [1, 2, 4, 1])];
-  const members = () => nets.map((net) => {
-    const { g, out } = recordTinyNet(net);
-    return { builder: g, output: out };
-  });
+  const members = () =>
+    nets.map((net) => {
+      const { g, out } = recordTinyNet(net);
+      return { builder: g, output: out };
+    });
   const [batch, length] = [2, 90];
   const codes = randomCodes(batch * length, 12);
   /** The float64 mean of the members' reference outputs, tile after tile. */

@@ -14,7 +14,7 @@ import {
 } from '../src/index.js';
 
 describe('protobuf wire format', () => {
-  it('writes varints, negatives as 10-byte two\'s complement', () => {
+  it("writes varints, negatives as 10-byte two's complement", () => {
     expect([...new ProtoWriter().rawVarint(1).finish()]).toEqual([1]);
     expect([...new ProtoWriter().rawVarint(300).finish()]).toEqual([0xac, 0x02]);
     const neg = new ProtoWriter().rawVarint(-1).finish();
@@ -26,7 +26,13 @@ describe('protobuf wire format', () => {
   it('round-trips fields through readFields', () => {
     const w = new ProtoWriter().varint(1, 7).string(2, 'héllo').float(3, 1.5).packedVarints(4, [1, -2, 300]).varint(5, -5);
     const fields = [...readFields(w.finish())];
-    expect(fields.map((f) => [f.field, f.wireType])).toEqual([[1, 0], [2, 2], [3, 5], [4, 2], [5, 0]]);
+    expect(fields.map((f) => [f.field, f.wireType])).toEqual([
+      [1, 0],
+      [2, 2],
+      [3, 5],
+      [4, 2],
+      [5, 0],
+    ]);
     expect(fields[0].value).toBe(7n);
     expect(decodeString(fields[1].value as Uint8Array)).toBe('héllo');
     const f3 = fields[2].value as Uint8Array;
@@ -54,7 +60,12 @@ describe('protobuf wire format', () => {
           { opType: 'Slice', name: 's', inputs: ['x', 'st', 'en', 'ax'], outputs: ['y'] },
           { opType: 'Softmax', inputs: ['y'], outputs: ['z'], attributes: [{ name: 'axis', kind: 'int', value: -1 }] },
         ],
-        initializers: [int64Tensor('st', [1], [1]), int64Tensor('en', [1], [-1]), int64Tensor('ax', [1], [2]), floatTensor('unused', [2], Float32Array.of(1, 2))],
+        initializers: [
+          int64Tensor('st', [1], [1]),
+          int64Tensor('en', [1], [-1]),
+          int64Tensor('ax', [1], [2]),
+          floatTensor('unused', [2], Float32Array.of(1, 2)),
+        ],
         inputs: [{ name: 'x', elemType: OnnxDataType.FLOAT, shape: ['batch', 3, 'length'] }],
         outputs: [{ name: 'z', elemType: OnnxDataType.FLOAT, shape: ['batch', 3, 'out'] }],
       },

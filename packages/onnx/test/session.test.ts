@@ -3,15 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, it, expect } from 'vitest';
 import { DeviceUnavailableError, InvalidArgumentError, ModelFileError, MetaSpliceAIError } from '@metaspliceai/core';
-import {
-  type OnnxNode,
-  OnnxDataType,
-  createOnnxModel,
-  createOnnxModelFromFile,
-  encodeModel,
-  GPU_PROVIDER_ENV,
-  floatTensor,
-} from '../src/index.js';
+import { type OnnxNode, OnnxDataType, createOnnxModel, createOnnxModelFromFile, encodeModel, GPU_PROVIDER_ENV, floatTensor } from '../src/index.js';
 import { loadOnnxRuntime } from '../src/runtime.js';
 import { buildTinyNet, makeTinyNet, maxDiff, randomCodes, rng } from './tiny-net.js';
 
@@ -69,7 +61,13 @@ function fixedShapeModel(): Uint8Array {
         { opType: 'Conv', inputs: ['input', 'w'], outputs: ['l'], attributes: [{ name: 'kernel_shape', kind: 'ints', value: [1] }] },
         { opType: 'Softmax', inputs: ['l'], outputs: ['output'], attributes: [{ name: 'axis', kind: 'int', value: 1 }] },
       ],
-      initializers: [floatTensor('w', [3, 4, 1], Float32Array.from({ length: 12 }, (_, i) => i / 6 - 1))],
+      initializers: [
+        floatTensor(
+          'w',
+          [3, 4, 1],
+          Float32Array.from({ length: 12 }, (_, i) => i / 6 - 1),
+        ),
+      ],
       inputs: [{ name: 'input', elemType: OnnxDataType.FLOAT, shape: [1, 4, 10] }],
       outputs: [{ name: 'output', elemType: OnnxDataType.FLOAT, shape: [1, 3, 10] }],
     },
@@ -88,7 +86,11 @@ describe('createOnnxModel', () => {
 
     const model = await createOnnxModel({ modelBytes: buildTinyNet(net), context: net.context, backendLabel: 'onnx-test' });
     expect([model.inputName, model.outputName, model.backend, model.device, model.context]).toEqual([
-      'one_hot', 'probabilities', 'onnx-test', 'cpu', net.context,
+      'one_hot',
+      'probabilities',
+      'onnx-test',
+      'cpu',
+      net.context,
     ]);
     expect(model.threads).toBeGreaterThan(0);
     await model.dispose();

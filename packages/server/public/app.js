@@ -68,7 +68,9 @@ function scoreClass(value) {
 
 function render(body) {
   const refOnly = body.ref === null;
-  $('title').textContent = refOnly ? `${body.chrom}:${body.pos} (reference only), hg${body.genomeVersion}` : `${body.chrom}:${body.pos} ${body.ref}>${body.alt}, hg${body.genomeVersion}`;
+  $('title').textContent = refOnly
+    ? `${body.chrom}:${body.pos} (reference only), hg${body.genomeVersion}`
+    : `${body.chrom}:${body.pos} ${body.ref}>${body.alt}, hg${body.genomeVersion}`;
   const head = $('scores').tHead;
   const tbody = $('scores').tBodies[0];
   head.innerHTML = '';
@@ -137,7 +139,9 @@ function plot(body, transcript, refOnly) {
   el('line', { x1: left, x2: W - right, y1: yDelta(0), y2: yDelta(0), stroke: '#999' }, svg);
   for (const v of [0, 0.5, 1]) el('text', { x: left - 6, y: yProb(v) + 4, 'text-anchor': 'end', 'font-size': 10 }, svg).textContent = v.toFixed(1);
   for (const v of [-1, 1]) el('text', { x: left - 6, y: yDelta(v) + 4, 'text-anchor': 'end', 'font-size': 10 }, svg).textContent = `Δ${v > 0 ? '+' : ''}${v}`;
-  for (const p of [from, body.pos, to]) el('text', { x: x(p), y: H - 4, 'text-anchor': p === from ? 'start' : p === to ? 'end' : 'middle', 'font-size': 10 }, svg).textContent = p.toLocaleString('en-US');
+  for (const p of [from, body.pos, to])
+    el('text', { x: x(p), y: H - 4, 'text-anchor': p === from ? 'start' : p === to ? 'end' : 'middle', 'font-size': 10 }, svg).textContent =
+      p.toLocaleString('en-US');
   el('line', { x1: x(body.pos), x2: x(body.pos), y1: top, y2: exonY + 14, stroke: '#888', 'stroke-dasharray': '2 3' }, svg);
   // probabilities: positions missing from allNonZeroScores are below 0.01 on both alleles
   const rows = new Map((body.allNonZeroScores || []).map((r) => [r.pos, r]));
@@ -148,15 +152,41 @@ function plot(body, transcript, refOnly) {
       const v = rows.has(p) ? Number(rows.get(p)[key]) : 0;
       d += `${d ? 'L' : 'M'}${x(p).toFixed(1)},${yProb(v).toFixed(1)}`;
     }
-    el('path', { d, fill: 'none', stroke: COLORS[key], 'stroke-width': key[0] === 'R' ? 1.2 : 1.6, 'stroke-dasharray': key[0] === 'R' && !refOnly ? '4 3' : 'none', class: `series series-${key}` }, svg);
+    el(
+      'path',
+      {
+        d,
+        fill: 'none',
+        stroke: COLORS[key],
+        'stroke-width': key[0] === 'R' ? 1.2 : 1.6,
+        'stroke-dasharray': key[0] === 'R' && !refOnly ? '4 3' : 'none',
+        class: `series series-${key}`,
+      },
+      svg,
+    );
   }
   if (!refOnly) {
     const bw = Math.max((W - left - right) / (to - from + 1), 2);
     for (const r of rows.values()) {
-      for (const [ref, alt] of [['RA', 'AA'], ['RD', 'AD']]) {
+      for (const [ref, alt] of [
+        ['RA', 'AA'],
+        ['RD', 'AD'],
+      ]) {
         const dv = Number(r[alt]) - Number(r[ref]);
         if (Math.abs(dv) < 0.005) continue;
-        el('rect', { x: x(r.pos) - bw / 2, width: bw, y: Math.min(yDelta(dv), yDelta(0)), height: Math.abs(yDelta(dv) - yDelta(0)), fill: COLORS[ref], opacity: 0.75, class: 'delta' }, svg);
+        el(
+          'rect',
+          {
+            x: x(r.pos) - bw / 2,
+            width: bw,
+            y: Math.min(yDelta(dv), yDelta(0)),
+            height: Math.abs(yDelta(dv) - yDelta(0)),
+            fill: COLORS[ref],
+            opacity: 0.75,
+            class: 'delta',
+          },
+          svg,
+        );
       }
     }
   }
@@ -168,13 +198,22 @@ function plot(body, transcript, refOnly) {
     transcript.EXON_STARTS.forEach((s, i) => {
       const e = transcript.EXON_ENDS[i];
       if (e < from || s > to) return;
-      el('rect', { x: x(Math.max(s, from)), width: Math.max(x(Math.min(e, to)) - x(Math.max(s, from)), 1), y: exonY, height: 12, fill: '#333', class: 'exon' }, svg);
+      el(
+        'rect',
+        { x: x(Math.max(s, from)), width: Math.max(x(Math.min(e, to)) - x(Math.max(s, from)), 1), y: exonY, height: 12, fill: '#333', class: 'exon' },
+        svg,
+      );
     });
     el('text', { x: W - right, y: exonY - 4, 'text-anchor': 'end', 'font-size': 10 }, svg).textContent = `${transcript.g_name} exons (${transcript.t_strand})`;
   }
   const legend = $('legend');
   legend.innerHTML = '';
-  for (const [key, label] of [['RA', 'REF acceptor'], ['AA', 'ALT acceptor'], ['RD', 'REF donor'], ['AD', 'ALT donor']]) {
+  for (const [key, label] of [
+    ['RA', 'REF acceptor'],
+    ['AA', 'ALT acceptor'],
+    ['RD', 'REF donor'],
+    ['AD', 'ALT donor'],
+  ]) {
     if (!series.includes(key)) continue;
     const span = document.createElement('span');
     span.innerHTML = `<i style="background:${COLORS[key]};${key[0] === 'R' && !refOnly ? 'opacity:.5' : ''}"></i>${label}`;

@@ -49,7 +49,9 @@ export function createLookupServer(engine: LookupEngine, options: LookupServerOp
   const app = Fastify({ logger: opts.logger, bodyLimit: opts.bodyLimit, requestTimeout: opts.requestTimeout, connectionTimeout: opts.requestTimeout });
   // VCF bodies and plain lists arrive as text.
   app.addContentTypeParser(['text/plain', 'text/x-vcf', 'text/vcf', 'application/octet-stream'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))));
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, done) =>
+    done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
 
   app.setErrorHandler((error: Error & { statusCode?: number }, _request, reply) => {
     const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 500 ? error.statusCode : MetaSpliceAIError.isInstance(error) ? 400 : 500;
@@ -57,21 +59,24 @@ export function createLookupServer(engine: LookupEngine, options: LookupServerOp
     if (status === 500) app.log.error(error);
     void reply.code(status).send({ error: message });
   });
-  app.setNotFoundHandler((request, reply) => void reply.code(404).send({ error: `no such endpoint: ${request.method} ${request.url.split('?')[0]}; try ${SPLICEAI_EXAMPLE}` }));
+  app.setNotFoundHandler(
+    (request, reply) => void reply.code(404).send({ error: `no such endpoint: ${request.method} ${request.url.split('?')[0]}; try ${SPLICEAI_EXAMPLE}` }),
+  );
 
-  const handler = (tool: string, lookup: (query: LookupQuery, signal: AbortSignal) => Promise<CachedAnswer>) => async (request: FastifyRequest, reply: FastifyReply) => {
-    const params = { ...(request.query as Record<string, unknown>), ...(isObject(request.body) ? request.body : {}) };
-    const query = parseQuery(params);
-    if ('error' in query) return reply.code(400).send({ error: query.error, source: tool });
-    const signal = abortOnClose(request, reply);
-    try {
-      const answer = await lookup(query, signal);
-      return reply.code(answer.status).send(answer.body);
-    } catch (error) {
-      if (error instanceof LookupAbortedError) return reply; // nobody is listening
-      throw error;
-    }
-  };
+  const handler =
+    (tool: string, lookup: (query: LookupQuery, signal: AbortSignal) => Promise<CachedAnswer>) => async (request: FastifyRequest, reply: FastifyReply) => {
+      const params = { ...(request.query as Record<string, unknown>), ...(isObject(request.body) ? request.body : {}) };
+      const query = parseQuery(params);
+      if ('error' in query) return reply.code(400).send({ error: query.error, source: tool });
+      const signal = abortOnClose(request, reply);
+      try {
+        const answer = await lookup(query, signal);
+        return reply.code(answer.status).send(answer.body);
+      } catch (error) {
+        if (error instanceof LookupAbortedError) return reply; // nobody is listening
+        throw error;
+      }
+    };
   const single = handler('spliceai', (q, s) => engine.lookup(q, s));
   app.get('/spliceai/', single);
   app.post('/spliceai/', single);
@@ -82,7 +87,8 @@ export function createLookupServer(engine: LookupEngine, options: LookupServerOp
     const params = { ...(request.query as Record<string, unknown>) };
     const texts = batchVariants(request.body);
     if ('error' in texts) return reply.code(400).send({ error: texts.error });
-    if (texts.variants.length > opts.maxBatchVariants) return reply.code(400).send({ error: `a batch holds at most ${opts.maxBatchVariants} variants, got ${texts.variants.length}; split it` });
+    if (texts.variants.length > opts.maxBatchVariants)
+      return reply.code(400).send({ error: `a batch holds at most ${opts.maxBatchVariants} variants, got ${texts.variants.length}; split it` });
     const first = parseQuery({ ...params, variant: texts.variants[0] ?? '1-1' });
     if ('error' in first && !/variant/i.test(first.error)) return reply.code(400).send({ error: first.error });
     const signal = abortOnClose(request, reply);
@@ -129,8 +135,18 @@ export function createLookupServer(engine: LookupEngine, options: LookupServerOp
     tools: { spliceai: true, pangolin: extras.pangolin !== undefined },
     pangolin: extras.pangolin
       ? {
-          model: { adapter: extras.pangolin.model.adapter, set: extras.pangolin.model.set, license: extras.pangolin.model.license ?? null, members: extras.pangolin.model.members },
-          genomes: [...extras.pangolin.genomes.values()].map((g) => ({ hg: g.name, fastaSha256: g.fastaSha256, annotation: g.annotation.path, annotationSha256: g.annotation.sha256 })),
+          model: {
+            adapter: extras.pangolin.model.adapter,
+            set: extras.pangolin.model.set,
+            license: extras.pangolin.model.license ?? null,
+            members: extras.pangolin.model.members,
+          },
+          genomes: [...extras.pangolin.genomes.values()].map((g) => ({
+            hg: g.name,
+            fastaSha256: g.fastaSha256,
+            annotation: g.annotation.path,
+            annotationSha256: g.annotation.sha256,
+          })),
         }
       : null,
     rule: SPLICEAI_RULE.name,
@@ -194,11 +210,13 @@ export function parseQuery(params: Record<string, unknown>): LookupQuery | { err
   const hg = params.hg === undefined ? undefined : String(params.hg);
   if (!hg) return { error: `"hg" not specified. The URL must include an "hg" arg: hg=37 or hg=38. For example: ${SPLICEAI_EXAMPLE}` };
   const distanceText = String(params.distance ?? '500');
-  if (!/^\d+$/.test(distanceText)) return { error: `Invalid "distance": "${distanceText.slice(0, 20)}". The value must be a whole number from 0 to ${MAX_DISTANCE}` };
+  if (!/^\d+$/.test(distanceText))
+    return { error: `Invalid "distance": "${distanceText.slice(0, 20)}". The value must be a whole number from 0 to ${MAX_DISTANCE}` };
   const distance = Number(distanceText);
   if (distance > MAX_DISTANCE) return { error: `Invalid "distance": "${distanceText}". This server scores distances up to ${MAX_DISTANCE}` };
   const maskText = String(params.mask ?? '0');
-  if (maskText !== '0' && maskText !== '1') return { error: `Invalid "mask" value: "${maskText.slice(0, 20)}". The value must be either "0" or "1". For example: ${SPLICEAI_EXAMPLE}` };
+  if (maskText !== '0' && maskText !== '1')
+    return { error: `Invalid "mask" value: "${maskText.slice(0, 20)}". The value must be either "0" or "1". For example: ${SPLICEAI_EXAMPLE}` };
   try {
     return { genome: hg, variant: parseLookupVariant(variant), text: variant.trim(), distance, mask: maskText === '1' ? 1 : 0 };
   } catch (error) {

@@ -52,7 +52,9 @@ export class ScoreCache {
       this.db = new Database(this.path);
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = NORMAL');
-      this.db.exec('CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, status INTEGER NOT NULL, value TEXT NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID');
+      this.db.exec(
+        'CREATE TABLE IF NOT EXISTS scores (key TEXT PRIMARY KEY, status INTEGER NOT NULL, value TEXT NOT NULL, created INTEGER NOT NULL) WITHOUT ROWID',
+      );
     } catch (cause) {
       throw new InputError(`score cache ${this.path}: cannot open it (${(cause as Error).message})`, {
         cause,

@@ -1,8 +1,4 @@
-import {
-  type LoadedModel,
-  parseOptions,
-  type VariantEncoding,
-} from '@metaspliceai/core';
+import { type LoadedModel, parseOptions, type VariantEncoding } from '@metaspliceai/core';
 import { lookupEngineOptionsSchema } from './engine-options.js';
 import {
   AnnotationIndex,
@@ -123,13 +119,20 @@ export class LookupEngine {
   /** The answer to one query: HTTP status and JSON body, from the cache or the model. */
   async lookup(query: LookupQuery, signal?: AbortSignal): Promise<CachedAnswer> {
     const genome = this.genomes.get(query.genome);
-    if (!genome) return { status: 400, body: { error: `Invalid "hg" value: "${query.genome}". This server has ${[...this.genomes.keys()].map((g) => `hg=${g}`).join(', ')}` } };
+    if (!genome)
+      return {
+        status: 400,
+        body: { error: `Invalid "hg" value: "${query.genome}". This server has ${[...this.genomes.keys()].map((g) => `hg=${g}`).join(', ')}` },
+      };
     const key = this.cache ? this.key(query, genome) : undefined;
     if (key) {
       const hit = this.cache!.get(key);
       if (hit) {
         const body = hit.body as Record<string, unknown>;
-        return { status: hit.status, body: { ...body, variant: query.text, ...(typeof body.source === 'string' ? { source: `${body.source.replace(/:model$/, '')}:cache` } : {}) } };
+        return {
+          status: hit.status,
+          body: { ...body, variant: query.text, ...(typeof body.source === 'string' ? { source: `${body.source.replace(/:model$/, '')}:cache` } : {}) },
+        };
       }
     }
     if (signal?.aborted) throw new LookupAbortedError();
@@ -216,12 +219,17 @@ export class LookupEngine {
     const withAlt: number[] = [];
     queries.forEach((q, i) => {
       if (q.variant.ref !== undefined && q.variant.ref.length > 1 && q.variant.alt!.length > 1) {
-        answers[i] = error(q, `SpliceAI does not score variants whose REF and ALT are both longer than 1 (${formatLookupVariant(q.variant)}); write it as a deletion and an insertion`);
+        answers[i] = error(
+          q,
+          `SpliceAI does not score variants whose REF and ALT are both longer than 1 (${formatLookupVariant(q.variant)}); write it as a deletion and an insertion`,
+        );
       } else if (q.variant.ref !== undefined) withAlt.push(i);
     });
     if (withAlt.length) {
       const scorer = this.scorer(genome, distance, mask);
-      const results = await scorer.scoreMany(withAlt.map((i) => ({ chrom: queries[i].variant.chrom, pos: queries[i].variant.pos, ref: queries[i].variant.ref!, alts: [queries[i].variant.alt!] })));
+      const results = await scorer.scoreMany(
+        withAlt.map((i) => ({ chrom: queries[i].variant.chrom, pos: queries[i].variant.pos, ref: queries[i].variant.ref!, alts: [queries[i].variant.alt!] })),
+      );
       withAlt.forEach((i, k) => (answers[i] = this.deltaAnswer(queries[i], genome, results[k])));
     }
     for (let i = 0; i < queries.length; i++) if (!answers[i]) answers[i] = await this.referenceAnswer(queries[i], genome);
@@ -270,7 +278,8 @@ export class LookupEngine {
           const aa = aligned[r * 3 + 1];
           const rd = ref[r * 3 + 2];
           const ad = aligned[r * 3 + 2];
-          if (picked.has(r) || Math.max(ra, aa, rd, ad) >= MIN_SCORE) rows.push({ pos: q.variant.pos - dist + r, RA: this.fmt(ra), AA: this.fmt(aa), RD: this.fmt(rd), AD: this.fmt(ad) });
+          if (picked.has(r) || Math.max(ra, aa, rd, ad) >= MIN_SCORE)
+            rows.push({ pos: q.variant.pos - dist + r, RA: this.fmt(ra), AA: this.fmt(aa), RD: this.fmt(rd), AD: this.fmt(ad) });
         }
         const sum = delta.scores.reduce((n, s) => n + Math.abs(s), 0);
         return { scores, rows, sum, row };
@@ -306,7 +315,15 @@ export class LookupEngine {
     const dist = q.distance;
     const transcripts: { scores: Record<string, unknown>; rows: { pos: number; RA: string; RD: string }[]; sum: number; row: AnnotationRecord }[] = [];
     for (const hit of hits) {
-      const ref = await predictReferenceRows({ model: this.model.model, fasta: genome.fasta, fastaName, hit, pos: q.variant.pos, dist, encoding: this.model.encoding });
+      const ref = await predictReferenceRows({
+        model: this.model.model,
+        fasta: genome.fasta,
+        fastaName,
+        hit,
+        pos: q.variant.pos,
+        dist,
+        encoding: this.model.encoding,
+      });
       let a = 0;
       let d = 0;
       for (let r = 1; r < 2 * dist + 1; r++) {
@@ -315,10 +332,17 @@ export class LookupEngine {
       }
       const rows: { pos: number; RA: string; RD: string }[] = [];
       for (let r = 0; r < 2 * dist + 1; r++) {
-        if (r === a || r === d || r === dist || Math.max(ref[r * 3 + 1], ref[r * 3 + 2]) >= MIN_SCORE) rows.push({ pos: q.variant.pos - dist + r, RA: this.fmt(ref[r * 3 + 1]), RD: this.fmt(ref[r * 3 + 2]) });
+        if (r === a || r === d || r === dist || Math.max(ref[r * 3 + 1], ref[r * 3 + 2]) >= MIN_SCORE)
+          rows.push({ pos: q.variant.pos - dist + r, RA: this.fmt(ref[r * 3 + 1]), RD: this.fmt(ref[r * 3 + 2]) });
       }
       transcripts.push({
-        scores: { RA_MAX: this.fmt(ref[a * 3 + 1]), RA_MAX_POS: a - dist, RD_MAX: this.fmt(ref[d * 3 + 2]), RD_MAX_POS: d - dist, ...transcriptFields(hit.row) },
+        scores: {
+          RA_MAX: this.fmt(ref[a * 3 + 1]),
+          RA_MAX_POS: a - dist,
+          RD_MAX: this.fmt(ref[d * 3 + 2]),
+          RD_MAX_POS: d - dist,
+          ...transcriptFields(hit.row),
+        },
         rows,
         sum: ref[a * 3 + 1] + ref[d * 3 + 2],
         row: hit.row,

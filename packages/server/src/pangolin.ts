@@ -1,7 +1,4 @@
-import {
-  sha256File,
-  InputError,
-} from '@metaspliceai/core';
+import { sha256File, InputError } from '@metaspliceai/core';
 import {
   checkRuleTracks,
   type FastaReader,
@@ -30,7 +27,9 @@ export interface PangolinLookupGenome {
 export async function openPangolinGenome(name: string, fasta: FastaReader, fastaSha256: string, annotationPath: string): Promise<PangolinLookupGenome> {
   const format = await sniffAnnotationFormat(annotationPath);
   if (format === 'table') {
-    throw new InputError(`${annotationPath}: /pangolin/ needs a GTF/GFF3 with Ensembl_canonical tags, not a SpliceAI table`, { hint: `give --annotation ${name}=<gencode .gtf>` });
+    throw new InputError(`${annotationPath}: /pangolin/ needs a GTF/GFF3 with Ensembl_canonical tags, not a SpliceAI table`, {
+      hint: `give --annotation ${name}=<gencode .gtf>`,
+    });
   }
   const model = await readAnnotation(annotationPath, { format });
   return { name, fasta, fastaSha256, annotation: { path: annotationPath, sha256: await sha256File(annotationPath), model } };
@@ -80,8 +79,24 @@ export class PangolinLookup {
 
   async lookup(query: LookupQuery, signal?: AbortSignal): Promise<CachedAnswer> {
     const genome = this.genomes.get(query.genome);
-    if (!genome) return { status: 400, body: { variant: query.text, source: 'pangolin', error: `Invalid "hg" value: "${query.genome}". /pangolin/ on this server has ${[...this.genomes.keys()].map((g) => `hg=${g}`).join(', ')}` } };
-    if (query.variant.ref === undefined) return { status: 400, body: { variant: query.text, source: 'pangolin', error: 'Pangolin scores need REF and ALT (chrom-pos-ref-alt); reference-only scores are served by /spliceai/' } };
+    if (!genome)
+      return {
+        status: 400,
+        body: {
+          variant: query.text,
+          source: 'pangolin',
+          error: `Invalid "hg" value: "${query.genome}". /pangolin/ on this server has ${[...this.genomes.keys()].map((g) => `hg=${g}`).join(', ')}`,
+        },
+      };
+    if (query.variant.ref === undefined)
+      return {
+        status: 400,
+        body: {
+          variant: query.text,
+          source: 'pangolin',
+          error: 'Pangolin scores need REF and ALT (chrom-pos-ref-alt); reference-only scores are served by /spliceai/',
+        },
+      };
     const key = this.cache
       ? cacheKey({
           schema: RESPONSE_SCHEMA,
@@ -130,10 +145,20 @@ export class PangolinLookup {
           const id = `${genome}\u0000${distance}\u0000${mask}`;
           let scorer = this.scorers.get(id);
           if (!scorer) {
-            scorer = new PangolinScorer({ model: this.model.model, fasta: g.fasta, genes: g.genes, dist: distance, mask: mask === 1, encoding: this.model.encoding, batchSize: this.batchSize });
+            scorer = new PangolinScorer({
+              model: this.model.model,
+              fasta: g.fasta,
+              genes: g.genes,
+              dist: distance,
+              mask: mask === 1,
+              encoding: this.model.encoding,
+              batchSize: this.batchSize,
+            });
             this.scorers.set(id, scorer);
           }
-          const results = await scorer.scoreMany(live.map((p) => ({ chrom: p.query.variant.chrom, pos: p.query.variant.pos, ref: p.query.variant.ref!, alts: [p.query.variant.alt!] })));
+          const results = await scorer.scoreMany(
+            live.map((p) => ({ chrom: p.query.variant.chrom, pos: p.query.variant.pos, ref: p.query.variant.ref!, alts: [p.query.variant.alt!] })),
+          );
           live.forEach((p, i) => p.resolve(this.answer(p.query, g, results[i])));
         } catch (error) {
           for (const p of live) p.reject(error);
@@ -145,7 +170,15 @@ export class PangolinLookup {
   }
 
   private answer(q: LookupQuery, genome: { info: Map<string, GeneInfo> }, result: VariantScore): CachedAnswer {
-    if (result.skipped) return { status: 400, body: { variant: q.text, source: 'pangolin', error: `Pangolin was unable to compute scores for ${formatLookupVariant(q.variant)}: ${result.skipped.message}` } };
+    if (result.skipped)
+      return {
+        status: 400,
+        body: {
+          variant: q.text,
+          source: 'pangolin',
+          error: `Pangolin was unable to compute scores for ${formatLookupVariant(q.variant)}: ${result.skipped.message}`,
+        },
+      };
     const scores = result.entries.map((e) => {
       // gene|gain_pos:gain|loss_pos:loss|Warnings:...
       const [gene, gain, loss, warnings] = e.text.split('|');

@@ -18,7 +18,10 @@ const VARIANT = /^(?:chr)?([0-9XYMT]{1,2}|[A-Za-z0-9_.]{1,40}?)[-\s:]+([0-9]{1,1
  * are upper-cased. Anything else is an InvalidArgumentError quoting the text.
  */
 export function parseLookupVariant(text: string): LookupVariant {
-  const cleaned = text.trim().replace(/^['",]+|['",]+$/g, '').trim();
+  const cleaned = text
+    .trim()
+    .replace(/^['",]+|['",]+$/g, '')
+    .trim();
   const m = VARIANT.exec(cleaned);
   if (!m) {
     throw new InvalidArgumentError(`Unable to parse variant: "${text.slice(0, 80)}"`, {

@@ -67,7 +67,9 @@ describe('ScoreCache', () => {
   test('a writer killed mid-write (SIGKILL) leaves only whole entries', async () => {
     const folder = join(dir, 'killed');
     new ScoreCache(folder).close();
-    const writer = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/cache-writer.mjs', import.meta.url)), join(folder, 'scores.sqlite')], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const writer = spawn(process.execPath, [fileURLToPath(new URL('./fixtures/cache-writer.mjs', import.meta.url)), join(folder, 'scores.sqlite')], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve) => writer.stdout!.once('data', () => resolve()));
     await new Promise((r) => setTimeout(r, 300 + Math.random() * 300));
     writer.kill('SIGKILL');

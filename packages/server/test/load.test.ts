@@ -75,19 +75,29 @@ describe('under load (loopback only)', () => {
     expect(engine.rounds).toBeLessThan(100);
 
     // The right numbers: the same variants scored by one VariantScorer call, outside the server.
-    const scorer = new VariantScorer({ model: model.model, fasta: genome.fasta, annotation: { source: 'tubb8', rows: genome.annotation.rows }, dist: DISTANCE, encoding: model.encoding });
+    const scorer = new VariantScorer({
+      model: model.model,
+      fasta: genome.fasta,
+      annotation: { source: 'tubb8', rows: genome.annotation.rows },
+      dist: DISTANCE,
+      encoding: model.encoding,
+    });
     // Every variant.
     const sample = variants;
-    const direct = await scorer.scoreMany(sample.map((v) => {
-      const [chrom, pos, ref, alt] = v.split('-');
-      return { chrom, pos: Number(pos), ref, alts: [alt] };
-    }));
+    const direct = await scorer.scoreMany(
+      sample.map((v) => {
+        const [chrom, pos, ref, alt] = v.split('-');
+        return { chrom, pos: Number(pos), ref, alts: [alt] };
+      }),
+    );
     direct.forEach((r, i) => {
       const d = r.entries[0].delta!;
       expect(answers.get(sample[i]), sample[i]).toEqual({ DS: d.scores.map((x) => formatFixed(x, 2)), DP: d.positions });
     });
     latencies.sort((a, b) => a - b);
-    console.log(`load: 200 variants, 32 clients: ${seconds.toFixed(1)} s, ${(200 / seconds).toFixed(1)} variants/s, p50 ${latencies[100].toFixed(0)} ms, p99 ${latencies[197].toFixed(0)} ms, ${engine.rounds} model rounds`);
+    console.log(
+      `load: 200 variants, 32 clients: ${seconds.toFixed(1)} s, ${(200 / seconds).toFixed(1)} variants/s, p50 ${latencies[100].toFixed(0)} ms, p99 ${latencies[197].toFixed(0)} ms, ${engine.rounds} model rounds`,
+    );
   }, 600_000);
 
   test('while it scores, the server keeps answering: model calls are one window each, so the event loop is never held for long', async () => {
@@ -113,7 +123,9 @@ describe('under load (loopback only)', () => {
     delay.disable();
     expect(answers.every((a) => a.status === 200)).toBe(true);
     expect(health.length).toBeGreaterThan(3);
-    console.log(`responsiveness: event-loop delay max ${(delay.max / 1e6).toFixed(0)} ms, /health max ${Math.max(...health).toFixed(0)} ms over ${health.length} probes`);
+    console.log(
+      `responsiveness: event-loop delay max ${(delay.max / 1e6).toFixed(0)} ms, /health max ${Math.max(...health).toFixed(0)} ms over ${health.length} probes`,
+    );
     // Generous bounds for a shared 2-core machine; a whole batch in one blocking call would take far longer.
     expect(delay.max / 1e6).toBeLessThan(3000);
     expect(Math.max(...health)).toBeLessThan(3000);
@@ -124,12 +136,18 @@ describe('under load (loopback only)', () => {
     // 30 positions (every ALT) at distance 4999: one round (a batch submits up to 32 variants at once).
     const busyVariants = Array.from({ length: 30 }, (_, i) => `10-${94_077 + 25 * i}`);
     const started = engine.rounds;
-    const busy = fetch(`${base}/spliceai/batch?hg=37&distance=4999`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(busyVariants) });
+    const busy = fetch(`${base}/spliceai/batch?hg=37&distance=4999`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(busyVariants),
+    });
     // Its round has begun (on a loaded machine that may take longer than a fixed wait).
     while (engine.rounds === started) await new Promise((r) => setTimeout(r, 10));
     const before = engine.rounds;
     const controllers = Array.from({ length: 8 }, () => new AbortController());
-    const dropped = controllers.map((c, i) => fetch(`${base}/spliceai/?hg=37&variant=10-${FROM + 150 + i}-A-C&distance=${DISTANCE + 1}`, { signal: c.signal }).catch((e: Error) => e.name));
+    const dropped = controllers.map((c, i) =>
+      fetch(`${base}/spliceai/?hg=37&variant=10-${FROM + 150 + i}-A-C&distance=${DISTANCE + 1}`, { signal: c.signal }).catch((e: Error) => e.name),
+    );
     await new Promise((r) => setTimeout(r, 300));
     for (const c of controllers) c.abort();
     expect(await Promise.all(dropped)).toEqual(Array(8).fill('AbortError'));

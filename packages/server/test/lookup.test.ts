@@ -39,7 +39,17 @@ describe('GET /spliceai/ on real data', () => {
     const res = await app.inject({ method: 'GET', url: TUBB8 });
     expect(res.statusCode).toBe(200);
     const body = res.json();
-    expect(body).toMatchObject({ variant: '10-94077-A-C', genomeVersion: '37', chrom: '10', pos: 94077, ref: 'A', alt: 'C', distance: 500, mask: 0, source: 'spliceai:model' });
+    expect(body).toMatchObject({
+      variant: '10-94077-A-C',
+      genomeVersion: '37',
+      chrom: '10',
+      pos: 94077,
+      ref: 'A',
+      alt: 'C',
+      distance: 500,
+      mask: 0,
+      source: 'spliceai:model',
+    });
     expect(body.scores).toHaveLength(1);
     const s = body.scores[0];
     expect([s.DS_AG, s.DS_AL, s.DS_DG, s.DS_DL]).toEqual(['0.15', '0.27', '0.00', '0.05']);
@@ -64,7 +74,9 @@ describe('GET /spliceai/ on real data', () => {
     expect(first.source).toBe('spliceai:cache');
     const rounds = engine.rounds;
     const again = createLookupServer(new LookupEngine({ model, genomes: [genome], cache: new ScoreCache(join(dir, 'cache')) }));
-    const second = (await again.inject({ method: 'POST', url: '/spliceai/', payload: { hg: '37', variant: 'chr10:94077 A>C', distance: 500, mask: 0 } })).json();
+    const second = (
+      await again.inject({ method: 'POST', url: '/spliceai/', payload: { hg: '37', variant: 'chr10:94077 A>C', distance: 500, mask: 0 } })
+    ).json();
     await again.close();
     expect(second.source).toBe('spliceai:cache');
     expect(second.variant).toBe('chr10:94077 A>C');
@@ -127,19 +139,30 @@ describe('GET /spliceai/ on real data', () => {
     const res = await app.inject({ method: 'POST', url: '/spliceai/batch?hg=37&distance=500', payload: ['10-94077-A-C', 'nonsense', '10-94077-A-G'] });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/ndjson/);
-    const lines = res.body.trim().split('\n').map((l) => JSON.parse(l));
+    const lines = res.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines).toHaveLength(3);
     expect(lines[0].scores[0].DS_AL).toBe('0.27');
     expect(lines[1].error).toMatch(/Unable to parse/);
     expect(lines[2].alt).toBe('G');
     const vcf = '##fileformat=VCFv4.2\n#CHROM\tPOS\tID\tREF\tALT\tQUAL\tFILTER\tINFO\n10\t94077\t.\tA\tC,G\t.\t.\t.\n';
     const v = await app.inject({ method: 'POST', url: '/spliceai/batch?hg=37&distance=500', headers: { 'content-type': 'text/plain' }, payload: vcf });
-    const vl = v.body.trim().split('\n').map((l) => JSON.parse(l));
+    const vl = v.body
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(vl.map((l) => l.alt)).toEqual(['C', 'G']);
     expect(vl[0].scores).toEqual(lines[0].scores);
     const tooMany = await app.inject({ method: 'POST', url: '/spliceai/batch?hg=37', payload: Array.from({ length: 1001 }, () => '10-94077-A-C') });
     expect(tooMany.statusCode).toBe(400);
-    const tooBig = await app.inject({ method: 'POST', url: '/spliceai/batch?hg=37', headers: { 'content-type': 'text/plain' }, payload: '10-94077-A-C\n'.repeat(100_000) });
+    const tooBig = await app.inject({
+      method: 'POST',
+      url: '/spliceai/batch?hg=37',
+      headers: { 'content-type': 'text/plain' },
+      payload: '10-94077-A-C\n'.repeat(100_000),
+    });
     expect(tooBig.statusCode).toBe(413);
     expect(typeof tooBig.json().error).toBe('string');
   });

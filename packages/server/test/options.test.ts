@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLookupServer, LookupEngine, type LookupEngineOptions, type LookupServerOptions } from '../src/index.js';
 
-describe('server options go through zod schemas with core\'s shared message', () => {
+describe("server options go through zod schemas with core's shared message", () => {
   it('LookupEngine names the bad option before touching the model', () => {
     const base = { model: {}, genomes: [] } as unknown as LookupEngineOptions;
     expect(() => new LookupEngine({ ...base, batchSize: 0 })).toThrow('LookupEngine: batchSize must be a whole number of at least 1, got 0');

@@ -47,7 +47,10 @@ describe('the page at /, in a real browser', () => {
     await page.click('#submit');
     await page.waitForSelector('#plot[data-drawn]', { state: 'attached', timeout: 120_000 });
 
-    const api = (await (await fetch(`${base}/spliceai/?hg=37&variant=chr10:94077%20A%3EC&distance=500&mask=0`)).json()) as { scores: Record<string, string | number>[]; allNonZeroScores: unknown[] };
+    const api = (await (await fetch(`${base}/spliceai/?hg=37&variant=chr10:94077%20A%3EC&distance=500&mask=0`)).json()) as {
+      scores: Record<string, string | number>[];
+      allNonZeroScores: unknown[];
+    };
     const s = api.scores[0];
     const shown = async (field: string) => (await page.textContent(`#scores tbody tr:first-child td[data-field="${field}"]`))?.trim();
     for (const k of ['AG', 'AL', 'DG', 'DL']) {

@@ -21,7 +21,10 @@ beforeAll(async () => {
   spliceai = s.loaded;
   const manager = createModelManager({ modelsDir: MODELS_DIR }).register(createPangolinAdapter());
   pangolinSet = await manager.load({ adapter: 'pangolin', threads: 2 });
-  lookup = new PangolinLookup({ model: await lookupModelFrom(pangolinSet, 'acgt'), genomes: [await openPangolinGenome('37', s.genome.fasta, s.genome.fastaSha256, GTF)] });
+  lookup = new PangolinLookup({
+    model: await lookupModelFrom(pangolinSet, 'acgt'),
+    genomes: [await openPangolinGenome('37', s.genome.fasta, s.genome.fastaSha256, GTF)],
+  });
   const engine = new LookupEngine({ model: s.model, genomes: [s.genome] });
   app = createLookupServer(engine, {}, { pangolin: lookup });
   bare = createLookupServer(engine);

@@ -120,7 +120,9 @@ export function loadTorchPickle(data: Uint8Array, ctx: TorchPickleContext): { ro
 
   const persistentLoad = (pid: unknown): StorageRef => {
     if (!(pid instanceof PyTuple) || pid.items.length !== 5 || pid.items[0] !== 'storage') {
-      return unsafe(`expected a persistent id ('storage', type, key, location, numel), found a ${pyTypeName(pid)}${pid instanceof PyTuple ? ` of ${pid.items.length} items` : ''}`);
+      return unsafe(
+        `expected a persistent id ('storage', type, key, location, numel), found a ${pyTypeName(pid)}${pid instanceof PyTuple ? ` of ${pid.items.length} items` : ''}`,
+      );
     }
     const [, type, key, location, numel] = pid.items;
     if (!(type instanceof StorageType)) return unsafe(`expected a torch storage type in a persistent id, found ${pyTypeName(type)}`);
@@ -138,7 +140,9 @@ export function loadTorchPickle(data: Uint8Array, ctx: TorchPickleContext): { ro
     const entry = entries.get(entryName);
     if (!entry) return unsafe(`persistent id names storage '${key}', but the archive has no entry '${entryName}'`);
     if (numel * type.itemSize > entry.size) {
-      return unsafe(`storage '${entryName}' is declared as ${numel} ${type.dtype} elements (${numel * type.itemSize} bytes), but the entry holds ${entry.size} bytes`);
+      return unsafe(
+        `storage '${entryName}' is declared as ${numel} ${type.dtype} elements (${numel * type.itemSize} bytes), but the entry holds ${entry.size} bytes`,
+      );
     }
     const seen = storages.get(key);
     if (seen) {

@@ -145,7 +145,10 @@ export class ZipArchive {
       const csize = u32(buf, rel + 18);
       const usize = u32(buf, rel + 22);
       if (crc !== entry.crc32 || csize !== entry.compressedSize || usize !== entry.size) {
-        throw new ModelFileError(file, `entry '${name}': local header (crc ${hex(crc)}, ${csize}/${usize} bytes) disagrees with the central directory (crc ${hex(entry.crc32)}, ${entry.compressedSize}/${entry.size} bytes)`);
+        throw new ModelFileError(
+          file,
+          `entry '${name}': local header (crc ${hex(crc)}, ${csize}/${usize} bytes) disagrees with the central directory (crc ${hex(entry.crc32)}, ${entry.compressedSize}/${entry.size} bytes)`,
+        );
       }
     }
     const dataStart = rel + LOCAL_SIZE + nameLen + extraLen;
@@ -176,7 +179,10 @@ export class ZipArchive {
     }
     const crc = crc32(data);
     if (crc !== entry.crc32) {
-      throw new ModelFileError(file, `entry '${name}': CRC-32 mismatch (expected ${hex(entry.crc32)}, found ${hex(crc)}); the file is corrupt, download it again`);
+      throw new ModelFileError(
+        file,
+        `entry '${name}': CRC-32 mismatch (expected ${hex(entry.crc32)}, found ${hex(crc)}); the file is corrupt, download it again`,
+      );
     }
     return data;
   }
@@ -194,7 +200,10 @@ async function readWhole(file: string): Promise<Uint8Array> {
     const stat = await fh.stat();
     if (!stat.isFile()) throw new ModelFileError(file, 'expected a regular file (a zip archive), found something else');
     if (stat.size > ZIP_LIMITS.maxFileSize) {
-      throw new ModelFileError(file, `${stat.size} bytes is over the ${ZIP_LIMITS.maxFileSize}-byte limit of the checkpoint reader (PyTorch checkpoints of base models are a few MB)`);
+      throw new ModelFileError(
+        file,
+        `${stat.size} bytes is over the ${ZIP_LIMITS.maxFileSize}-byte limit of the checkpoint reader (PyTorch checkpoints of base models are a few MB)`,
+      );
     }
     const buf = Buffer.allocUnsafeSlow(stat.size);
     let done = 0;
@@ -225,7 +234,10 @@ function notAZip(file: string, bytes: Uint8Array): never {
     throw new ModelFileError(file, 'expected a zip archive with an end-of-central-directory record, found a zip that stops early (truncated download?)');
   }
   if (head[0] === 0x80) {
-    throw new ModelFileError(file, 'expected a zip archive (PyTorch >= 1.6 format), found a bare pickle (the legacy torch.save format, not supported); re-save it with a recent PyTorch');
+    throw new ModelFileError(
+      file,
+      'expected a zip archive (PyTorch >= 1.6 format), found a bare pickle (the legacy torch.save format, not supported); re-save it with a recent PyTorch',
+    );
   }
   throw new ModelFileError(file, `expected a zip archive (a PyTorch .pt file), found bytes ${found}`);
 }
@@ -267,9 +279,7 @@ function readDirectory(file: string, bytes: Uint8Array): Map<string, ZipEntry> {
     const z64 = { disk: u32(z, 16), cdDisk: u32(z, 20), countOnDisk: u64(z, 24), count: u64(z, 32), cdSize: u64(z, 40), cdOffset: u64(z, 48) };
     // Where the 32-bit record has a real value (not the 0xFF.. sentinel), the two must agree.
     const agree =
-      (count === 0xffff || count === z64.count) &&
-      (cdSize === 0xffffffff || cdSize === z64.cdSize) &&
-      (cdOffset === 0xffffffff || cdOffset === z64.cdOffset);
+      (count === 0xffff || count === z64.count) && (cdSize === 0xffffffff || cdSize === z64.cdSize) && (cdOffset === 0xffffffff || cdOffset === z64.cdOffset);
     if (!agree || z64.count < 0 || z64.cdSize < 0 || z64.cdOffset < 0) {
       throw new ModelFileError(file, 'the zip64 and 32-bit end-of-central-directory records disagree (corrupt archive)');
     }
@@ -280,7 +290,10 @@ function readDirectory(file: string, bytes: Uint8Array): Map<string, ZipEntry> {
     throw new ModelFileError(file, 'expected a single-volume zip archive, found a multi-volume one (not supported)');
   }
   if (cdOffset + cdSize > cdBound) {
-    throw new ModelFileError(file, `central directory (${cdSize} bytes at byte ${cdOffset}) runs past its end record at byte ${cdBound} (truncated or corrupt archive)`);
+    throw new ModelFileError(
+      file,
+      `central directory (${cdSize} bytes at byte ${cdOffset}) runs past its end record at byte ${cdBound} (truncated or corrupt archive)`,
+    );
   }
   if (cdSize > ZIP_LIMITS.maxCentralDirectorySize || count > ZIP_LIMITS.maxEntries) {
     throw new UnsafeModelFileError(file, `central directory declares ${count} entries in ${cdSize} bytes, over the reader's limits; refused`);
@@ -357,7 +370,10 @@ function parseCentralDirectory(file: string, cd: Uint8Array, count: number, cdOf
       throw new UnsafeModelFileError(file, `entry '${name}' declares ${usize} bytes, over the ${ZIP_LIMITS.maxEntrySize}-byte limit per entry; refused`);
     }
     if (csize > fileSize || lho + LOCAL_SIZE + nameLen + csize > cdOffset) {
-      throw new UnsafeModelFileError(file, `entry '${name}' declares ${csize} bytes at byte ${lho}, beyond the archive's data area (${cdOffset} bytes); refused`);
+      throw new UnsafeModelFileError(
+        file,
+        `entry '${name}' declares ${csize} bytes at byte ${lho}, beyond the archive's data area (${cdOffset} bytes); refused`,
+      );
     }
     if (method === METHOD_STORED && csize !== usize) {
       throw new ModelFileError(file, `stored entry '${name}' has compressed size ${csize} but size ${usize} (corrupt archive)`);

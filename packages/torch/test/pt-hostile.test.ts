@@ -91,11 +91,21 @@ describe('refuses pickles that would run code', () => {
   });
 
   it('INST / OBJ and other unknown opcodes', async () => {
-    const inst = new PickleWriter().proto(2).mark().str(`touch ${marker}`).raw(0x69, ...Buffer.from('os\nsystem\n')).stop().bytes();
+    const inst = new PickleWriter()
+      .proto(2)
+      .mark()
+      .str(`touch ${marker}`)
+      .raw(0x69, ...Buffer.from('os\nsystem\n'))
+      .stop()
+      .bytes();
     await refused(write(archive(inst)), 'unsafe', /opcode 0x69/);
     const obj = new PickleWriter().proto(2).mark().global('collections', 'OrderedDict').raw(0x6f).stop().bytes();
     await refused(write(archive(obj)), 'unsafe', /opcode 0x6f/);
-    const textInt = new PickleWriter().proto(2).raw(0x49, ...Buffer.from('1\n')).stop().bytes();
+    const textInt = new PickleWriter()
+      .proto(2)
+      .raw(0x49, ...Buffer.from('1\n'))
+      .stop()
+      .bytes();
     await refused(write(archive(textInt)), 'unsafe', /opcode 0x49/);
     expect(existsSync(marker)).toBe(false);
   });
@@ -272,11 +282,16 @@ describe('refuses bombs: small files that would make the reader allocate or infl
     await refused(file, 'unsafe', /expand 16 bytes of storage into 4294967296 bytes .*refused/, [readStateDict]);
     expect(performance.now() - started).toBeLessThan(2000);
     // Inspection reads no values, so it has nothing to expand: it lists the views.
-    expect((await readStateDictIndex(file)).map((t) => t.shape)).toEqual([[2 ** 14, 2 ** 15], [2 ** 14, 2 ** 15]]);
+    expect((await readStateDictIndex(file)).map((t) => t.shape)).toEqual([
+      [2 ** 14, 2 ** 15],
+      [2 ** 14, 2 ** 15],
+    ]);
   });
 
   it('a few views sharing one storage (tied weights) are still read', async () => {
-    const dict = await readStateDict(write(archive(stateDictPickle([goodTensor, { ...goodTensor, name: 'tied' }, { ...goodTensor, name: 'row', size: [2], stride: [2] }]))));
+    const dict = await readStateDict(
+      write(archive(stateDictPickle([goodTensor, { ...goodTensor, name: 'tied' }, { ...goodTensor, name: 'row', size: [2], stride: [2] }]))),
+    );
     expect([...dict.get('tied')!.data]).toEqual([1, 2, 3, 4]);
     expect([...dict.get('row')!.data]).toEqual([1, 3]);
   });
@@ -294,7 +309,11 @@ describe('reports corrupt and unexpected files as ModelFileError', () => {
   });
 
   it('an archive without data.pkl', async () => {
-    await refused(write(makeZip([{ name: 'archive/weights.bin', data: f32([1]) }])), 'corrupt', /expected a PyTorch archive with an entry '<name>\/data\.pkl', found entries: archive\/weights\.bin/);
+    await refused(
+      write(makeZip([{ name: 'archive/weights.bin', data: f32([1]) }])),
+      'corrupt',
+      /expected a PyTorch archive with an entry '<name>\/data\.pkl', found entries: archive\/weights\.bin/,
+    );
   });
 
   it('a pickle that is not a dict of tensors', async () => {
@@ -303,7 +322,11 @@ describe('reports corrupt and unexpected files as ModelFileError', () => {
     const w = new PickleWriter().proto(2).emptyDict().str('epoch').int(3).setitem().str('model_state_dict');
     w.global('collections', 'OrderedDict').emptyTuple().reduce().str('w');
     writeTensor(w, goodTensor).setitem().setitem().stop();
-    await refused(write(archive(w.bytes())), 'corrupt', /key 'epoch' holding a int \(this looks like a checkpoint; its key 'model_state_dict' holds a state_dict\)/);
+    await refused(
+      write(archive(w.bytes())),
+      'corrupt',
+      /key 'epoch' holding a int \(this looks like a checkpoint; its key 'model_state_dict' holds a state_dict\)/,
+    );
     const intKey = new PickleWriter().proto(2).emptyDict().int(1).int(2).setitem().stop().bytes();
     await refused(write(archive(intKey)), 'corrupt', /string keys/);
   });

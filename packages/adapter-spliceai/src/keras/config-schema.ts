@@ -34,9 +34,7 @@ export type KerasModelConfig = z.infer<typeof kerasModelConfigSchema>;
 export type KerasLayerEntry = z.infer<typeof kerasLayerEntrySchema>;
 
 /** Keras writes 1-D sizes as `[n]`; older configs sometimes as `n`. */
-const size1 = z.union([z.number().int().positive(), z.tuple([z.number().int().positive()])]).transform((v) =>
-  typeof v === 'number' ? v : v[0],
-);
+const size1 = z.union([z.number().int().positive(), z.tuple([z.number().int().positive()])]).transform((v) => (typeof v === 'number' ? v : v[0]));
 
 const activation = z.enum(['linear', 'relu', 'softmax']);
 

@@ -5,14 +5,7 @@
  */
 
 /** The Keras layer classes a SpliceAI file contains; anything else is refused when the file is read. */
-export const KERAS_LAYER_KINDS = [
-  'InputLayer',
-  'Conv1D',
-  'BatchNormalization',
-  'Activation',
-  'Add',
-  'Cropping1D',
-] as const;
+export const KERAS_LAYER_KINDS = ['InputLayer', 'Conv1D', 'BatchNormalization', 'Activation', 'Add', 'Cropping1D'] as const;
 
 /** One of {@link KERAS_LAYER_KINDS}. */
 export type KerasLayerKind = (typeof KERAS_LAYER_KINDS)[number];

@@ -27,7 +27,7 @@ async function loadH5wasm(): Promise<H5Wasm> {
 
 /** The emscripten file system streams of an instance, indexed by descriptor (NODERAWFS: real files). */
 type Streams = ({ path?: string } | null | undefined)[];
-const streamsOf = (h5wasm: H5Wasm): Streams => ((h5wasm.FS as unknown as { streams?: Streams } | null)?.streams ?? []);
+const streamsOf = (h5wasm: H5Wasm): Streams => (h5wasm.FS as unknown as { streams?: Streams } | null)?.streams ?? [];
 
 /**
  * Closes the descriptors a failed read left open. h5wasm's throwing error handler prints HDF5's
@@ -89,9 +89,7 @@ export async function withH5File<T>(file: string, read: (h5: H5File) => T): Prom
     failed = true;
     if (MetaSpliceAIError.isInstance(error)) throw error;
     aborted = isWasmAbort(error);
-    const message = aborted
-      ? 'is corrupt: HDF5 aborted while reading it (a fresh HDF5 instance reads the next file)'
-      : describeHdf5Failure(error, absolute);
+    const message = aborted ? 'is corrupt: HDF5 aborted while reading it (a fresh HDF5 instance reads the next file)' : describeHdf5Failure(error, absolute);
     throw new ModelFileError(absolute, message, { cause: error });
   } finally {
     try {

@@ -2,11 +2,4 @@
 export { readKerasModel } from './read-model.js';
 export { inspectKerasModel } from './inspect-model.js';
 export { KERAS_LAYER_KINDS } from './graph.js';
-export type {
-  KerasActivation,
-  KerasBatchNorm,
-  KerasConv,
-  KerasGraph,
-  KerasLayer,
-  KerasLayerKind,
-} from './graph.js';
+export type { KerasActivation, KerasBatchNorm, KerasConv, KerasGraph, KerasLayer, KerasLayerKind } from './graph.js';

@@ -47,9 +47,7 @@ export function parseKerasFile(file: string, h5: H5File, values: boolean): Keras
     const layerName = name as string;
     if (byName.has(layerName)) fail(`model_config names layer ${layerName} twice`);
     if (!(KERAS_LAYER_KINDS as readonly string[]).includes(entry.class_name)) {
-      fail(
-        `layer ${layerName} of class ${entry.class_name} is not supported; SpliceAI files contain ${KERAS_LAYER_KINDS.join(', ')}`,
-      );
+      fail(`layer ${layerName} of class ${entry.class_name} is not supported; SpliceAI files contain ${KERAS_LAYER_KINDS.join(', ')}`);
     }
     if (entry.inbound_nodes.length > 1) fail(`layer ${layerName} is used more than once (shared layers are not supported)`);
     const refs = entry.inbound_nodes[0] ?? [];
@@ -178,10 +176,7 @@ export function parseKerasFile(file: string, h5: H5File, values: boolean): Keras
 function readModelConfig(file: string, h5: H5File): { layers: KerasLayerEntry[]; input: string; output: string } {
   const attribute = h5.attrs['model_config'];
   if (attribute === undefined) {
-    throw new ModelFileError(
-      file,
-      'has no model_config attribute: it is not a Keras model saved with model.save() (a weights-only file cannot be used)',
-    );
+    throw new ModelFileError(file, 'has no model_config attribute: it is not a Keras model saved with model.save() (a weights-only file cannot be used)');
   }
   const raw = attribute.value;
   const text = typeof raw === 'string' ? raw : raw instanceof Uint8Array ? new TextDecoder().decode(raw) : undefined;
@@ -276,10 +271,7 @@ function readWeights(file: string, root: H5Group, layer: string, count: number, 
 function checkShape(file: string, layer: string, weight: Weight, expected: (number | undefined)[]): void {
   const ok = weight.shape.length === expected.length && weight.shape.every((d, i) => d === expected[i]);
   if (!ok) {
-    throw new ModelFileError(
-      file,
-      `weight ${layer}/${weight.name} has shape (${weight.shape.join(', ')}), the config needs (${expected.join(', ')})`,
-    );
+    throw new ModelFileError(file, `weight ${layer}/${weight.name} has shape (${weight.shape.join(', ')}), the config needs (${expected.join(', ')})`);
   }
 }
 

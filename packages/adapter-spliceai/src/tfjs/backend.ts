@@ -63,7 +63,7 @@ async function tryImport(name: string): Promise<{ module?: Record<string, unknow
 /** A CommonJS package imported from ESM may hide its API under `default`. */
 function namespaceOf(module: Record<string, unknown>): Tf {
   const fallback = module.default as Record<string, unknown> | undefined;
-  return (typeof module.tensor === 'function' ? module : fallback ?? module) as unknown as Tf;
+  return (typeof module.tensor === 'function' ? module : (fallback ?? module)) as unknown as Tf;
 }
 
 /** What a health check reports: which TensorFlow.js backends this installation can use, and why not. */
@@ -127,10 +127,9 @@ export async function loadTfjsRuntime(options: TfjsRuntimeOptions = {}): Promise
   if (device === 'gpu') {
     const gpu = await cached('tfjs-node-gpu', () => loadNative(PACKAGES.nodeGpu, 'tfjs-node-gpu', 'gpu'));
     if (gpu) return gpu;
-    throw new DeviceUnavailableError(
-      `a GPU was requested for TensorFlow.js, but ${PACKAGES.nodeGpu} is not installed or did not load (it needs CUDA 11)`,
-      { hint: `install ${PACKAGES.nodeGpu}, or run on the CPU` },
-    );
+    throw new DeviceUnavailableError(`a GPU was requested for TensorFlow.js, but ${PACKAGES.nodeGpu} is not installed or did not load (it needs CUDA 11)`, {
+      hint: `install ${PACKAGES.nodeGpu}, or run on the CPU`,
+    });
   }
   if (prefer !== 'wasm') {
     const node = await cached('tfjs-node', () => loadNative(PACKAGES.node, 'tfjs-node', 'cpu'));
@@ -145,10 +144,7 @@ export async function loadTfjsRuntime(options: TfjsRuntimeOptions = {}): Promise
 }
 
 /** Memoises a loader; a failed or absent load is not cached, so installing a package and retrying works. */
-async function cached(
-  name: TfjsBackendName,
-  load: () => Promise<TfjsRuntime | undefined>,
-): Promise<TfjsRuntime | undefined> {
+async function cached(name: TfjsBackendName, load: () => Promise<TfjsRuntime | undefined>): Promise<TfjsRuntime | undefined> {
   const existing = runtimes.get(name);
   if (existing) return existing;
   const pending = load();

@@ -1,11 +1,4 @@
-import {
-  InvalidArgumentError,
-  oneHotChannelsLast,
-  type Device,
-  type LoadedModel,
-  SPLICE_CLASS_TRACKS,
-  type PredictBatch,
-} from '@metaspliceai/core';
+import { InvalidArgumentError, oneHotChannelsLast, type Device, type LoadedModel, SPLICE_CLASS_TRACKS, type PredictBatch } from '@metaspliceai/core';
 import type { Tensor, Tensor1D, Tensor3D, Tensor4D } from '@tensorflow/tfjs-core';
 import type { KerasActivation, KerasGraph } from '../keras/graph.js';
 import { planGraph, stepInputs, type PlanStep } from './plan.js';
@@ -145,7 +138,11 @@ class TfjsKerasModel implements LoadedModel {
         const x = oneHotChannelsLast(codes, rows, length);
         out = tf.tensor3d(x, [rows, length, this.graph.inputChannels]);
       } else {
-        out = this.apply(step, weights.get(step.name), inputs.map((name) => values.get(name)!));
+        out = this.apply(
+          step,
+          weights.get(step.name),
+          inputs.map((name) => values.get(name)!),
+        );
       }
       values.set(step.name, out);
       for (const name of inputs) {

@@ -1,22 +1,8 @@
 import { promises as fs } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import type { Command } from 'commander';
-import {
-  InputError,
-  InvalidArgumentError,
-  oneOf,
-  optionsObject,
-  parseFlags,
-  resolveDataDir,
-  toOutputError,
-  writeFileAtomic,
-} from '@metaspliceai/core';
-import {
-  BUILTIN_ANNOTATIONS,
-  compileAnnotationTable,
-  formatAnnotationTable,
-  readAnnotation,
-} from '@metaspliceai/genomics';
+import { InputError, InvalidArgumentError, oneOf, optionsObject, parseFlags, resolveDataDir, toOutputError, writeFileAtomic } from '@metaspliceai/core';
+import { BUILTIN_ANNOTATIONS, compileAnnotationTable, formatAnnotationTable, readAnnotation } from '@metaspliceai/genomics';
 import { writeLine, type CliIO } from '../output/io.js';
 import { checkOutputFile } from '../output/output-file.js';
 
@@ -41,9 +27,15 @@ export function registerAnnotationsCommands(program: Command, io: CliIO, run: (f
     .command('build <gtf-or-gff3>')
     .description('compile a GTF or GFF3 (plain or gzip) into a SpliceAI annotation table')
     .option('-o, --output <file>', 'write the table here (default: stdout)')
-    .option('--install <name>', `write it as the built-in table ${BUILTIN_ANNOTATIONS.join(' or ')} in <data>/annotations/, where -A ${BUILTIN_ANNOTATIONS[0]} finds it`)
+    .option(
+      '--install <name>',
+      `write it as the built-in table ${BUILTIN_ANNOTATIONS.join(' or ')} in <data>/annotations/, where -A ${BUILTIN_ANNOTATIONS[0]} finds it`,
+    )
     .option('--data-dir <dir>', 'the data folder for --install (default: data, or $METASPLICEAI_DATA_DIR)')
-    .option('--transcripts <which>', 'canonical (default): one per gene (MANE Select, else Ensembl canonical, else RefSeq Select, else longest); all: every transcript')
+    .option(
+      '--transcripts <which>',
+      'canonical (default): one per gene (MANE Select, else Ensembl canonical, else RefSeq Select, else longest); all: every transcript',
+    )
     .option('--biotype <type>', 'keep only genes of this biotype, e.g. protein_coding (repeatable or comma-separated; default: all)', collect, [] as string[])
     .option('--quiet', 'no summary on stderr')
     .addHelpText(
@@ -86,11 +78,13 @@ async function build(input: string, opts: BuildOptions, io: CliIO): Promise<numb
     // An empty table would make every variant "outside genes": refuse it, saying why it is empty.
     const why =
       model.genes.length === 0
-        ? 'no genes were read (genes are read with their transcripts\' exon lines)'
+        ? "no genes were read (genes are read with their transcripts' exon lines)"
         : stats.filtered === model.genes.length
           ? `all ${model.genes.length} genes are of other biotypes than ${opts.biotype.join(', ')}`
           : `none of the ${model.genes.length} genes has a transcript with exons and a + or - strand`;
-    throw new InputError(`${input}: no transcripts to write: ${why}`, { hint: 'check that the file is a GTF or GFF3 with gene, transcript and exon lines (and the --biotype names)' });
+    throw new InputError(`${input}: no transcripts to write: ${why}`, {
+      hint: 'check that the file is a GTF or GFF3 with gene, transcript and exon lines (and the --biotype names)',
+    });
   }
   const text = formatAnnotationTable(rows);
   if (target) await writeFileAtomic(target, Buffer.from(text, 'latin1'));

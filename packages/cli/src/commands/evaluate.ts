@@ -1,17 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import {
-  InputError,
-  InvalidArgumentError,
-  modelSetKey,
-  oneOf,
-  optionsObject,
-  parseFlags,
-  probability,
-  sha256File,
-  wholeNumber,
-} from '@metaspliceai/core';
+import { InputError, InvalidArgumentError, modelSetKey, oneOf, optionsObject, parseFlags, probability, sha256File, wholeNumber } from '@metaspliceai/core';
 import {
   EVALUATE_DEFAULTS,
   mergeEvaluations,
@@ -132,15 +122,31 @@ Examples:
 async function evaluate(opts: EvaluateOptions, io: CliIO): Promise<number> {
   const { threshold, window, errorWindow, seed, chunkGenes, transcripts } = parseFlags(
     evaluateFlags,
-    { threshold: opts.threshold, window: opts.window, errorWindow: opts.errorWindow, seed: opts.seed, chunkGenes: opts.chunkGenes, transcripts: opts.transcripts, format: opts.format.toLowerCase() },
+    {
+      threshold: opts.threshold,
+      window: opts.window,
+      errorWindow: opts.errorWindow,
+      seed: opts.seed,
+      chunkGenes: opts.chunkGenes,
+      transcripts: opts.transcripts,
+      format: opts.format.toLowerCase(),
+    },
     EVALUATE_FLAGS,
   );
   const format = opts.format.toLowerCase() as 'tsv' | 'parquet';
   const tnSample = parseTnSample(opts.tnSample);
   const { context, device, threads } = modelFlags(opts);
-  const { tileSize, batchSize } = parseFlags(inferenceFlags, { tileSize: opts.tileSize, batchSize: opts.batchSize }, { tileSize: '--tile-size', batchSize: '--batch-size' });
+  const { tileSize, batchSize } = parseFlags(
+    inferenceFlags,
+    { tileSize: opts.tileSize, batchSize: opts.batchSize },
+    { tileSize: '--tile-size', batchSize: '--batch-size' },
+  );
   if (opts.genes && opts.genesFile) throw new InvalidArgumentError('give either --genes or --genes-file, not both');
-  const list = (v: string | undefined) => v?.split(',').map((s) => s.trim()).filter(Boolean);
+  const list = (v: string | undefined) =>
+    v
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
   const genes = opts.genesFile ? await readGenesFile(resolve(io.cwd, opts.genesFile), opts.genesFile) : list(opts.genes);
 
   const annotation = resolve(io.cwd, opts.annotation);
@@ -158,11 +164,23 @@ async function evaluate(opts: EvaluateOptions, io: CliIO): Promise<number> {
     if (!opts.quiet) progress.log(line);
   };
   const manager = await managerFor(opts, io, { onWarning: (line) => progress.log(`warning: ${line}`) });
-  const inference = new SequenceInference({ models: manager, baseModelType: opts.model, contextWindow: context, setName: opts.set, backend: opts.backend, device, threads, tileSize, batchSize });
+  const inference = new SequenceInference({
+    models: manager,
+    baseModelType: opts.model,
+    contextWindow: context,
+    setName: opts.set,
+    backend: opts.backend,
+    device,
+    threads,
+    tileSize,
+    batchSize,
+  });
   try {
     const model = await inference.load();
     const set = inference.set!;
-    note(`model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${model.backend} on ${model.device})${inference.license ? `; licence: ${inference.license}` : ''}`);
+    note(
+      `model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${model.backend} on ${model.device})${inference.license ? `; licence: ${inference.license}` : ''}`,
+    );
     const members = [];
     for (const m of set.members) members.push({ file: m.relativePath, sha256: await sha256File(m.path) });
     let genesTotal = 0;
@@ -203,9 +221,15 @@ async function evaluate(opts: EvaluateOptions, io: CliIO): Promise<number> {
     if (!opts.quiet) {
       const m = summary.metrics;
       const f = (x: number | null) => (x === null ? '-' : x.toFixed(4));
-      writeLine(io.stderr, `evaluated ${summary.genes} gene${summary.genes === 1 ? '' : 's'} in ${summary.chunks} chunk${summary.chunks === 1 ? '' : 's'} (${summary.skippedChunks} already done) -> ${opts.outputDir}`);
+      writeLine(
+        io.stderr,
+        `evaluated ${summary.genes} gene${summary.genes === 1 ? '' : 's'} in ${summary.chunks} chunk${summary.chunks === 1 ? '' : 's'} (${summary.skippedChunks} already done) -> ${opts.outputDir}`,
+      );
       for (const type of ['acceptor', 'donor'] as const) {
-        writeLine(io.stderr, `${type}: sites ${m[type].sites}, top-k ${f(m[type].top_k_accuracy)}, PR-AUC ${f(m[type].pr_auc)}, precision ${f(m[type].precision)}, recall ${f(m[type].recall)}, F1 ${f(m[type].f1)}`);
+        writeLine(
+          io.stderr,
+          `${type}: sites ${m[type].sites}, top-k ${f(m[type].top_k_accuracy)}, PR-AUC ${f(m[type].pr_auc)}, precision ${f(m[type].precision)}, recall ${f(m[type].recall)}, F1 ${f(m[type].f1)}`,
+        );
       }
     }
     return 0;
@@ -225,13 +249,22 @@ const evaluateFlags = optionsObject({
   transcripts: oneOf(['all', 'canonical']),
   format: oneOf(['tsv', 'parquet']),
 });
-const EVALUATE_FLAGS = { threshold: '--threshold', window: '--window', errorWindow: '--error-window', seed: '--seed', chunkGenes: '--chunk-genes', transcripts: '--transcripts', format: '--format' };
+const EVALUATE_FLAGS = {
+  threshold: '--threshold',
+  window: '--window',
+  errorWindow: '--error-window',
+  seed: '--seed',
+  chunkGenes: '--chunk-genes',
+  transcripts: '--transcripts',
+  format: '--format',
+};
 
 /** A factor or a keyword: checked by hand, as one union message reads better than zod's. */
 function parseTnSample(value: string): TnSample {
   if (value === 'all' || value === 'none') return value;
   const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError(`--tn-sample takes a factor of TP+FP+FN (e.g. 1.2), all or none, got "${value}"`);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new InvalidArgumentError(`--tn-sample takes a factor of TP+FP+FN (e.g. 1.2), all or none, got "${value}"`);
   return n;
 }
 

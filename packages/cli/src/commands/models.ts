@@ -53,7 +53,10 @@ export function registerModelsCommands(program: Command, io: CliIO, run: (fn: ()
       const manager = await managerFor(opts, io);
       const found = await manager.discover();
       if (opts.json) {
-        writeLine(io.stdout, JSON.stringify({ root: found.root, modelSets: found.modelSets.map(setJson), metaModels: found.metaModels, problems: found.problems }));
+        writeLine(
+          io.stdout,
+          JSON.stringify({ root: found.root, modelSets: found.modelSets.map(setJson), metaModels: found.metaModels, problems: found.problems }),
+        );
         return 0;
       }
       printList(found, io);
@@ -80,7 +83,7 @@ export function registerModelsCommands(program: Command, io: CliIO, run: (fn: ()
           ['folder', set.directory],
           ['licence', set.license ?? 'unknown'],
           ['source', info?.source?.url ?? 'unknown'],
-          ['metadata', info ? set.metadataPath : set.metadataError ?? 'none (write it with: metaspliceai models index)'],
+          ['metadata', info ? set.metadataPath : (set.metadataError ?? 'none (write it with: metaspliceai models index)')],
         ];
         if (info?.citation) lines.push(['citation', info.citation]);
         for (const [k, v] of lines) writeLine(io.stdout, `${k.padEnd(13)}${v}`);
@@ -143,7 +146,10 @@ export function registerModelsCommands(program: Command, io: CliIO, run: (fn: ()
           const runtimes = await manager.adapter(set.adapter).describeRuntimes?.();
           reports.push(runtimes ? { ...report, runtimes } : report);
           if (!opts.json) {
-            writeLine(io.stdout, `${report.ok ? 'ok    ' : 'FAILED'}  ${modelSetKey(set)}  backend=${report.backend} device=${report.device}  ${report.milliseconds.toFixed(0)} ms`);
+            writeLine(
+              io.stdout,
+              `${report.ok ? 'ok    ' : 'FAILED'}  ${modelSetKey(set)}  backend=${report.backend} device=${report.device}  ${report.milliseconds.toFixed(0)} ms`,
+            );
             for (const c of report.checks) writeLine(io.stdout, `        ${c.ok ? 'ok  ' : 'FAIL'} ${c.name}: ${c.message}`);
             for (const line of runtimes ?? []) writeLine(io.stdout, `        runtime: ${line}`);
             if (set.license) writeLine(io.stdout, `        licence: ${set.license}`);
@@ -156,7 +162,11 @@ export function registerModelsCommands(program: Command, io: CliIO, run: (fn: ()
       }),
     );
 
-  common(models.command('index [dir]').description('write metadata/model_info.json (sha256, size, licence, source) for each set (under dir, which may lie outside the models folder)'))
+  common(
+    models
+      .command('index [dir]')
+      .description('write metadata/model_info.json (sha256, size, licence, source) for each set (under dir, which may lie outside the models folder)'),
+  )
     .option('--golden', 'also record golden outputs for the health check (loads each set)')
     .option('--backend <name>', 'runtime backend for --golden')
     .action((dir: string | undefined, opts: SetOptions) =>
@@ -169,7 +179,8 @@ export function registerModelsCommands(program: Command, io: CliIO, run: (fn: ()
             hint: 'give the folder that holds the model files (run: metaspliceai models list --models-dir <folder> to see what is found)',
           });
         }
-        if (opts.json) writeLine(io.stdout, JSON.stringify({ written: written.map((w) => ({ set: modelSetKey(w.set), path: w.path, files: w.info.files.length })) }));
+        if (opts.json)
+          writeLine(io.stdout, JSON.stringify({ written: written.map((w) => ({ set: modelSetKey(w.set), path: w.path, files: w.info.files.length })) }));
         else for (const w of written) writeLine(io.stdout, `wrote ${relative(io.cwd, w.path)}  (${modelSetKey(w.set)}, ${w.info.files.length} files)`);
         return 0;
       }),

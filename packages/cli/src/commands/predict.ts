@@ -2,12 +2,7 @@ import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import {
-  InputError,
-  InvalidArgumentError,
-  modelSetKey,
-  parseFlags,
-} from '@metaspliceai/core';
+import { InputError, InvalidArgumentError, modelSetKey, parseFlags } from '@metaspliceai/core';
 import {
   createPredictionWriter,
   DEFAULT_BED_THRESHOLD,
@@ -72,7 +67,10 @@ export function registerPredictCommand(program: Command, io: CliIO, run: (fn: ()
     .option('--fasta <file>', 'FASTA to read (plain or bgzip with .fai/.gzi); without --region/--genes every record is predicted')
     .option('--region <chr:start-end>', 'a region of --fasta, 1-based inclusive, flanks read from the FASTA (repeatable)', collect, [])
     .option('--genes <annotation>', 'predict every gene of this GTF/GFF3 file (with --fasta), each on its own strand')
-    .option('--sequence <seq>', 'a raw sequence to predict (N-padded, as the reference tools pad): A, C, G, T; U reads as T, N and IUPAC codes as N; anything else is an error')
+    .option(
+      '--sequence <seq>',
+      'a raw sequence to predict (N-padded, as the reference tools pad): A, C, G, T; U reads as T, N and IUPAC codes as N; anything else is an error',
+    )
     .option('--name <name>', 'the name of --sequence in the output', 'sequence')
     .option('--strand <+|->', "read the queries on this strand; '-' predicts the reverse complement (default +)")
     .option('--format <format>', `output format: ${PREDICTION_FORMATS.join(', ')}`, 'tsv')
@@ -112,7 +110,11 @@ async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
   const strand = parseStrand(opts.strand);
   const { threshold } = parseFlags(writerFlags, { threshold: opts.threshold }, { threshold: '--threshold' });
   const { context, device, threads } = modelFlags(opts);
-  const { tileSize, batchSize } = parseFlags(inferenceFlags, { tileSize: opts.tileSize, batchSize: opts.batchSize }, { tileSize: '--tile-size', batchSize: '--batch-size' });
+  const { tileSize, batchSize } = parseFlags(
+    inferenceFlags,
+    { tileSize: opts.tileSize, batchSize: opts.batchSize },
+    { tileSize: '--tile-size', batchSize: '--batch-size' },
+  );
   checkInputChoice(opts, io);
 
   const progress = createProgress(io, { label: 'predict', unit: 'nt', quiet: opts.quiet });
@@ -151,7 +153,9 @@ async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
   try {
     const model = await inference.load();
     const set = inference.set!;
-    note(`model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${model.backend} on ${model.device})${inference.license ? `; licence: ${inference.license}` : ''}`);
+    note(
+      `model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${model.backend} on ${model.device})${inference.license ? `; licence: ${inference.license}` : ''}`,
+    );
     if (outputPath) {
       file = await openOutputFile(outputPath);
       out = file.stream;
@@ -194,7 +198,6 @@ function parseStrand(value: string | undefined): QueryStrand | undefined {
   if (value === 'minus' || value === 'reverse') return '-';
   throw new InvalidArgumentError(`--strand takes + or -, got "${value}"`);
 }
-
 
 /** One input source: --fasta (alone, with --region, or with --genes), --sequence, or stdin. */
 function checkInputChoice(opts: PredictOptions, io: CliIO): void {
@@ -255,14 +258,19 @@ async function openInputs(
     if (skipped > 3) warn(`${skipped} of ${genes.length} genes skipped in all`);
     // Nothing to predict is an error, not an empty output that looks like a result.
     if (genes.length === 0) {
-      throw new InputError(`${opts.genes}: no genes read (genes are read with their transcripts' exon lines)`, { hint: 'check that the file is a GTF or GFF3 with gene, transcript and exon lines' });
+      throw new InputError(`${opts.genes}: no genes read (genes are read with their transcripts' exon lines)`, {
+        hint: 'check that the file is a GTF or GFF3 with gene, transcript and exon lines',
+      });
     }
     if (inputs.length === 0) {
       const list = (names: string[]) => names.slice(0, 8).join(', ') + (names.length > 8 ? `, ... (${names.length} in all)` : '');
       const geneContigs = [...new Set(genes.map((g) => g.chrom))];
-      throw new InputError(`none of the ${genes.length} genes of ${opts.genes} lies on a contig of ${opts.fasta}: the genes are on ${list(geneContigs)}; the FASTA has ${list(await fasta.names())}`, {
-        hint: 'give the FASTA of the genome the annotation was made for (contig names match with or without chr)',
-      });
+      throw new InputError(
+        `none of the ${genes.length} genes of ${opts.genes} lies on a contig of ${opts.fasta}: the genes are on ${list(geneContigs)}; the FASTA has ${list(await fasta.names())}`,
+        {
+          hint: 'give the FASTA of the genome the annotation was made for (contig names match with or without chr)',
+        },
+      );
     }
     return { inputs, total: sum(inputs.map((i) => i.length)) };
   }
@@ -272,10 +280,7 @@ async function openInputs(
 }
 
 /** Passes the queries through, warning about each empty one (it has no position, so no row). */
-async function* warnEmpty(
-  inputs: Iterable<SequenceInput> | AsyncIterable<SequenceInput>,
-  warn: (line: string) => void,
-): AsyncGenerator<SequenceInput> {
+async function* warnEmpty(inputs: Iterable<SequenceInput> | AsyncIterable<SequenceInput>, warn: (line: string) => void): AsyncGenerator<SequenceInput> {
   for await (const input of inputs) {
     if (input.length === 0) warn(`${input.name}: empty sequence (0 bases), no rows written`);
     yield input;
@@ -298,4 +303,3 @@ async function isGzip(path: string): Promise<boolean> {
 function sum(values: number[]): number {
   return values.reduce((a, b) => a + b, 0);
 }
-

@@ -33,7 +33,10 @@ export function registerPullCommand(models: Command, io: CliIO, run: (fn: () => 
         const bytes = known.files.reduce((n, f) => n + f.size, 0);
         const where = relative(io.cwd, resolve(manager.modelsDir, ...known.directory.split('/'))) || '.';
         if (!opts.json) {
-          writeLine(io.stdout, `pulling ${adapter.id} ${known.setName} at ${known.context} nt: ${known.files.length} files, ${formatBytes(bytes)}, into ${where}`);
+          writeLine(
+            io.stdout,
+            `pulling ${adapter.id} ${known.setName} at ${known.context} nt: ${known.files.length} files, ${formatBytes(bytes)}, into ${where}`,
+          );
           writeLine(io.stdout, `source:  ${from ?? known.sourceUrl}`);
           writeLine(io.stdout, `licence: ${known.license} (the weights' terms apply to your use of them)`);
         }
@@ -85,11 +88,20 @@ export function registerPullCommand(models: Command, io: CliIO, run: (fn: () => 
           return report.valid ? 0 : 1;
         }
         writeLine(io.stdout);
-        writeLine(io.stdout, table(['STATUS', 'FILE', 'SIZE', 'SHA256'], result.files.map((f: PulledFile) => [f.status, f.name, f.size.toLocaleString('en-US'), `${f.sha256.slice(0, 16)}…`])));
+        writeLine(
+          io.stdout,
+          table(
+            ['STATUS', 'FILE', 'SIZE', 'SHA256'],
+            result.files.map((f: PulledFile) => [f.status, f.name, f.size.toLocaleString('en-US'), `${f.sha256.slice(0, 16)}…`]),
+          ),
+        );
         writeLine(io.stdout);
         writeLine(io.stdout, `wrote ${relative(io.cwd, result.metadataPath)}`);
         for (const s of report.sets) for (const i of s.issues) writeLine(io.stdout, `${i.severity}: ${i.message}`);
-        writeLine(io.stdout, report.valid ? `valid: ${adapter.id} ${known.setName} at ${known.context} nt is ready` : 'invalid: the pulled set does not validate (see above)');
+        writeLine(
+          io.stdout,
+          report.valid ? `valid: ${adapter.id} ${known.setName} at ${known.context} nt is ready` : 'invalid: the pulled set does not validate (see above)',
+        );
         if (known.citation) writeLine(io.stdout, `cite: ${known.citation}`);
         return report.valid ? 0 : 1;
       }),

@@ -95,20 +95,32 @@ export function registerScoreCommand(program: Command, io: CliIO, run: (fn: () =
     .option('-M, --mask <0|1>', '1: mask gains at annotated sites and losses elsewhere (default 0 for the spliceai rule, 1 for pangolin, as upstream)')
     .option('--rule <name>', `the scoring rule: ${SCORING_RULES.map((r) => r.name).join(', ')} (default: the model family's own)`)
     .option('-s, --score-cutoff <x>', 'pangolin rule: every position with a gain >= x or a loss <= -x, instead of the largest (upstream -s)')
-    .option('--model <adapter>', 'the base model family (adapter id), e.g. spliceai or openspliceai (default: defaultModel in metaspliceai.config.json, else the first adapter registered: spliceai when installed)')
+    .option(
+      '--model <adapter>',
+      'the base model family (adapter id), e.g. spliceai or openspliceai (default: defaultModel in metaspliceai.config.json, else the first adapter registered: spliceai when installed)',
+    )
     .option('--set <name>', 'the model set, when several share a context (e.g. openspliceai-mane)')
     .option('--context <n>', 'the context window in nt (default: the largest available); the window is context + 2*D + 1')
     .option('--precision <n>', 'spliceai rule: decimals of the delta scores, as OpenSpliceAI --precision (default 2)')
-    .option('--raw', 'spliceai rule: also write the REF and ALT probabilities at each delta position, in the bw2/SpliceAI fork layout ALLELE|NAME|STRAND|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL|DS_AG_REF|DS_AG_ALT|DS_AL_REF|DS_AL_ALT|DS_DG_REF|DS_DG_ALT|DS_DL_REF|DS_DL_ALT')
+    .option(
+      '--raw',
+      'spliceai rule: also write the REF and ALT probabilities at each delta position, in the bw2/SpliceAI fork layout ALLELE|NAME|STRAND|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL|DS_AG_REF|DS_AG_ALT|DS_AL_REF|DS_AL_ALT|DS_DG_REF|DS_DG_ALT|DS_DL_REF|DS_DL_ALT',
+    )
     .option('--batch-size <n>', 'model windows per call (default 4)')
     .option('--backend <name>', 'runtime backend (e.g. onnx, tfjs, auto)')
     .option('--device <device>', 'cpu or gpu')
     .option('--threads <n>', 'CPU threads for the runtime (default: all cores)')
     .option('--transcripts <which>', 'spliceai rule with a GTF/GFF3 -A: canonical (one per gene, the default) or all')
     .option('--data-dir <dir>', 'the data folder holding annotations/grch37.txt and grch38.txt (default: data, or $METASPLICEAI_DATA_DIR)')
-    .option('--strict', `exit ${EXIT_UNSCORED} when any record is written without a score, whatever the reason; and refuse (exit 1) model files that differ from their model_info.json instead of warning`)
+    .option(
+      '--strict',
+      `exit ${EXIT_UNSCORED} when any record is written without a score, whatever the reason; and refuse (exit 1) model files that differ from their model_info.json instead of warning`,
+    )
     .option('--no-checksums', 'leave the sha256 of the model, reference and annotation files out of the header')
-    .option('--no-share-reference', 'run every window whole, as SpliceAI does: no shared reference pass, no recomputing only what a substitution changes (same numbers, slower)')
+    .option(
+      '--no-share-reference',
+      'run every window whole, as SpliceAI does: no shared reference pass, no recomputing only what a substitution changes (same numbers, slower)',
+    )
     .option('--models-dir <dir>', 'the models folder (default: data/models, metaspliceai.config.json, or $METASPLICEAI_MODELS_DIR)')
     .option('--adapter <module...>', 'also register a third-party adapter (package name or path)')
     .option('--quiet', 'no progress bar, notes or summary on stderr (warnings about records stay)')
@@ -185,10 +197,15 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
   const rule = scoringRule(opts.rule ?? family.scoring.defaultRule);
   const pangolin = rule === PANGOLIN_RULE;
   const { mask } = parseFlags(scoreFlags, { mask: opts.mask ?? (pangolin ? '1' : '0') }, SCORE_FLAGS);
-  if (pangolin && opts.precision !== undefined) throw new InvalidArgumentError('--precision applies to the spliceai rule; the pangolin rule prints numbers as upstream does');
-  if (pangolin && opts.transcripts !== undefined) throw new InvalidArgumentError('--transcripts applies to the spliceai rule; the pangolin rule reads every gene of -A and the exons of its Ensembl_canonical transcripts');
+  if (pangolin && opts.precision !== undefined)
+    throw new InvalidArgumentError('--precision applies to the spliceai rule; the pangolin rule prints numbers as upstream does');
+  if (pangolin && opts.transcripts !== undefined)
+    throw new InvalidArgumentError(
+      '--transcripts applies to the spliceai rule; the pangolin rule reads every gene of -A and the exons of its Ensembl_canonical transcripts',
+    );
   if (!pangolin && cutoff !== undefined) throw new InvalidArgumentError(`-s applies to the pangolin rule, not ${rule.name}`);
-  if (pangolin && opts.raw) throw new InvalidArgumentError('--raw applies to the spliceai rule (REF and ALT acceptor/donor probabilities); the pangolin rule writes its own fields');
+  if (pangolin && opts.raw)
+    throw new InvalidArgumentError('--raw applies to the spliceai rule (REF and ALT acceptor/donor probabilities); the pangolin rule writes its own fields');
 
   if (dist === 0) note('note: with -D 0 every record is skipped, as in SpliceAI (REF is always longer than 2*D)');
 
@@ -203,7 +220,8 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
         transcripts,
         onWarning: (w) => note(`warning: ${w}`),
       });
-  if ('stats' in annotation && annotation.stats) note(`annotation: ${annotation.stats.rows} transcripts of ${annotation.stats.genes} genes compiled from ${basename(annotation.path)}`);
+  if ('stats' in annotation && annotation.stats)
+    note(`annotation: ${annotation.stats.rows} transcripts of ${annotation.stats.genes} genes compiled from ${basename(annotation.path)}`);
   if ('genes' in annotation) note(`annotation: ${annotation.genes.count} gene${annotation.genes.count === 1 ? '' : 's'} from ${basename(annotation.path)}`);
   // The output before the model too: never one of the inputs, in an existing, writable folder.
   if (outputPath) {
@@ -221,13 +239,36 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
   const ignore = () => {};
   try {
     const set = loaded.set;
-    note(`model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${loaded.model.backend} on ${loaded.model.device})${loaded.license ? `; licence: ${loaded.license}` : ''}`);
+    note(
+      `model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${loaded.model.backend} on ${loaded.model.device})${loaded.license ? `; licence: ${loaded.license}` : ''}`,
+    );
     checkRuleTracks(rule, loaded.model.tracks, `model ${modelSetKey(set)}`);
     const encoding = family.scoring.variantEncoding;
     const scorer: Scorer =
       'genes' in annotation
-        ? new PangolinScorer({ model: loaded.model, fasta, genes: annotation.genes, dist, mask: mask === 1, cutoff, encoding, batchSize, recomputeChangesOnly: opts.shareReference })
-        : new VariantScorer({ model: loaded.model, fasta, annotation: annotation.table, dist, mask: mask === 1, encoding, precision, batchSize, shareReference: opts.shareReference, keepRows: opts.raw === true });
+        ? new PangolinScorer({
+            model: loaded.model,
+            fasta,
+            genes: annotation.genes,
+            dist,
+            mask: mask === 1,
+            cutoff,
+            encoding,
+            batchSize,
+            recomputeChangesOnly: opts.shareReference,
+          })
+        : new VariantScorer({
+            model: loaded.model,
+            fasta,
+            annotation: annotation.table,
+            dist,
+            mask: mask === 1,
+            encoding,
+            precision,
+            batchSize,
+            shareReference: opts.shareReference,
+            keepRows: opts.raw === true,
+          });
     const headerLines = await provenance(opts, { loaded, annotation, reference: fasta.path, scorer, checksums: opts.checksums });
     if (inputPath) progress.setTotal(await countRecords(inputPath));
 
@@ -290,7 +331,10 @@ async function provenance(
   const count = 'genes' in annotation ? `genes=${annotation.genes.count}` : `transcripts=${annotation.table.rows.length}`;
   // The rule is named when it is not the family's default (the spliceai lines stay as they were).
   const rule = opts.rule ? ` --rule ${clean(opts.rule)}` : '';
-  const ruleOptions = scorer instanceof PangolinScorer ? `${rule}${scorer.cutoff !== undefined ? ` -s ${scorer.cutoff}` : ''}` : `${rule} --precision ${scorer.precision}${opts.raw ? ' --raw' : ''}`;
+  const ruleOptions =
+    scorer instanceof PangolinScorer
+      ? `${rule}${scorer.cutoff !== undefined ? ` -s ${scorer.cutoff}` : ''}`
+      : `${rule} --precision ${scorer.precision}${opts.raw ? ' --raw' : ''}`;
   const parameters =
     scorer instanceof PangolinScorer
       ? `rule=pangolin;dist=${scorer.dist};mask=${scorer.mask ? 1 : 0};window=${scorer.model.context + 2 * scorer.dist}+len(REF);${scorer.cutoff !== undefined ? `cutoff=${scorer.cutoff};` : ''}encoding=${scorer.encoding}`

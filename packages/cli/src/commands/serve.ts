@@ -2,9 +2,28 @@ import { once } from 'node:events';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { InvalidArgumentError, type LoadedModelSet, type ModelManager, modelSetKey, optionsObject, parseFlags, resolveDataDir, wholeNumber } from '@metaspliceai/core';
+import {
+  InvalidArgumentError,
+  type LoadedModelSet,
+  type ModelManager,
+  modelSetKey,
+  optionsObject,
+  parseFlags,
+  resolveDataDir,
+  wholeNumber,
+} from '@metaspliceai/core';
 import { sniffAnnotationFormat } from '@metaspliceai/genomics';
-import { createLookupServer, LookupEngine, type LookupGenome, lookupModelFrom, openLookupGenome, openPangolinGenome, PangolinLookup, type PangolinLookupGenome, ScoreCache } from '@metaspliceai/server';
+import {
+  createLookupServer,
+  LookupEngine,
+  type LookupGenome,
+  lookupModelFrom,
+  openLookupGenome,
+  openPangolinGenome,
+  PangolinLookup,
+  type PangolinLookupGenome,
+  ScoreCache,
+} from '@metaspliceai/server';
 import { defaultModel, type GlobalOptions, managerFor, modelFlags } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 
@@ -40,8 +59,16 @@ export function registerServeCommand(program: Command, io: CliIO, run: (fn: () =
     .option('--port <n>', 'the port (default 8080; 0 picks a free one)')
     .option('--host <address>', 'the address to bind (default 127.0.0.1: this machine only)')
     .option('--genome <hg=fasta>', 'a genome build and its FASTA, e.g. 38=GRCh38.fa (repeat for 37 and 38)', collect, [])
-    .option('--annotation <hg=annotation>', 'the annotation of a build: grch37, grch38, a SpliceAI table, or a GTF/GFF3 (every transcript is scored)', collect, [])
-    .option('--model <adapter>', 'the base model family (adapter id), e.g. spliceai or openspliceai (default: defaultModel in metaspliceai.config.json, else the first adapter registered: spliceai when installed)')
+    .option(
+      '--annotation <hg=annotation>',
+      'the annotation of a build: grch37, grch38, a SpliceAI table, or a GTF/GFF3 (every transcript is scored)',
+      collect,
+      [],
+    )
+    .option(
+      '--model <adapter>',
+      'the base model family (adapter id), e.g. spliceai or openspliceai (default: defaultModel in metaspliceai.config.json, else the first adapter registered: spliceai when installed)',
+    )
     .option('--set <name>', 'the model set, when several share a context')
     .option('--context <n>', 'the context window in nt (default: the largest available)')
     .option('--backend <name>', 'runtime backend (e.g. onnx, tfjs, auto)')
@@ -94,9 +121,12 @@ function pangolinModel(manager: ModelManager, chosen: string | undefined): strin
   if (chosen) return chosen;
   const families = manager.adapters.filter((a) => a.scoring.defaultRule === PangolinLookup.rule);
   if (families.length !== 1) {
-    throw new InvalidArgumentError(`--pangolin needs a model family whose default rule is ${PangolinLookup.rule}; ${families.length ? `several are registered (${families.map((a) => a.id).join(', ')})` : 'none is registered'}`, {
-      hint: 'name it with --pangolin-model <adapter>, or install its adapter',
-    });
+    throw new InvalidArgumentError(
+      `--pangolin needs a model family whose default rule is ${PangolinLookup.rule}; ${families.length ? `several are registered (${families.map((a) => a.id).join(', ')})` : 'none is registered'}`,
+      {
+        hint: 'name it with --pangolin-model <adapter>, or install its adapter',
+      },
+    );
   }
   return families[0].id;
 }
@@ -114,13 +144,24 @@ async function serve(opts: ServeOptions, io: CliIO): Promise<number> {
     if (!opts.quiet) writeLine(io.stderr, line);
   };
   const loopback = host === 'localhost' || host === '::1' || (isIP(host) === 4 && host.startsWith('127.'));
-  if (!loopback) writeLine(io.stderr, `warning: --host ${host}: the server is reachable from other machines, and has no authentication; anyone who can reach it can submit variants`);
+  if (!loopback)
+    writeLine(
+      io.stderr,
+      `warning: --host ${host}: the server is reachable from other machines, and has no authentication; anyone who can reach it can submit variants`,
+    );
 
   // Inputs before the model: a missing file fails in a second, not after loading weights.
   const genomes: LookupGenome[] = [];
   for (const [name, fasta] of fastas) {
-    const genome = await openLookupGenome(name, resolve(io.cwd, fasta), annotations.get(name)!, { cwd: io.cwd, dataDir: opts.dataDir, env: io.env, onWarning: (w) => note(`warning: ${w}`) });
-    note(`hg=${name}: ${genome.fasta.path}, ${genome.annotation.rows.length} transcript${genome.annotation.rows.length === 1 ? '' : 's'} from ${genome.annotation.path}`);
+    const genome = await openLookupGenome(name, resolve(io.cwd, fasta), annotations.get(name)!, {
+      cwd: io.cwd,
+      dataDir: opts.dataDir,
+      env: io.env,
+      onWarning: (w) => note(`warning: ${w}`),
+    });
+    note(
+      `hg=${name}: ${genome.fasta.path}, ${genome.annotation.rows.length} transcript${genome.annotation.rows.length === 1 ? '' : 's'} from ${genome.annotation.path}`,
+    );
     genomes.push(genome);
   }
 
@@ -129,14 +170,23 @@ async function serve(opts: ServeOptions, io: CliIO): Promise<number> {
   const notes: string[] = [];
   if (opts.pangolin) {
     for (const g of genomes) {
-      if ((await sniffAnnotationFormat(g.annotation.path)) === 'table') notes.push(`/pangolin/ has no hg=${g.name}: its annotation is a SpliceAI table, without Ensembl_canonical tags`);
+      if ((await sniffAnnotationFormat(g.annotation.path)) === 'table')
+        notes.push(`/pangolin/ has no hg=${g.name}: its annotation is a SpliceAI table, without Ensembl_canonical tags`);
       else pangolinGenomes.push(await openPangolinGenome(g.name, g.fasta, g.fastaSha256, g.annotation.path));
     }
-    if (!pangolinGenomes.length) throw new InvalidArgumentError('--pangolin needs at least one --annotation that is a GTF/GFF3 file with Ensembl_canonical tags (SpliceAI tables have none)');
+    if (!pangolinGenomes.length)
+      throw new InvalidArgumentError(
+        '--pangolin needs at least one --annotation that is a GTF/GFF3 file with Ensembl_canonical tags (SpliceAI tables have none)',
+      );
     for (const n of notes) note(`note: ${n}`);
   } else notes.push('/pangolin/ is off: start with --pangolin to serve it');
 
-  const cacheDir = opts.cache === false ? undefined : typeof opts.cache === 'string' ? resolve(io.cwd, opts.cache) : join(resolveDataDir({ cwd: io.cwd, dataDir: opts.dataDir, env: io.env }), 'lookup-cache');
+  const cacheDir =
+    opts.cache === false
+      ? undefined
+      : typeof opts.cache === 'string'
+        ? resolve(io.cwd, opts.cache)
+        : join(resolveDataDir({ cwd: io.cwd, dataDir: opts.dataDir, env: io.env }), 'lookup-cache');
   const cache = cacheDir ? new ScoreCache(cacheDir) : undefined;
 
   const manager = await managerFor(opts, io);
@@ -145,8 +195,22 @@ async function serve(opts: ServeOptions, io: CliIO): Promise<number> {
   let pangolinSet: LoadedModelSet | undefined;
   try {
     const engine = new LookupEngine({ model: await lookupModelFrom(loaded, manager.adapter(adapter).scoring.variantEncoding), genomes, cache, batchSize });
-    if (opts.pangolin) pangolinSet = await manager.load({ adapter: pangolinModel(manager, opts.pangolinModel), setName: opts.pangolinSet, backend: opts.backend, device, threads });
-    const pangolin = pangolinSet ? new PangolinLookup({ model: await lookupModelFrom(pangolinSet, manager.adapter(pangolinSet.set.adapter).scoring.variantEncoding), genomes: pangolinGenomes, cache, batchSize }) : undefined;
+    if (opts.pangolin)
+      pangolinSet = await manager.load({
+        adapter: pangolinModel(manager, opts.pangolinModel),
+        setName: opts.pangolinSet,
+        backend: opts.backend,
+        device,
+        threads,
+      });
+    const pangolin = pangolinSet
+      ? new PangolinLookup({
+          model: await lookupModelFrom(pangolinSet, manager.adapter(pangolinSet.set.adapter).scoring.variantEncoding),
+          genomes: pangolinGenomes,
+          cache,
+          batchSize,
+        })
+      : undefined;
     return await listen(createLookupServer(engine, {}, { notes, pangolin }), { port, host, note, io, loaded, pangolinSet, cache });
   } finally {
     cache?.close();

@@ -100,7 +100,9 @@ export function createProgress(io: CliIO, options: ProgressOptions): Progress {
           return;
         }
         const seconds = (now() - started) / 1000;
-        io.stderr.write(`${options.label}: ${formatCount(done)} ${options.unit} in ${formatDuration(seconds)} (${formatCount(rate(done, seconds))} ${options.unit}/s)\n`);
+        io.stderr.write(
+          `${options.label}: ${formatCount(done)} ${options.unit} in ${formatDuration(seconds)} (${formatCount(rate(done, seconds))} ${options.unit}/s)\n`,
+        );
       }
       finished = true;
     },

@@ -27,11 +27,7 @@ const INSPECT_CONCURRENCY = 8;
  * them into model sets, one per (adapter, set name, context). Never throws for a bad file: bad
  * files become `problems`, or members with an `error` that validation reports.
  */
-export async function discoverModels(
-  root: string,
-  adapters: readonly BaseModelAdapter[],
-  options: DiscoverOptions = {},
-): Promise<DiscoveryResult> {
+export async function discoverModels(root: string, adapters: readonly BaseModelAdapter[], options: DiscoverOptions = {}): Promise<DiscoveryResult> {
   await checkModelsFolder(root);
   const { files, problems: walkProblems } = await walkFiles(root, options.namesFrom);
   const problems: DiscoveryProblem[] = [...walkProblems];
@@ -118,9 +114,7 @@ export async function discoverModels(
       set.metadataError = info.message;
     }
   }
-  modelSets.sort(
-    (a, b) => compareStrings(a.adapter, b.adapter) || compareStrings(a.name, b.name) || a.context - b.context,
-  );
+  modelSets.sort((a, b) => compareStrings(a.adapter, b.adapter) || compareStrings(a.name, b.name) || a.context - b.context);
   return { root, modelSets, metaModels, problems, filesScanned: files.length };
 }
 

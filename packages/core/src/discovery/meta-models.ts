@@ -4,8 +4,7 @@ import type { WalkedFile } from './walk.js';
 type SizedFile = WalkedFile & { size: number };
 
 /** The artifact names the MetaSpliceAI meta-learning layer writes. */
-const META_MODEL_NAME =
-  /(?:^|\/)(model_multiclass|model_binary|best_model|final_model|calibrated_model)\.(pkl|joblib|onnx)$/;
+const META_MODEL_NAME = /(?:^|\/)(model_multiclass|model_binary|best_model|final_model|calibrated_model)\.(pkl|joblib|onnx)$/;
 const MANIFEST_NAME = /(?:^|\/)(feature_manifest|features?|training_schema)\.(json|csv|tsv)$/;
 
 /** Whether a path names a meta-model artifact, feature manifest or training schema. */

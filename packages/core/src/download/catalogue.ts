@@ -20,7 +20,12 @@ export function selectKnownModelSet(adapter: BaseModelAdapter, query: KnownModel
       hint: 'put the files under the models folder yourself; see the adapter README for where to get them',
     });
   }
-  const candidates = selectByNameAndContext(catalogue, query, (k) => k.setName, (k) => k.context);
+  const candidates = selectByNameAndContext(
+    catalogue,
+    query,
+    (k) => k.setName,
+    (k) => k.context,
+  );
   if (candidates.length === 0) {
     const what = [query.setName && `set ${query.setName}`, query.context !== undefined && `context ${query.context}`].filter(Boolean).join(' at ');
     throw new ModelNotFoundError(`${adapter.id} publishes no ${what}; published: ${describeCatalogue(catalogue)}`, {

@@ -91,9 +91,12 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       if (options.size !== undefined && state.size !== options.size) {
         // The body ended cleanly (a dropped connection throws instead): the source's file is shorter.
         await fs.rm(part, { force: true });
-        throw new DownloadError(`${options.dest}: ${describeSource(options.source)} sent ${state.size} bytes, the published file has ${options.size}; nothing was kept`, {
-          hint: 'the file at the source is not the published one; use another mirror with --from',
-        });
+        throw new DownloadError(
+          `${options.dest}: ${describeSource(options.source)} sent ${state.size} bytes, the published file has ${options.size}; nothing was kept`,
+          {
+            hint: 'the file at the source is not the published one; use another mirror with --from',
+          },
+        );
       }
       if (actual !== expected) {
         await fs.rm(part, { force: true });
@@ -120,10 +123,13 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
       }
       if (attempt >= retries) {
         const kept = await fileSize(part);
-        throw new DownloadError(
-          `${options.dest}: download from ${describeSource(options.source)} failed after ${attempt + 1} attempt(s): ${reason}`,
-          { cause: error, hint: kept > 0 ? `${kept} bytes are kept in ${part}; run the same command again to resume` : 'check the connection or the mirror and run the command again' },
-        );
+        throw new DownloadError(`${options.dest}: download from ${describeSource(options.source)} failed after ${attempt + 1} attempt(s): ${reason}`, {
+          cause: error,
+          hint:
+            kept > 0
+              ? `${kept} bytes are kept in ${part}; run the same command again to resume`
+              : 'check the connection or the mirror and run the command again',
+        });
       }
       attempt++;
       freshStart = false;
@@ -244,7 +250,10 @@ async function openHttp(options: DownloadOptions, offset: number): Promise<Sourc
     const message = `HTTP ${response.status} ${response.statusText} from ${response.url || options.source}`;
     if (response.status >= 500 || response.status === 429) throw new TransientError(message);
     throw new DownloadError(`${options.dest}: ${message}`, {
-      hint: response.status === 404 ? 'the file is not at that address; check --from, or the adapter catalogue may be out of date' : 'check the address and the network',
+      hint:
+        response.status === 404
+          ? 'the file is not at that address; check --from, or the adapter catalogue may be out of date'
+          : 'check the address and the network',
     });
   }
   if (!response.body) {
@@ -270,7 +279,7 @@ async function openHttp(options: DownloadOptions, offset: number): Promise<Sourc
 /** Errors of the connection itself (reset, refused, DNS, terminated body), worth a retry. */
 function isNetworkError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const code = (error as NodeJS.ErrnoException).code ?? ((error.cause as NodeJS.ErrnoException | undefined)?.code);
+  const code = (error as NodeJS.ErrnoException).code ?? (error.cause as NodeJS.ErrnoException | undefined)?.code;
   if (code && /^(ECONNRESET|ECONNREFUSED|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|UND_ERR_\w+)$/.test(code)) return true;
   return error.name === 'TypeError' && /fetch failed|terminated/.test(error.message);
 }
@@ -310,9 +319,13 @@ function delay(ms: number, signal?: AbortSignal): Promise<void> {
   if (ms <= 0) return Promise.resolve();
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

@@ -97,7 +97,14 @@ async function pullLocked(set: KnownModelSet, options: PullOptions, directory: s
     const staged = join(staging, file.name);
     const existing = await existingState(dest, file);
     await adoptLegacyPart(dest, staged, existing);
-    plan.push({ file, dest, staged, source: sourceFor(set, file, options.from), existing, stagedState: existing === 'match' ? 'none' : await existingState(staged, file) });
+    plan.push({
+      file,
+      dest,
+      staged,
+      source: sourceFor(set, file, options.from),
+      existing,
+      stagedState: existing === 'match' ? 'none' : await existingState(staged, file),
+    });
   }
   const total = plan.filter((p) => p.existing !== 'match' && p.stagedState !== 'match').reduce((n, p) => n + p.file.size, 0);
   let done = 0;
@@ -108,7 +115,14 @@ async function pullLocked(set: KnownModelSet, options: PullOptions, directory: s
       pulled = { name: file.name, path: dest, size: file.size, sha256: file.sha256, source: dest, status: 'present' };
     } else if (stagedState === 'match') {
       // Verified by an earlier run that stopped before the whole set was there.
-      pulled = { name: file.name, path: dest, size: file.size, sha256: file.sha256.toLowerCase(), source, status: existing === 'differs' ? 'replaced' : 'resumed' };
+      pulled = {
+        name: file.name,
+        path: dest,
+        size: file.size,
+        sha256: file.sha256.toLowerCase(),
+        source,
+        status: existing === 'differs' ? 'replaced' : 'resumed',
+      };
     } else {
       if (stagedState === 'differs') await fs.rm(staged, { force: true });
       const result = await downloadFile({
@@ -260,7 +274,10 @@ async function removeEmptyFolders(from: string, root: string): Promise<void> {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return fs.stat(path).then(() => true, () => false);
+  return fs.stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Makes renames durable where the platform can fsync a folder; elsewhere a rename is still atomic. */

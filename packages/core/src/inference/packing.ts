@@ -72,7 +72,11 @@ export function tileLengths(outputLength: number, context: number, tileSize: num
  * rows in job order, so a writer can stream them. Holds one batch of tiles at a time: memory does
  * not grow with the sequences' lengths. Jobs are pulled lazily, one ahead of the batch.
  */
-export async function* predictPacked<T>(model: LoadedModel, jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>, options: PackingOptions): AsyncGenerator<PackedChunk<T>> {
+export async function* predictPacked<T>(
+  model: LoadedModel,
+  jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>,
+  options: PackingOptions,
+): AsyncGenerator<PackedChunk<T>> {
   const { tileSize } = options;
   if (!Number.isInteger(tileSize) || tileSize < 1) throw new InvalidArgumentError(`tileSize must be a positive integer, got ${tileSize}`);
   for await (const chunk of predictTiles(model, groupIsolatedJobs(jobs, model.context / 2, tileSize), options)) {
@@ -93,7 +97,11 @@ interface JobGroup<T> {
  * of it). A 400-nt record then costs 400 + context/2 inputs instead of a tile of its own plus the
  * whole context. Other jobs pass through as groups of one.
  */
-export async function* groupIsolatedJobs<T>(jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>, gap: number, tileSize: number): AsyncGenerator<PackJob<JobGroup<T>>> {
+export async function* groupIsolatedJobs<T>(
+  jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>,
+  gap: number,
+  tileSize: number,
+): AsyncGenerator<PackJob<JobGroup<T>>> {
   let open: JobGroup<T> | undefined;
   let end = 0;
   const close = (): PackJob<JobGroup<T>> => {
@@ -161,7 +169,11 @@ function* ungroup<T>(chunk: PackedChunk<JobGroup<T>>, width: number): Generator<
 }
 
 /** predictPacked without grouping: every job has tiles of its own. */
-async function* predictTiles<T>(model: LoadedModel, jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>, options: PackingOptions): AsyncGenerator<PackedChunk<T>> {
+async function* predictTiles<T>(
+  model: LoadedModel,
+  jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>,
+  options: PackingOptions,
+): AsyncGenerator<PackedChunk<T>> {
   const { tileSize, batchSize } = options;
   if (!Number.isInteger(tileSize) || tileSize < 1) throw new InvalidArgumentError(`tileSize must be a positive integer, got ${tileSize}`);
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, got ${batchSize}`);
@@ -191,12 +203,15 @@ async function* predictTiles<T>(model: LoadedModel, jobs: Iterable<PackJob<T>> |
     }
     const out = await model.predict({ codes, batch: tiles.length, length: inputLength });
     if (out.length !== tiles.length * tile * width) {
-      throw new InvalidArgumentError(`the model returned ${out.length} values for ${tiles.length} tiles of ${tile} positions x ${width} tracks (${model.tracks.map((t) => t.name).join(', ')})`, {
-        hint: 'the adapter declares other tracks than it predicts: run the conformance kit against it',
-      });
+      throw new InvalidArgumentError(
+        `the model returned ${out.length} values for ${tiles.length} tiles of ${tile} positions x ${width} tracks (${model.tracks.map((t) => t.name).join(', ')})`,
+        {
+          hint: 'the adapter declares other tracks than it predicts: run the conformance kit against it',
+        },
+      );
     }
     // Consecutive tiles of one job are consecutive rows of `out`: hand them over as one chunk.
-    for (let first = 0; first < tiles.length; ) {
+    for (let first = 0; first < tiles.length;) {
       const job = tiles[first].job;
       let next = first + 1;
       while (next < tiles.length && tiles[next].job === job) next++;
@@ -213,9 +228,7 @@ async function* predictTiles<T>(model: LoadedModel, jobs: Iterable<PackJob<T>> |
   let singlesOnly = true;
   let smallestNeed = 0;
   const fits = (need: number) =>
-    need <= pendingTile
-      ? pendingTile + context <= SHARE_LIMIT * (need + context)
-      : singlesOnly && need + context <= SHARE_LIMIT * (smallestNeed + context);
+    need <= pendingTile ? pendingTile + context <= SHARE_LIMIT * (need + context) : singlesOnly && need + context <= SHARE_LIMIT * (smallestNeed + context);
 
   for await (const job of jobs) {
     if (job.outputLength <= 0) {

@@ -33,12 +33,7 @@ export interface PredictedChunk {
  * `tileSize` outputs (see `tileLengths`) and batches of `batchSize` tiles, yielding one chunk per
  * batch so a whole chromosome runs in bounded memory.
  */
-export async function* predictTiles(
-  model: LoadedModel,
-  source: CodeSource,
-  outputLength: number,
-  options: TilingOptions = {},
-): AsyncGenerator<PredictedChunk> {
+export async function* predictTiles(model: LoadedModel, source: CodeSource, outputLength: number, options: TilingOptions = {}): AsyncGenerator<PredictedChunk> {
   const packing = { tileSize: options.tileSize ?? REFERENCE_TILE, batchSize: options.batchSize ?? 4 };
   const job = { tag: 0, outputLength: Math.max(outputLength, 0), source };
   for await (const { offset, probabilities, length } of predictPacked(model, [job], packing)) {

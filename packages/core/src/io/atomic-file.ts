@@ -73,7 +73,10 @@ export async function openAtomicFile(path: string): Promise<AtomicFile> {
     throw toOutputError(path, (error as NodeJS.ErrnoException).code === 'ENOENT' ? await missingFolderError(path, error) : error);
   }
   live.add(tempPath);
-  const existingMode = await fs.stat(target).then((s) => (s.isFile() ? s.mode & 0o7777 : undefined), () => undefined);
+  const existingMode = await fs.stat(target).then(
+    (s) => (s.isFile() ? s.mode & 0o7777 : undefined),
+    () => undefined,
+  );
 
   let state: 'open' | 'committed' | 'aborted' = 'open';
   let closed = false;
@@ -86,10 +89,19 @@ export async function openAtomicFile(path: string): Promise<AtomicFile> {
   const stream = new Writable({
     highWaterMark: 1 << 16,
     write(chunk: Buffer, _encoding, done) {
-      writeAll(handle, [chunk]).then(() => done(), (error: unknown) => done(toOutputError(path, error)));
+      writeAll(handle, [chunk]).then(
+        () => done(),
+        (error: unknown) => done(toOutputError(path, error)),
+      );
     },
     writev(chunks, done) {
-      writeAll(handle, chunks.map((c) => c.chunk as Buffer)).then(() => done(), (error: unknown) => done(toOutputError(path, error)));
+      writeAll(
+        handle,
+        chunks.map((c) => c.chunk as Buffer),
+      ).then(
+        () => done(),
+        (error: unknown) => done(toOutputError(path, error)),
+      );
     },
   });
   // Errors also reach whoever awaits commit(); without this listener an unhandled 'error' would crash.
@@ -178,7 +190,10 @@ async function syncFolder(folder: string): Promise<void> {
 /** ENOENT on open: name the folder that is missing, which is what the user has to create. */
 async function missingFolderError(path: string, error: unknown): Promise<unknown> {
   const folder = dirname(path);
-  const exists = await fs.stat(folder).then(() => true, () => false);
+  const exists = await fs.stat(folder).then(
+    () => true,
+    () => false,
+  );
   if (exists) {
     // The folder is there but refuses new files (/proc, some FUSE mounts): say that, not "missing".
     return new OutputError(path, `cannot write: the folder ${folder} does not allow new files (ENOENT)`, {

@@ -7,8 +7,7 @@ import { predictCodes } from '../inference/tiling.js';
  * A short canonical input: an exon end, a GT donor, an intron with a branch point and polypyrimidine
  * tract, an AG acceptor and the next exon. Small enough to run in a blink at any context.
  */
-export const CANONICAL_HEALTH_SEQUENCE =
-  'CAGGCTGCTGGAGAAGGTGAGTCCTGGGCTTCTCAACCTGTGTTTACTGACTTCTCCTTTCCCTTTCTCTTCCTCCAGGTTCTCAGCAAGCTGATGCTG';
+export const CANONICAL_HEALTH_SEQUENCE = 'CAGGCTGCTGGAGAAGGTGAGTCCTGGGCTTCTCAACCTGTGTTTACTGACTTCTCCTTTCCCTTTCTCTTCCTCCAGGTTCTCAGCAAGCTGATGCTG';
 
 export interface HealthCheck {
   name: 'load' | 'shape' | 'range' | 'normalised' | 'golden';
@@ -41,11 +40,16 @@ export async function checkModelHealth(model: LoadedModel, golden?: ModelInfo['g
     if (classes.length > 1) worstSum = Math.max(worstSum, Math.abs(classes.reduce((sum, c) => sum + out[p + c], 0) - 1));
   }
   checks.push({ name: 'range', ok: worstRange === 0, message: worstRange === 0 ? 'every value is in [0, 1]' : `a value is ${worstRange} outside [0, 1]` });
-  if (classes.length > 1) checks.push({ name: 'normalised', ok: worstSum < 1e-4, message: `each position's class probabilities sum to 1 within ${worstSum.toExponential(2)}` });
+  if (classes.length > 1)
+    checks.push({ name: 'normalised', ok: worstSum < 1e-4, message: `each position's class probabilities sum to 1 within ${worstSum.toExponential(2)}` });
   const names = model.tracks.map((t) => t.name).join(', ');
   const goldenTracks = golden ? (golden.tracks ?? ['neither', 'acceptor', 'donor']).join(', ') : '';
   if (golden && goldenTracks !== names) {
-    checks.push({ name: 'golden', ok: false, message: `the golden outputs in model_info.json are of the tracks ${goldenTracks}; the model has ${names} (run models index --golden again)` });
+    checks.push({
+      name: 'golden',
+      ok: false,
+      message: `the golden outputs in model_info.json are of the tracks ${goldenTracks}; the model has ${names} (run models index --golden again)`,
+    });
   } else if (golden) {
     let worst = 0;
     golden.outputs.forEach((row, i) => {

@@ -146,7 +146,12 @@ export class ModelManager {
     this.adapter(query.adapter);
     const discovery = await this.discover();
     const ofAdapter = discovery.modelSets.filter((s) => s.adapter === query.adapter);
-    const candidates = selectByNameAndContext(ofAdapter, query, (s) => s.name, (s) => s.context);
+    const candidates = selectByNameAndContext(
+      ofAdapter,
+      query,
+      (s) => s.name,
+      (s) => s.context,
+    );
     if (candidates.length === 0) {
       throw new ModelNotFoundError(describeMissing(discovery, query), {
         hint: ofAdapter.length
@@ -155,10 +160,9 @@ export class ModelManager {
       });
     }
     if (candidates.length > 1) {
-      throw new AmbiguousModelError(
-        `${candidates.length} ${query.adapter} sets match: ${describeAvailable(candidates)}`,
-        { hint: `choose one with --set (${candidates.map((s) => s.name).join(' or ')})` },
-      );
+      throw new AmbiguousModelError(`${candidates.length} ${query.adapter} sets match: ${describeAvailable(candidates)}`, {
+        hint: `choose one with --set (${candidates.map((s) => s.name).join(' or ')})`,
+      });
     }
     return candidates[0];
   }
@@ -178,14 +182,18 @@ export class ModelManager {
       throw new InvalidArgumentError(`${adapter.displayName} does not run on ${options.device}; it runs on ${adapter.capabilities.devices.join(', ')}`);
     }
     if (options.backend && options.backend !== 'auto' && !adapter.capabilities.backends.includes(options.backend)) {
-      throw new InvalidArgumentError(`${adapter.displayName} has no backend "${options.backend}"; choose one of ${['auto', ...adapter.capabilities.backends].join(', ')}`);
+      throw new InvalidArgumentError(
+        `${adapter.displayName} has no backend "${options.backend}"; choose one of ${['auto', ...adapter.capabilities.backends].join(', ')}`,
+      );
     }
     // Before any weights load: a set runs only on the files its model_info.json records.
-    const { sha256, warnings } = !verify ? { sha256: new Map<string, string>(), warnings: [] } : await verifyModelSet(set, {
-      strict: options.strict ?? this.loadDefaults.strict,
-      onWarning: options.onWarning ?? this.loadDefaults.onWarning,
-      published: adapter.catalogue?.find((k) => k.setName === set.name && k.context === set.context),
-    });
+    const { sha256, warnings } = !verify
+      ? { sha256: new Map<string, string>(), warnings: [] }
+      : await verifyModelSet(set, {
+          strict: options.strict ?? this.loadDefaults.strict,
+          onWarning: options.onWarning ?? this.loadDefaults.onWarning,
+          published: adapter.catalogue?.find((k) => k.setName === set.name && k.context === set.context),
+        });
     const shared = { context: set.context, backend: options.backend, device: options.device, threads: options.threads };
     const joint = await adapter.loadEnsemble?.({ ...shared, files: set.members.map((m) => m.path), tracks: options.tracks });
     if (joint) {
@@ -193,14 +201,15 @@ export class ModelManager {
       return { set, model, license: set.license, sha256, warnings, dispose: () => model.dispose() };
     }
     if (adapter.ensemble === 'adapter') {
-      throw new InvalidArgumentError(`${adapter.displayName} cannot load set ${set.name} (${set.members.length} files) on ${options.backend ?? 'auto'}/${options.device ?? 'cpu'}: only the adapter can combine its members, and it declined`, {
-        hint: 'check that the set is complete (metaspliceai models validate) and try the default backend and device',
-      });
+      throw new InvalidArgumentError(
+        `${adapter.displayName} cannot load set ${set.name} (${set.members.length} files) on ${options.backend ?? 'auto'}/${options.device ?? 'cpu'}: only the adapter can combine its members, and it declined`,
+        {
+          hint: 'check that the set is complete (metaspliceai models validate) and try the default backend and device',
+        },
+      );
     }
     // Members load concurrently: runtimes build sessions off the main thread.
-    const loads = await Promise.allSettled(
-      set.members.map((m) => adapter.load({ ...shared, file: m.path })),
-    );
+    const loads = await Promise.allSettled(set.members.map((m) => adapter.load({ ...shared, file: m.path })));
     const members = loads.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     const failed = loads.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) {

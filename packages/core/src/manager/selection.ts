@@ -4,7 +4,12 @@
  * family). Used for files on disk and for published catalogues alike; callers decide what zero or
  * several matches mean.
  */
-export function selectByNameAndContext<T>(items: readonly T[], query: { setName?: string; context?: number }, nameOf: (item: T) => string, contextOf: (item: T) => number): T[] {
+export function selectByNameAndContext<T>(
+  items: readonly T[],
+  query: { setName?: string; context?: number },
+  nameOf: (item: T) => string,
+  contextOf: (item: T) => number,
+): T[] {
   const named = items.filter((item) => !query.setName || nameOf(item) === query.setName);
   if (query.context !== undefined) return named.filter((item) => contextOf(item) === query.context);
   if (named.length === 0) return named;

@@ -116,9 +116,7 @@ function validateMetaModels(discovery: DiscoveryResult, recommendations: string[
 /** "no openspliceai model for context 5000; available: openspliceai-mane at 80, 400, 2000, 10000". */
 export function describeMissing(discovery: DiscoveryResult, query: { adapter?: string; context?: number; setName?: string }): string {
   const what = [query.adapter ?? 'base', 'model'].join(' ');
-  const where = [query.setName && `in set ${query.setName}`, query.context !== undefined && `for context ${query.context}`]
-    .filter(Boolean)
-    .join(' ');
+  const where = [query.setName && `in set ${query.setName}`, query.context !== undefined && `for context ${query.context}`].filter(Boolean).join(' ');
   const candidates = discovery.modelSets.filter((s) => !query.adapter || s.adapter === query.adapter);
   return `no ${what}${where ? ` ${where}` : ''} under ${discovery.root}; ${describeAvailable(candidates)}`;
 }
@@ -146,11 +144,12 @@ async function validateSet(
       error('context-mismatch', `${m.relativePath}: the name says context ${m.contextHint} but the weights are a ${m.inspection.context} model`, m.path);
     }
   }
-  const siblings = discovery.modelSets.filter(
-    (s) => s !== set && s.adapter === set.adapter && s.name === set.name && s.directory === set.directory,
-  );
+  const siblings = discovery.modelSets.filter((s) => s !== set && s.adapter === set.adapter && s.name === set.name && s.directory === set.directory);
   for (const s of siblings) {
-    error('members-disagree', `members in ${set.directory} disagree on context: ${set.members.length} at ${set.context}, ${s.members.length} at ${s.context} (${s.members.map((m) => m.memberId).join(', ')})`);
+    error(
+      'members-disagree',
+      `members in ${set.directory} disagree on context: ${set.members.length} at ${set.context}, ${s.members.length} at ${s.context} (${s.members.map((m) => m.memberId).join(', ')})`,
+    );
   }
   if (adapter && !adapter.capabilities.contexts.includes(set.context)) {
     warn('unknown-context', `context ${set.context} is not one ${adapter.displayName} is published at (${adapter.capabilities.contexts.join(', ')})`);
@@ -169,7 +168,11 @@ async function validateSet(
   } else {
     const meta = info.info;
     if (meta.adapter !== set.adapter || meta.setName !== set.name || meta.context !== set.context) {
-      error('metadata-mismatch', `${set.metadataPath} describes ${meta.adapter}/${meta.setName}/${meta.context}, the files are ${modelSetKey(set)}`, set.metadataPath);
+      error(
+        'metadata-mismatch',
+        `${set.metadataPath} describes ${meta.adapter}/${meta.setName}/${meta.context}, the files are ${modelSetKey(set)}`,
+        set.metadataPath,
+      );
     }
     const listed = new Set<string>();
     for (const entry of meta.files) {
@@ -181,7 +184,10 @@ async function validateSet(
       listed.add(full);
       const member = set.members.find((m) => m.path === full);
       if (!member) {
-        const exists = await fs.stat(full).then(() => true, () => false);
+        const exists = await fs.stat(full).then(
+          () => true,
+          () => false,
+        );
         error('missing-member', `${entry.path} is listed in model_info.json but ${exists ? 'is not a usable member' : 'is missing'}`, full);
         continue;
       }

@@ -41,7 +41,10 @@ export async function verifyModelSet(set: ModelSet, options: VerifySetOptions = 
   if (set.metadataError) {
     warn(set.metadataPath, `the members' checksums cannot be checked: ${set.metadataError.replace(`${set.metadataPath}: `, '')}`);
   } else if (meta && (meta.adapter !== set.adapter || meta.setName !== set.name || meta.context !== set.context)) {
-    warn(set.metadataPath, `describes ${meta.adapter}/${meta.setName}/${meta.context}, not the files found (${modelSetKey(set)}); their checksums cannot be checked`);
+    warn(
+      set.metadataPath,
+      `describes ${meta.adapter}/${meta.setName}/${meta.context}, not the files found (${modelSetKey(set)}); their checksums cannot be checked`,
+    );
   } else if (meta) {
     const byPath = new Map(set.members.map((m) => [m.path, m]));
     const missing: string[] = [];
@@ -53,7 +56,10 @@ export async function verifyModelSet(set: ModelSet, options: VerifySetOptions = 
       listed.add(full);
       const member = byPath.get(full);
       if (!member) {
-        const there = await fs.stat(full).then(() => true, () => false);
+        const there = await fs.stat(full).then(
+          () => true,
+          () => false,
+        );
         missing.push(there ? `${entry.path} (present but not a usable ${set.context}-nt member)` : entry.path);
         continue;
       }
@@ -83,7 +89,10 @@ export async function verifyModelSet(set: ModelSet, options: VerifySetOptions = 
       if (!listed.has(m.path)) warn(m.path, `not listed in ${set.metadataPath}, so its checksum cannot be checked`);
     }
   } else if (options.published && set.members.length < options.published.files.length) {
-    warn(set.directory, `${set.members.length} of the ${options.published.files.length} published ${modelSetKey(set)} members are present, and no model_info.json says which belong`);
+    warn(
+      set.directory,
+      `${set.members.length} of the ${options.published.files.length} published ${modelSetKey(set)} members are present, and no model_info.json says which belong`,
+    );
   }
 
   problems.sort((x, y) => (x.file < y.file ? -1 : x.file > y.file ? 1 : 0));

@@ -7,10 +7,7 @@ import { type ModelInfo, modelInfoSchema } from './schema.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
 import { toOutputError } from '../io/write-errors.js';
 
-export type ModelInfoRead =
-  | { status: 'ok'; info: ModelInfo }
-  | { status: 'missing' }
-  | { status: 'invalid'; message: string };
+export type ModelInfoRead = { status: 'ok'; info: ModelInfo } | { status: 'missing' } | { status: 'invalid'; message: string };
 
 /** Reads and validates a model_info.json without throwing: discovery reports, it does not stop. */
 export async function readModelInfo(file: string, schema: z.ZodType<ModelInfo> = modelInfoSchema): Promise<ModelInfoRead> {

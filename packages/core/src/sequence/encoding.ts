@@ -5,7 +5,12 @@
 export const CODE_N = 0;
 
 const CODE_OF_BYTE = new Uint8Array(256);
-for (const [ch, code] of [['A', 1], ['C', 2], ['G', 3], ['T', 4]] as const) {
+for (const [ch, code] of [
+  ['A', 1],
+  ['C', 2],
+  ['G', 3],
+  ['T', 4],
+] as const) {
   CODE_OF_BYTE[ch.charCodeAt(0)] = code;
   CODE_OF_BYTE[ch.toLowerCase().charCodeAt(0)] = code;
 }
@@ -32,7 +37,16 @@ export function reverseComplementCodes(codes: Uint8Array): Uint8Array {
 }
 
 const COMPLEMENT: Record<string, string> = {
-  A: 'T', C: 'G', G: 'C', T: 'A', a: 't', c: 'g', g: 'c', t: 'a', N: 'N', n: 'n',
+  A: 'T',
+  C: 'G',
+  G: 'C',
+  T: 'A',
+  a: 't',
+  c: 'g',
+  g: 'c',
+  t: 'a',
+  N: 'N',
+  n: 'n',
 };
 
 /** The reverse complement of a sequence string; symbols other than ACGTN become N. */

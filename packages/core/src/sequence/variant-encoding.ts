@@ -15,7 +15,14 @@ export const DEFAULT_VARIANT_ENCODING: VariantEncoding = VARIANT_ENCODINGS[0];
 
 const SPLICEAI_CODE = new Uint8Array(256);
 for (let b = 0; b < 128; b++) SPLICEAI_CODE[b] = b % 5;
-for (const [ch, code] of [['A', 1], ['C', 2], ['G', 3], ['T', 4], ['N', CODE_N]] as const) SPLICEAI_CODE[ch.charCodeAt(0)] = code;
+for (const [ch, code] of [
+  ['A', 1],
+  ['C', 2],
+  ['G', 3],
+  ['T', 4],
+  ['N', CODE_N],
+] as const)
+  SPLICEAI_CODE[ch.charCodeAt(0)] = code;
 for (let b = 97; b <= 122; b++) SPLICEAI_CODE[b] = SPLICEAI_CODE[b - 32]; // upper() first
 
 /** Encodes letters into nucleotide codes under the chosen rule. */

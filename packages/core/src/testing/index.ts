@@ -84,7 +84,10 @@ function expectTrackRows(model: LoadedModel, out: Float32Array, positions: numbe
     throw new ConformanceFailure((error as Error).message);
   }
   const n = tracks.length;
-  expect(out.length === positions * n, `${what} gave ${out.length} values, expected ${positions} positions x ${n} declared tracks (${tracks.map((t) => t.name).join(', ')})`);
+  expect(
+    out.length === positions * n,
+    `${what} gave ${out.length} values, expected ${positions} positions x ${n} declared tracks (${tracks.map((t) => t.name).join(', ')})`,
+  );
   const classes = tracks.flatMap((t, i) => (t.kind === 'class-probability' ? [i] : []));
   for (let p = 0; p < positions; p++) {
     const row = out.subarray(p * n, (p + 1) * n);
@@ -108,8 +111,7 @@ export function runAdapterConformance(options: ConformanceOptions): void {
   }
   let adapter: BaseModelAdapter | undefined;
   const get = async () => (adapter ??= await options.createAdapter());
-  const group = (name: ConformanceGroup, body: () => void) =>
-    describe(skip[name] ? `${name} (skipped: ${skip[name]})` : name, skip[name] ? () => {} : body);
+  const group = (name: ConformanceGroup, body: () => void) => describe(skip[name] ? `${name} (skipped: ${skip[name]})` : name, skip[name] ? () => {} : body);
 
   describe('base-model adapter conformance (spec v2)', () => {
     group('shape', () => {
@@ -130,7 +132,10 @@ export function runAdapterConformance(options: ConformanceOptions): void {
     group('patterns', () => {
       test('claims the fixture path', async () => {
         const a = await get();
-        expect(a.filePatterns.some((p) => p.test(fixtures.relativePath)), `no file pattern matches ${fixtures.relativePath}`);
+        expect(
+          a.filePatterns.some((p) => p.test(fixtures.relativePath)),
+          `no file pattern matches ${fixtures.relativePath}`,
+        );
       });
       test('ignores unrelated files', async () => {
         const a = await get();
@@ -170,100 +175,128 @@ export function runAdapterConformance(options: ConformanceOptions): void {
         };
         const ok = a.metadataSchema.safeParse(minimal);
         expect(ok.success, `schema rejects a minimal model_info: ${ok.success ? '' : ok.error.message}`);
-        expect(!a.metadataSchema.safeParse({ ...minimal, files: [{ path: '../outside', sha256: 'x', size: -1 }] }).success, 'schema accepts a file path outside the set');
+        expect(
+          !a.metadataSchema.safeParse({ ...minimal, files: [{ path: '../outside', sha256: 'x', size: -1 }] }).success,
+          'schema accepts a file path outside the set',
+        );
         expect(!a.metadataSchema.safeParse({ ...minimal, schemaVersion: 999 }).success, 'schema accepts an unknown schemaVersion');
       });
     });
 
     group('load', () => {
-      test('loads the fixture and disposes it', async () => {
-        const a = await get();
-        const model = await a.load({ file: fixtures.modelFile, context: fixtures.context, backend: fixtures.backend });
-        expect(model.context === fixtures.context, `loaded context ${model.context}, expected ${fixtures.context}`);
-        expect(model.device === 'cpu' || model.device === 'gpu', 'device must be cpu or gpu');
-        expect(typeof model.backend === 'string' && model.backend.length > 0, 'backend must be named');
-        await model.dispose();
-      }, timeout);
+      test(
+        'loads the fixture and disposes it',
+        async () => {
+          const a = await get();
+          const model = await a.load({ file: fixtures.modelFile, context: fixtures.context, backend: fixtures.backend });
+          expect(model.context === fixtures.context, `loaded context ${model.context}, expected ${fixtures.context}`);
+          expect(model.device === 'cpu' || model.device === 'gpu', 'device must be cpu or gpu');
+          expect(typeof model.backend === 'string' && model.backend.length > 0, 'backend must be named');
+          await model.dispose();
+        },
+        timeout,
+      );
     });
 
     group('predict', () => {
-      test('predicts probabilities of the right shape, batch-independent and deterministic', async () => {
-        const a = await get();
-        const model = await a.load({ file: fixtures.modelFile, context: fixtures.context, backend: fixtures.backend });
-        try {
-          const outputs = 37;
-          const length = fixtures.context + outputs;
-          const codes = randomCodes(2 * length, 7);
-          const both = await model.predict({ codes, batch: 2, length });
-          expectTrackRows(model, both, 2 * outputs, 'predict');
-          const second = await model.predict({ codes: codes.subarray(length), batch: 1, length });
-          let worst = 0;
-          for (let i = 0; i < second.length; i++) worst = Math.max(worst, Math.abs(second[i] - both[outputs * model.tracks.length + i]));
-          expect(worst < 1e-5, `a tile's output depends on its batch neighbour (differs by ${worst})`);
-          const again = await model.predict({ codes, batch: 2, length });
-          expect(again.every((v, i) => Math.abs(v - both[i]) < 1e-6), 'predict is not deterministic');
-        } finally {
-          await model.dispose();
-        }
-      }, timeout);
-      test('stages, when offered, chain to the numbers of predict', async () => {
-        const a = await get();
-        const model = await a.load({ file: fixtures.modelFile, context: fixtures.context, backend: fixtures.backend });
-        try {
-          const stages = model.stages;
-          if (!stages) return; // optional
-          const sum = stages.reach.reduce((x, y) => x + y, 0);
-          expect(stages.reach.length >= 2 && stages.reach.every((r) => Number.isInteger(r) && r > 0), `reach must be 2+ positive integers, got ${stages.reach}`);
-          expect(sum * 2 === model.context, `the reaches sum to ${sum}, expected context/2 = ${model.context / 2}`);
-          expect(stages.channels.length === stages.reach.length - 1, 'one channel count per boundary between stages');
-          const length = model.context + 29;
-          const codes = randomCodes(2 * length, 3);
-          let state = await stages.runFirst({ codes, batch: 2, length });
-          for (let k = 1; k < stages.reach.length - 1; k++) {
-            expect(state.channels === stages.channels[k - 1] && state.length === length - 2 * stages.reach.slice(0, k).reduce((x, y) => x + y, 0), `stage ${k - 1} returned a state of the wrong shape`);
-            state = await stages.runMiddle(k, state);
-          }
-          const chained = await stages.runLast(state);
-          const whole = await model.predict({ codes, batch: 2, length });
-          expect(chained.length === whole.length, `the last stage gave ${chained.length} values, predict ${whole.length}`);
-          let worst = 0;
-          for (let i = 0; i < whole.length; i++) worst = Math.max(worst, Math.abs(chained[i] - whole[i]));
-          expect(worst < 1e-5, `chained stages differ from predict by ${worst}`);
-        } finally {
-          await model.dispose();
-        }
-      }, timeout);
-      test('a joint ensemble, when offered, gives the mean of its members', async () => {
-        const a = await get();
-        if (!a.loadEnsemble) return; // optional
-        const options = { context: fixtures.context, backend: fixtures.backend };
-        // A set of the fixture twice: its mean is the fixture's own output.
-        const joint = await a.loadEnsemble({ ...options, files: [fixtures.modelFile, fixtures.modelFile] });
-        if (!joint) return; // declined for this backend
-        if (a.ensemble === 'adapter') {
-          // Its members are not interchangeable: only check the declared shape.
+      test(
+        'predicts probabilities of the right shape, batch-independent and deterministic',
+        async () => {
+          const a = await get();
+          const model = await a.load({ file: fixtures.modelFile, context: fixtures.context, backend: fixtures.backend });
           try {
-            const length = fixtures.context + 41;
-            expectTrackRows(joint, await joint.predict({ codes: randomCodes(length, 5), batch: 1, length }), 41, 'the joint model');
+            const outputs = 37;
+            const length = fixtures.context + outputs;
+            const codes = randomCodes(2 * length, 7);
+            const both = await model.predict({ codes, batch: 2, length });
+            expectTrackRows(model, both, 2 * outputs, 'predict');
+            const second = await model.predict({ codes: codes.subarray(length), batch: 1, length });
+            let worst = 0;
+            for (let i = 0; i < second.length; i++) worst = Math.max(worst, Math.abs(second[i] - both[outputs * model.tracks.length + i]));
+            expect(worst < 1e-5, `a tile's output depends on its batch neighbour (differs by ${worst})`);
+            const again = await model.predict({ codes, batch: 2, length });
+            expect(
+              again.every((v, i) => Math.abs(v - both[i]) < 1e-6),
+              'predict is not deterministic',
+            );
           } finally {
-            await joint.dispose();
+            await model.dispose();
           }
-          return;
-        }
-        const member = await a.load({ ...options, file: fixtures.modelFile });
-        try {
-          expect(joint.context === fixtures.context, `the joint model has context ${joint.context}, expected ${fixtures.context}`);
-          const length = fixtures.context + 41;
-          const codes = randomCodes(2 * length, 5);
-          const [mean, one] = [await joint.predict({ codes, batch: 2, length }), await member.predict({ codes, batch: 2, length })];
-          expect(mean.length === one.length, `the joint model gave ${mean.length} values, a member ${one.length}`);
-          let worst = 0;
-          for (let i = 0; i < one.length; i++) worst = Math.max(worst, Math.abs(mean[i] - one[i]));
-          expect(worst < 1e-5, `the mean of two copies of a member differs from it by ${worst}`);
-        } finally {
-          await Promise.all([joint.dispose(), member.dispose()]);
-        }
-      }, timeout);
+        },
+        timeout,
+      );
+      test(
+        'stages, when offered, chain to the numbers of predict',
+        async () => {
+          const a = await get();
+          const model = await a.load({ file: fixtures.modelFile, context: fixtures.context, backend: fixtures.backend });
+          try {
+            const stages = model.stages;
+            if (!stages) return; // optional
+            const sum = stages.reach.reduce((x, y) => x + y, 0);
+            expect(
+              stages.reach.length >= 2 && stages.reach.every((r) => Number.isInteger(r) && r > 0),
+              `reach must be 2+ positive integers, got ${stages.reach}`,
+            );
+            expect(sum * 2 === model.context, `the reaches sum to ${sum}, expected context/2 = ${model.context / 2}`);
+            expect(stages.channels.length === stages.reach.length - 1, 'one channel count per boundary between stages');
+            const length = model.context + 29;
+            const codes = randomCodes(2 * length, 3);
+            let state = await stages.runFirst({ codes, batch: 2, length });
+            for (let k = 1; k < stages.reach.length - 1; k++) {
+              expect(
+                state.channels === stages.channels[k - 1] && state.length === length - 2 * stages.reach.slice(0, k).reduce((x, y) => x + y, 0),
+                `stage ${k - 1} returned a state of the wrong shape`,
+              );
+              state = await stages.runMiddle(k, state);
+            }
+            const chained = await stages.runLast(state);
+            const whole = await model.predict({ codes, batch: 2, length });
+            expect(chained.length === whole.length, `the last stage gave ${chained.length} values, predict ${whole.length}`);
+            let worst = 0;
+            for (let i = 0; i < whole.length; i++) worst = Math.max(worst, Math.abs(chained[i] - whole[i]));
+            expect(worst < 1e-5, `chained stages differ from predict by ${worst}`);
+          } finally {
+            await model.dispose();
+          }
+        },
+        timeout,
+      );
+      test(
+        'a joint ensemble, when offered, gives the mean of its members',
+        async () => {
+          const a = await get();
+          if (!a.loadEnsemble) return; // optional
+          const options = { context: fixtures.context, backend: fixtures.backend };
+          // A set of the fixture twice: its mean is the fixture's own output.
+          const joint = await a.loadEnsemble({ ...options, files: [fixtures.modelFile, fixtures.modelFile] });
+          if (!joint) return; // declined for this backend
+          if (a.ensemble === 'adapter') {
+            // Its members are not interchangeable: only check the declared shape.
+            try {
+              const length = fixtures.context + 41;
+              expectTrackRows(joint, await joint.predict({ codes: randomCodes(length, 5), batch: 1, length }), 41, 'the joint model');
+            } finally {
+              await joint.dispose();
+            }
+            return;
+          }
+          const member = await a.load({ ...options, file: fixtures.modelFile });
+          try {
+            expect(joint.context === fixtures.context, `the joint model has context ${joint.context}, expected ${fixtures.context}`);
+            const length = fixtures.context + 41;
+            const codes = randomCodes(2 * length, 5);
+            const [mean, one] = [await joint.predict({ codes, batch: 2, length }), await member.predict({ codes, batch: 2, length })];
+            expect(mean.length === one.length, `the joint model gave ${mean.length} values, a member ${one.length}`);
+            let worst = 0;
+            for (let i = 0; i < one.length; i++) worst = Math.max(worst, Math.abs(mean[i] - one[i]));
+            expect(worst < 1e-5, `the mean of two copies of a member differs from it by ${worst}`);
+          } finally {
+            await Promise.all([joint.dispose(), member.dispose()]);
+          }
+        },
+        timeout,
+      );
     });
 
     group('errors', () => {
@@ -273,19 +306,26 @@ export function runAdapterConformance(options: ConformanceOptions): void {
         await expectTypedError(() => a.inspect(missing), 'inspect(missing file)');
         await expectTypedError(() => a.load({ file: missing, context: fixtures.context }), 'load(missing file)');
       });
-      test('inspect of a truncated file throws a typed error naming the file', async () => {
-        const a = await get();
-        const dir = await fs.mkdtemp(join(tmpdir(), 'metaspliceai-conformance-'));
-        try {
-          const bytes = await fs.readFile(fixtures.modelFile);
-          const truncated = join(dir, fixtures.relativePath.split('/').pop()!);
-          await fs.writeFile(truncated, bytes.subarray(0, Math.floor(bytes.length / 3)));
-          const error = await expectTypedError(() => a.inspect(truncated).then(() => a.load({ file: truncated, context: fixtures.context })), 'inspect/load(truncated file)');
-          expect(error.message.includes(truncated), `the error must name the file: ${error.message}`);
-        } finally {
-          await fs.rm(dir, { recursive: true, force: true });
-        }
-      }, timeout);
+      test(
+        'inspect of a truncated file throws a typed error naming the file',
+        async () => {
+          const a = await get();
+          const dir = await fs.mkdtemp(join(tmpdir(), 'metaspliceai-conformance-'));
+          try {
+            const bytes = await fs.readFile(fixtures.modelFile);
+            const truncated = join(dir, fixtures.relativePath.split('/').pop()!);
+            await fs.writeFile(truncated, bytes.subarray(0, Math.floor(bytes.length / 3)));
+            const error = await expectTypedError(
+              () => a.inspect(truncated).then(() => a.load({ file: truncated, context: fixtures.context })),
+              'inspect/load(truncated file)',
+            );
+            expect(error.message.includes(truncated), `the error must name the file: ${error.message}`);
+          } finally {
+            await fs.rm(dir, { recursive: true, force: true });
+          }
+        },
+        timeout,
+      );
     });
   });
 }

@@ -107,11 +107,17 @@ export function mockModel(context: number, bias = 0): LoadedModel {
 export function mockStagedModel(reach: readonly number[], channels = 3, seed = 7): LoadedModel {
   if (reach.length < 2 || reach.some((r) => !Number.isInteger(r) || r < 1)) throw new InvalidArgumentError('mockStagedModel: at least two positive reaches');
   let state = seed >>> 0;
-  const random = () => ((state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32) - 0.5;
+  const random = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0) / 2 ** 32 - 0.5;
   const widths = reach.map((_, k) => (k === reach.length - 1 ? 3 : channels));
   const weights = reach.map((r, k) => {
     const inC = k === 0 ? 4 : channels;
-    return { inC, outC: widths[k], span: 2 * r + 1, w: Float64Array.from({ length: widths[k] * inC * (2 * r + 1) }, () => random() * 1.5), b: Float64Array.from({ length: widths[k] }, random) };
+    return {
+      inC,
+      outC: widths[k],
+      span: 2 * r + 1,
+      w: Float64Array.from({ length: widths[k] * inC * (2 * r + 1) }, () => random() * 1.5),
+      b: Float64Array.from({ length: widths[k] }, random),
+    };
   });
   const apply = (k: number, input: StageTensor): StageTensor => {
     const { inC, outC, span, w, b } = weights[k];
@@ -150,7 +156,10 @@ export function mockStagedModel(reach: readonly number[], channels = 3, seed = 7
         const max = Math.max(...v);
         const e = v.map((x) => Math.exp(x - max));
         const sum = e[0] + e[1] + e[2];
-        out.set(e.map((x) => x / sum), (n * logits.length + j) * 3);
+        out.set(
+          e.map((x) => x / sum),
+          (n * logits.length + j) * 3,
+        );
       }
     }
     return out;

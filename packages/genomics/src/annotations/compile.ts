@@ -22,11 +22,7 @@ export interface CompileStats {
   unusable: number;
 }
 
-const PREFERENCE: readonly (readonly string[])[] = [
-  ['MANE_Select', 'MANE Select'],
-  ['Ensembl_canonical'],
-  ['RefSeq Select', 'RefSeq_Select'],
-];
+const PREFERENCE: readonly (readonly string[])[] = [['MANE_Select', 'MANE Select'], ['Ensembl_canonical'], ['RefSeq Select', 'RefSeq_Select']];
 
 /** How strongly a transcript is marked as its gene's representative (higher wins). */
 function rank(t: GeneModelTranscript): number {
@@ -104,7 +100,9 @@ export function compileAnnotationTable(model: GeneModel, options: CompileOptions
     for (const t of chosen) rows.push(transcriptToRecord(t));
   }
   const chromOrder = new Map(model.chroms.map((c, i) => [c, i]));
-  rows.sort((a, b) => (chromOrder.get(a.chrom) ?? 0) - (chromOrder.get(b.chrom) ?? 0) || a.txStart - b.txStart || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  rows.sort(
+    (a, b) => (chromOrder.get(a.chrom) ?? 0) - (chromOrder.get(b.chrom) ?? 0) || a.txStart - b.txStart || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+  );
   stats.rows = rows.length;
   return { rows, stats };
 }

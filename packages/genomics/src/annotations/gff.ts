@@ -12,7 +12,21 @@ export interface ReadAnnotationOptions {
 }
 
 /** Attributes kept from feature lines; the rest are dropped to save memory on whole genomes. */
-const KEPT = new Set(['ID', 'Parent', 'Name', 'gene', 'gene_id', 'gene_name', 'gene_type', 'gene_biotype', 'biotype', 'transcript_id', 'transcript_type', 'transcript_biotype', 'tag']);
+const KEPT = new Set([
+  'ID',
+  'Parent',
+  'Name',
+  'gene',
+  'gene_id',
+  'gene_name',
+  'gene_type',
+  'gene_biotype',
+  'biotype',
+  'transcript_id',
+  'transcript_type',
+  'transcript_biotype',
+  'tag',
+]);
 
 type Attributes = Map<string, string[]>;
 
@@ -48,7 +62,10 @@ export async function readAnnotation(input: TextInput, options: ReadAnnotationOp
     if (text.trim() === '') continue;
     const where = `${name}:${line.number}`;
     const f = text.split('\t');
-    if (f.length < 9) throw new InputError(`${where}: ${f.length} tab-separated columns, a GTF/GFF3 feature line has 9`, { hint: 'check that the file is GTF or GFF3 and that columns are separated by tabs' });
+    if (f.length < 9)
+      throw new InputError(`${where}: ${f.length} tab-separated columns, a GTF/GFF3 feature line has 9`, {
+        hint: 'check that the file is GTF or GFF3 and that columns are separated by tabs',
+      });
     const start = Number(f[3]);
     const end = Number(f[4]);
     if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 1 || end < start) {
@@ -115,7 +132,13 @@ export function parseGff3Attributes(text: string): Attributes {
     if (eq <= 0) continue;
     const key = part.slice(0, eq).trim();
     if (!KEPT.has(key)) continue;
-    out.set(key, part.slice(eq + 1).split(',').map(decode));
+    out.set(
+      key,
+      part
+        .slice(eq + 1)
+        .split(',')
+        .map(decode),
+    );
   }
   return out;
 }

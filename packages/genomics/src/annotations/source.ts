@@ -52,20 +52,26 @@ export async function loadAnnotation(spec: string, options: LoadAnnotationOption
     path = found;
   } else {
     path = resolve(cwd, spec);
-    if (!existsSync(path)) throw new InputError(`annotation ${spec}: no such file`, { hint: `-A takes ${BUILTIN_ANNOTATIONS.join(', ')}, a SpliceAI annotation table, or a GTF/GFF3 file` });
+    if (!existsSync(path))
+      throw new InputError(`annotation ${spec}: no such file`, {
+        hint: `-A takes ${BUILTIN_ANNOTATIONS.join(', ')}, a SpliceAI annotation table, or a GTF/GFF3 file`,
+      });
   }
   const format = await sniffAnnotationFormat(path);
   const sha256 = await sha256File(path);
   if (format === 'table') return { table: await readAnnotationTable(path), path, spec, format, sha256 };
   const model = await readAnnotation(path, { format, onWarning: options.onWarning });
   const { rows, stats } = compileAnnotationTable(model, options);
-  if (rows.length === 0) throw new InputError(`${path}: no transcript with exons and a strand${options.biotypes?.length ? ` among biotypes ${options.biotypes.join(', ')}` : ''}`);
+  if (rows.length === 0)
+    throw new InputError(`${path}: no transcript with exons and a strand${options.biotypes?.length ? ` among biotypes ${options.biotypes.join(', ')}` : ''}`);
   return { table: { source: path, rows }, path, spec, format, sha256, stats };
 }
 
 /** Tells a SpliceAI table from GTF and GFF3 by the file name, else by the first lines. */
 export async function sniffAnnotationFormat(path: string): Promise<AnnotationFormat> {
-  const base = basename(path).toLowerCase().replace(/\.(gz|bgz)$/, '');
+  const base = basename(path)
+    .toLowerCase()
+    .replace(/\.(gz|bgz)$/, '');
   if (base.endsWith('.gtf')) return 'gtf';
   if (base.endsWith('.gff3') || base.endsWith('.gff')) return 'gff3';
   let checked = 0;
@@ -82,4 +88,3 @@ export async function sniffAnnotationFormat(path: string): Promise<AnnotationFor
   }
   return 'table';
 }
-

@@ -24,6 +24,9 @@ export async function moveIntoPlace(path: string, write: (temp: string) => Promi
   } catch (cause) {
     await fs.rm(temp, { force: true }).catch(() => {});
     if (OutputError.isInstance(cause)) throw cause;
-    throw new OutputError(path, `cannot write it (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`, { cause, hint: 'check the output folder exists, is writable and has space' });
+    throw new OutputError(path, `cannot write it (${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message})`, {
+      cause,
+      hint: 'check the output folder exists, is writable and has space',
+    });
   }
 }

@@ -17,7 +17,11 @@ export const MAX_CLUSTER_BASES = 2_000_000;
  * than the context is cheaper to predict than to pad twice; a base of two overlapping genes is
  * predicted once and evaluated once per gene. Clusters come out by start; genes keep their order.
  */
-export function clusterGenes<G extends { gene: { start: number; end: number; strand: string } }>(genes: readonly G[], context: number, maxBases = MAX_CLUSTER_BASES): GeneCluster<G>[] {
+export function clusterGenes<G extends { gene: { start: number; end: number; strand: string } }>(
+  genes: readonly G[],
+  context: number,
+  maxBases = MAX_CLUSTER_BASES,
+): GeneCluster<G>[] {
   const clusters: GeneCluster<G>[] = [];
   const open: Partial<Record<'+' | '-', GeneCluster<G>>> = {};
   const sorted = [...genes].sort((a, b) => a.gene.start - b.gene.start || a.gene.end - b.gene.end);

@@ -99,7 +99,8 @@ export function checkLabelOptions(options: LabelOptions): void {
   if (!(threshold >= 0 && threshold <= 1)) throw new InvalidArgumentError(`threshold must be a probability from 0 to 1, got ${threshold}`);
   if (!Number.isInteger(window) || window < 0) throw new InvalidArgumentError(`window must be a whole number >= 0, got ${window}`);
   if (!Number.isInteger(errorWindow) || errorWindow < 0) throw new InvalidArgumentError(`error window must be a whole number >= 0, got ${errorWindow}`);
-  if (typeof tnSample === 'number' && !(tnSample >= 0 && Number.isFinite(tnSample))) throw new InvalidArgumentError(`TN sample must be a factor >= 0, all or none, got ${tnSample}`);
+  if (typeof tnSample === 'number' && !(tnSample >= 0 && Number.isFinite(tnSample)))
+    throw new InvalidArgumentError(`TN sample must be a factor >= 0, all or none, got ${tnSample}`);
   if (!Number.isInteger(seed)) throw new InvalidArgumentError(`seed must be a whole number, got ${seed}`);
 }
 

@@ -78,6 +78,11 @@ export function precisionRecallF1(counts: Pick<SiteCounts, 'tp' | 'fp' | 'fn'>):
   const { tp, fp, fn } = counts;
   const precision = tp + fp > 0 ? tp / (tp + fp) : null;
   const recall = tp + fn > 0 ? tp / (tp + fn) : null;
-  const f1 = precision !== null && recall !== null && precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : precision === null || recall === null ? null : 0;
+  const f1 =
+    precision !== null && recall !== null && precision + recall > 0
+      ? (2 * precision * recall) / (precision + recall)
+      : precision === null || recall === null
+        ? null
+        : 0;
   return { precision, recall, f1 };
 }

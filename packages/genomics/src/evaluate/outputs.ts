@@ -78,7 +78,15 @@ export async function writeEvaluationOutputs(options: {
       options.chunks.map((c) => ({ path: chunkRankPath(c.chunkDir, c.id, type), chrom: c.chromIndex })),
       counts.sites,
     );
-    metrics[type] = { sites: counts.sites, top_k_accuracy: ranking.topKAccuracy, pr_auc: ranking.averagePrecision, tp: counts.tp, fp: counts.fp, fn: counts.fn, ...precisionRecallF1(counts) };
+    metrics[type] = {
+      sites: counts.sites,
+      top_k_accuracy: ranking.topKAccuracy,
+      pr_auc: ranking.averagePrecision,
+      tp: counts.tp,
+      fp: counts.fp,
+      fn: counts.fn,
+      ...precisionRecallF1(counts),
+    };
   }
   const genes = records.reduce((n, r) => n + r.genes, 0);
   const metricsPath = join(options.outputDir, 'evaluation_metrics.json');
@@ -95,12 +103,18 @@ export async function writeEvaluationOutputs(options: {
  * annotation contig order, rankings merged exactly. The runs must share model, annotation and
  * settings; a request none of them could match is listed once.
  */
-export async function mergeEvaluations(runDirs: readonly string[], options: { outputDir: string; format?: TableFormat }): Promise<{ files: string[]; genes: number; metrics: Record<SiteType, SiteTypeMetrics> }> {
+export async function mergeEvaluations(
+  runDirs: readonly string[],
+  options: { outputDir: string; format?: TableFormat },
+): Promise<{ files: string[]; genes: number; metrics: Record<SiteType, SiteTypeMetrics> }> {
   if (runDirs.length === 0) throw new InputError('nothing to merge: give the output folders of finished evaluate runs');
   const runs: { dir: string; record: RunRecord }[] = [];
   for (const dir of runDirs) {
     const path = join(dir, 'chunks', 'run.json');
-    if (!existsSync(path)) throw new InputError(`${dir}: not a finished evaluate run (no chunks/run.json)`, { hint: 'run metaspliceai evaluate with --output-dir there first, and let it finish' });
+    if (!existsSync(path))
+      throw new InputError(`${dir}: not a finished evaluate run (no chunks/run.json)`, {
+        hint: 'run metaspliceai evaluate with --output-dir there first, and let it finish',
+      });
     runs.push({ dir, record: JSON.parse(await fs.readFile(path, 'utf8')) as RunRecord });
   }
   const first = runs[0].record;

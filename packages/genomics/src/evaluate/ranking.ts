@@ -92,7 +92,10 @@ class Cursor {
       this.filled = rest + read;
       this.at = 0;
       if (this.filled < RANK_RECORD_BYTES) {
-        if (this.filled > 0) throw new InputError(`${this.file.path}: truncated ranking file (${this.filled} stray bytes)`, { hint: 'rerun evaluate with --force to redo the chunk' });
+        if (this.filled > 0)
+          throw new InputError(`${this.file.path}: truncated ranking file (${this.filled} stray bytes)`, {
+            hint: 'rerun evaluate with --force to redo the chunk',
+          });
         closeSync(this.fd);
         return false;
       }
@@ -106,7 +109,9 @@ class Cursor {
 }
 
 const before = (a: Cursor, b: Cursor) =>
-  a.score > b.score || (a.score === b.score && (a.file.chrom < b.file.chrom || (a.file.chrom === b.file.chrom && (a.position < b.position || (a.position === b.position && a.order < b.order)))));
+  a.score > b.score ||
+  (a.score === b.score &&
+    (a.file.chrom < b.file.chrom || (a.file.chrom === b.file.chrom && (a.position < b.position || (a.position === b.position && a.order < b.order)))));
 
 /**
  * Merges ranked chunk files into one ranking (a k-way merge through a binary heap, one small

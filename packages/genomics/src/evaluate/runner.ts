@@ -72,7 +72,6 @@ interface Chunk {
   bases: number;
 }
 
-
 /**
  * The MetaSpliceAI base-model pass: predicts every selected gene with its real flanking sequence
  * on its own strand, labels positions against the annotated sites, and writes MetaSpliceAI's
@@ -97,7 +96,9 @@ export async function runEvaluation(options: EvaluateOptions): Promise<Evaluatio
 
   const annotationFormat = await sniffAnnotationFormat(options.annotation);
   const model: Pick<GeneModel, 'genes' | 'chroms'> =
-    annotationFormat === 'table' ? geneModelFromTable(await readAnnotationTable(options.annotation)) : await readAnnotation(options.annotation, { format: annotationFormat });
+    annotationFormat === 'table'
+      ? geneModelFromTable(await readAnnotationTable(options.annotation))
+      : await readAnnotation(options.annotation, { format: annotationFormat });
   const selection = selectGenes(model, options);
   const annotationSha = await sha256File(options.annotation);
 
@@ -108,7 +109,10 @@ export async function runEvaluation(options: EvaluateOptions): Promise<Evaluatio
   for (const name of await fs.readdir(chunkDir)) {
     if (isAtomicTempName(name)) await fs.rm(join(chunkDir, name), { force: true });
   }
-  options.onTotal?.(selection.genes.length, chunks.reduce((n, c) => n + c.bases, 0));
+  options.onTotal?.(
+    selection.genes.length,
+    chunks.reduce((n, c) => n + c.bases, 0),
+  );
 
   const loaded = await options.inference.load();
   const tracks = trackLayout(loaded);
@@ -171,13 +175,23 @@ export async function runEvaluation(options: EvaluateOptions): Promise<Evaluatio
 
   const report = {
     model: options.model ?? {},
-    annotation: { path: options.annotation, format: annotationFormat, sha256: annotationSha, transcripts: settings.transcripts, genomic_build: options.genomicBuild ?? null },
+    annotation: {
+      path: options.annotation,
+      format: annotationFormat,
+      sha256: annotationSha,
+      transcripts: settings.transcripts,
+      genomic_build: options.genomicBuild ?? null,
+    },
     threshold: label.threshold,
     window: label.window,
   };
   const run: RunRecord = { chunks: chunks.map((c) => ({ id: c.id, chromIndex: c.chromIndex })), nucleotideScores: !!options.nucleotideScores, report };
   await writeFileAtomic(join(chunkDir, 'run.json'), `${JSON.stringify(run, null, 2)}\n`);
-  const { files, genes: processed, metrics } = await writeEvaluationOutputs({
+  const {
+    files,
+    genes: processed,
+    metrics,
+  } = await writeEvaluationOutputs({
     outputDir: options.outputDir,
     chunks: chunks.map((c) => ({ chunkDir, id: c.id, chromIndex: c.chromIndex })),
     unmatchedParts: [unmatchedPart],
@@ -213,12 +227,20 @@ async function planChunks(genes: readonly SelectedGene[], chroms: readonly strin
   const order = [...chroms.filter((c) => byChrom.has(c)), ...[...byChrom.keys()].filter((c) => !chroms.includes(c))];
   const chunks: Chunk[] = [];
   for (const chrom of order) {
-    const list = byChrom.get(chrom)!.sort((a, b) => a.gene.start - b.gene.start || a.gene.end - b.gene.end || (a.gene.id < b.gene.id ? -1 : a.gene.id > b.gene.id ? 1 : 0));
+    const list = byChrom
+      .get(chrom)!
+      .sort((a, b) => a.gene.start - b.gene.start || a.gene.end - b.gene.end || (a.gene.id < b.gene.id ? -1 : a.gene.id > b.gene.id ? 1 : 0));
     let current: Chunk | undefined;
     for (const g of list) {
       const bases = g.gene.end - g.gene.start + 1;
       if (!current || current.genes.length >= maxGenes || (current.bases + bases > maxBases && current.genes.length > 0)) {
-        current = { id: `${safeName(chrom)}-${String(chunks.filter((c) => c.chrom === chrom).length + 1).padStart(4, '0')}`, chrom, chromIndex: chroms.indexOf(chrom), genes: [], bases: 0 };
+        current = {
+          id: `${safeName(chrom)}-${String(chunks.filter((c) => c.chrom === chrom).length + 1).padStart(4, '0')}`,
+          chrom,
+          chromIndex: chroms.indexOf(chrom),
+          genes: [],
+          bases: 0,
+        };
         chunks.push(current);
       }
       current.genes.push(g);
@@ -300,7 +322,8 @@ async function runChunk(chunk: Chunk, ctx: ChunkContext): Promise<{ counts: Reco
     const size = contig === undefined ? undefined : await ctx.fasta.length(contig);
     for (const g of chunk.genes) {
       if (contig === undefined || size === undefined) problems.set(g, ['no_sequence', `no contig ${chunk.chrom} in ${ctx.fasta.path}`]);
-      else if (g.gene.start < 1 || g.gene.end > size) problems.set(g, ['sequence_too_short', `${g.gene.chrom}:${g.gene.start}-${g.gene.end} reaches past the end of ${contig} (${size} bases)`]);
+      else if (g.gene.start < 1 || g.gene.end > size)
+        problems.set(g, ['sequence_too_short', `${g.gene.chrom}:${g.gene.start}-${g.gene.end} reaches past the end of ${contig} (${size} bases)`]);
       else genes.push(g);
     }
     // Genes whose inputs overlap are predicted together (see clusterGenes), then written in gene order.
@@ -308,7 +331,11 @@ async function runChunk(chunk: Chunk, ctx: ChunkContext): Promise<{ counts: Reco
     const inputs: SequenceInput[] = [];
     const byInput = new Map<SequenceInput, GeneCluster<SelectedGene>>();
     for (const c of clusters) {
-      const input = await fastaRegionInput(ctx.fasta, { chrom: contig!, start: c.start, end: c.end }, { strand: c.strand, name: c.genes.map((g) => g.gene.id).join(',') });
+      const input = await fastaRegionInput(
+        ctx.fasta,
+        { chrom: contig!, start: c.start, end: c.end },
+        { strand: c.strand, name: c.genes.map((g) => g.gene.id).join(',') },
+      );
       inputs.push(input);
       byInput.set(input, c);
     }

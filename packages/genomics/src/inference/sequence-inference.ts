@@ -1,5 +1,17 @@
 import os from 'node:os';
-import { type CodeSource, type Device, InvalidArgumentError, type LoadedModel, type ModelManager, type ModelSet, type OutputTrack, type PackJob, parseOptions, predictPacked, reverseComplementCodes } from '@metaspliceai/core';
+import {
+  type CodeSource,
+  type Device,
+  InvalidArgumentError,
+  type LoadedModel,
+  type ModelManager,
+  type ModelSet,
+  type OutputTrack,
+  type PackJob,
+  parseOptions,
+  predictPacked,
+  reverseComplementCodes,
+} from '@metaspliceai/core';
 import { sequenceInferenceOptionsSchema } from './sequence-inference-options.js';
 import { type SequenceInput, sequenceInput, type QueryStrand } from './sequence-input.js';
 
@@ -138,7 +150,8 @@ export class SequenceInference {
       return models;
     }
     if (!models) throw new InvalidArgumentError('SequenceInference needs a ModelManager with adapters registered, or a loaded model');
-    if (!this.options.baseModelType) throw new InvalidArgumentError('SequenceInference needs baseModelType (the adapter id, e.g. spliceai) to load through a manager');
+    if (!this.options.baseModelType)
+      throw new InvalidArgumentError('SequenceInference needs baseModelType (the adapter id, e.g. spliceai) to load through a manager');
     const loaded = await models.load({
       adapter: this.options.baseModelType,
       context: this.options.contextWindow,
@@ -200,7 +213,8 @@ export async function* predictEvents(
   const half = model.context / 2;
   async function* jobs(): AsyncGenerator<PackJob<SequenceInput>> {
     for await (const input of inputs) {
-      if (!Number.isInteger(input.length) || input.length < 0) throw new InvalidArgumentError(`${input.name}: length must be a whole number, got ${input.length}`);
+      if (!Number.isInteger(input.length) || input.length < 0)
+        throw new InvalidArgumentError(`${input.name}: length must be a whole number, got ${input.length}`);
       open.add(input);
       yield { tag: input, outputLength: input.length, source: modelSource(input, half), isolated: input.isolated };
     }

@@ -138,7 +138,11 @@ export interface GeneInputOptions {
  * Genes on contigs the FASTA lacks (an annotation usually covers more than the FASTA at hand)
  * are skipped and reported through `onSkip`, not thrown. An unstranded gene is read on `+`.
  */
-export async function* geneInputs(fasta: FastaReader, genes: Iterable<GeneLike> | AsyncIterable<GeneLike>, options: GeneInputOptions = {}): AsyncGenerator<SequenceInput> {
+export async function* geneInputs(
+  fasta: FastaReader,
+  genes: Iterable<GeneLike> | AsyncIterable<GeneLike>,
+  options: GeneInputOptions = {},
+): AsyncGenerator<SequenceInput> {
   for await (const gene of genes) {
     const chrom = await fasta.resolveName(gene.chrom);
     if (chrom === undefined) {

@@ -61,7 +61,8 @@ export async function* readFastaRecords(stream: AsyncIterable<Buffer | string>, 
     const space = text.search(/\s/);
     name = space < 0 ? text : text.slice(0, space);
     description = space < 0 ? '' : text.slice(space + 1).trim();
-    if (!name) throw new InputError(`${source}:${headerLine}: FASTA record ${count + 1} has a header with no name`, { hint: 'a header line reads >name [description]' });
+    if (!name)
+      throw new InputError(`${source}:${headerLine}: FASTA record ${count + 1} has a header with no name`, { hint: 'a header line reads >name [description]' });
     const earlier = headerLines.get(name);
     if (earlier !== undefined) throw duplicateRecordNames(source, [[name, [earlier, headerLine]]]);
     headerLines.set(name, headerLine);

@@ -57,7 +57,8 @@ export async function openFasta(path: string): Promise<FastaReader> {
     fetchRaw = async (row, from, to) => {
       const bases = (await fasta.getSequence(row.name, from, to)) ?? '';
       // The library strips newlines wherever they are: a wrong layout shows as a wrong length or header text.
-      if (bases.length !== to - from || /[>\s]/.test(bases)) throw mismatch(fai, path, `${row.name}:${from}-${to} reads as ${bases.length} bases where ${to - from} were asked for`);
+      if (bases.length !== to - from || /[>\s]/.test(bases))
+        throw mismatch(fai, path, `${row.name}:${from}-${to} reads as ${bases.length} bases where ${to - from} were asked for`);
       return bases;
     };
   } else {
@@ -86,7 +87,10 @@ export async function openFasta(path: string): Promise<FastaReader> {
         return await fetchRaw(row, from, to);
       } catch (cause) {
         if (InputError.isInstance(cause)) throw cause;
-        throw new InputError(`${path}: cannot read ${name}:${from}-${to} (${(cause as Error).message})`, { cause, hint: `check the file and its .fai index (samtools faidx ${path} rebuilds it)` });
+        throw new InputError(`${path}: cannot read ${name}:${from}-${to} (${(cause as Error).message})`, {
+          cause,
+          hint: `check the file and its .fai index (samtools faidx ${path} rebuilds it)`,
+        });
       }
     },
     async resolveName(name) {
@@ -119,7 +123,9 @@ function parseFaiIndex(text: string, fai: string, path: string): FaiRow[] {
     const [length, offset, lineBases, lineBytes] = f.slice(1, 5).map((v) => (/^\d+$/.test(v ?? '') ? Number(v) : NaN));
     const layoutOk = lineBases === 0 ? length === 0 : lineBytes - lineBases >= 1 && lineBytes - lineBases <= 2;
     if (f.length < 5 || !f[0] || [length, offset, lineBases, lineBytes].some((v) => !Number.isSafeInteger(v)) || !layoutOk) {
-      throw new InputError(`${fai}:${i + 1}: not a .fai index row (name, length, offset, bases per line, bytes per line)`, { hint: `rebuild it with: samtools faidx ${path}` });
+      throw new InputError(`${fai}:${i + 1}: not a .fai index row (name, length, offset, bases per line, bytes per line)`, {
+        hint: `rebuild it with: samtools faidx ${path}`,
+      });
     }
     rows.push({ name: f[0], length, offset, lineBases, lineBytes });
     const lines = seen.get(f[0]);
@@ -128,7 +134,10 @@ function parseFaiIndex(text: string, fai: string, path: string): FaiRow[] {
   });
   const duplicates = [...seen].filter(([, lines]) => lines.length > 1);
   if (duplicates.length) {
-    const shown = duplicates.slice(0, 5).map(([name, lines]) => `${name} (rows ${lines.join(', ')})`).join('; ');
+    const shown = duplicates
+      .slice(0, 5)
+      .map(([name, lines]) => `${name} (rows ${lines.join(', ')})`)
+      .join('; ');
     throw new InputError(`${fai}: the index lists records of the same name: ${shown}${duplicates.length > 5 ? `; ${duplicates.length} names in all` : ''}`, {
       hint: `give each record of ${path} its own name, then rebuild the index: samtools faidx ${path}`,
     });
@@ -265,7 +274,10 @@ async function readHead(path: string): Promise<Buffer> {
 }
 
 async function exists(path: string): Promise<boolean> {
-  return fs.stat(path).then(() => true, () => false);
+  return fs.stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 /**
@@ -310,7 +322,10 @@ export async function buildFaiIndex(path: string): Promise<string> {
       throw new InputError(`${path}: sequence before the first '>' header`, { hint: 'a FASTA file starts with a >name line' });
     }
     if (line.length === 0) return;
-    if (short) throw new InputError(`${path}: record ${name} has lines of different lengths`, { hint: `index it with samtools faidx ${path}, or rewrap it (seqkit seq -w 60)` });
+    if (short)
+      throw new InputError(`${path}: record ${name} has lines of different lengths`, {
+        hint: `index it with samtools faidx ${path}, or rewrap it (seqkit seq -w 60)`,
+      });
     if (lineBases === 0) {
       lineBases = line.length;
       lineBytes = bytes;
@@ -342,7 +357,10 @@ export async function buildFaiIndex(path: string): Promise<string> {
  * so a file with them is refused, naming each name and the lines of its headers.
  */
 export function duplicateRecordNames(source: string, duplicates: [string, number[]][]): InputError {
-  const shown = duplicates.slice(0, 5).map(([name, lines]) => `${name} (lines ${lines.join(', ')})`).join('; ');
+  const shown = duplicates
+    .slice(0, 5)
+    .map(([name, lines]) => `${name} (lines ${lines.join(', ')})`)
+    .join('; ');
   return new InputError(`${source}: FASTA records share a name: ${shown}${duplicates.length > 5 ? `; ${duplicates.length} names in all` : ''}`, {
     hint: 'give each record its own name (the first word after >)',
   });

@@ -14,7 +14,12 @@ export type TextInput = string | NodeJS.ReadableStream | AsyncIterable<Uint8Arra
  * end-of-file block reads through to its last whole block, then `onWarning` is told that it may be
  * truncated (a file cut at a block boundary is otherwise indistinguishable from a whole one).
  */
-export async function* inputBytes(input: TextInput, name: string, onRead?: (bytes: number) => void, onWarning?: (message: string) => void): AsyncGenerator<Buffer> {
+export async function* inputBytes(
+  input: TextInput,
+  name: string,
+  onRead?: (bytes: number) => void,
+  onWarning?: (message: string) => void,
+): AsyncGenerator<Buffer> {
   const source: AsyncIterable<Uint8Array> = typeof input === 'string' ? createReadStream(input) : (input as AsyncIterable<Uint8Array>);
   const counted = async function* (): AsyncGenerator<Buffer> {
     for await (const chunk of source) {
@@ -75,7 +80,12 @@ export interface TextLine {
  * Splits an input into lines, keeping each line's ending so a writer can give the bytes back
  * unchanged. Decoding is latin1: one character per byte, lossless for any encoding.
  */
-export async function* readTextLines(input: TextInput, name: string, onRead?: (bytes: number) => void, onWarning?: (message: string) => void): AsyncGenerator<TextLine> {
+export async function* readTextLines(
+  input: TextInput,
+  name: string,
+  onRead?: (bytes: number) => void,
+  onWarning?: (message: string) => void,
+): AsyncGenerator<TextLine> {
   let partial = '';
   let number = 0;
   for await (const chunk of inputBytes(input, name, onRead, onWarning)) {

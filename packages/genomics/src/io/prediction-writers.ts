@@ -68,7 +68,11 @@ export function createPredictionWriter(format: PredictionFormat, out: Writable, 
 }
 
 /** Pipes events into a writer and closes it; `onEvent` sees each event first (progress bars). */
-export async function writePredictions(events: AsyncIterable<PredictionEvent>, writer: PredictionWriter, onEvent?: (event: PredictionEvent) => void): Promise<void> {
+export async function writePredictions(
+  events: AsyncIterable<PredictionEvent>,
+  writer: PredictionWriter,
+  onEvent?: (event: PredictionEvent) => void,
+): Promise<void> {
   for await (const event of events) {
     onEvent?.(event);
     await writer.write(event);
@@ -164,9 +168,12 @@ class BedWriter implements PredictionWriter {
     this.threshold = Math.fround(options.threshold ?? DEFAULT_BED_THRESHOLD); // compared in float32, as OpenSpliceAI does
     this.sites = bedSiteTracks(tracks);
     if (this.sites.length === 0) {
-      throw new InvalidArgumentError(`BED needs a site track (an acceptor/donor class or a site probability); the model's tracks are ${tracks.map((t) => t.name).join(', ')}`, {
-        hint: 'choose --format tsv, bedgraph or json',
-      });
+      throw new InvalidArgumentError(
+        `BED needs a site track (an acceptor/donor class or a site probability); the model's tracks are ${tracks.map((t) => t.name).join(', ')}`,
+        {
+          hint: 'choose --format tsv, bedgraph or json',
+        },
+      );
     }
   }
 
@@ -184,7 +191,9 @@ class BedWriter implements PredictionWriter {
         const score = p[k * width + site.column];
         if (!(score > this.threshold)) continue;
         const start = g + (plus ? site.plus : site.minus);
-        await this.out.write(bedLine(chrom, Math.max(0, start), Math.min(contigLength, start + site.width), `${sequence.name}_${site.label}`, score, sequence.strand));
+        await this.out.write(
+          bedLine(chrom, Math.max(0, start), Math.min(contigLength, start + site.width), `${sequence.name}_${site.label}`, score, sequence.strand),
+        );
       }
     }
   }
@@ -241,7 +250,8 @@ class BedGraphWriter implements PredictionWriter {
     this.threshold = Math.fround(options.threshold ?? 0);
     this.decimals = options.bedGraphDecimals ?? 4;
     this.columns = tracks.flatMap((t, c) => (t.site === 'none' ? [] : [c]));
-    if (this.columns.length === 0) throw new InvalidArgumentError(`bedGraph has no track to write: the model's tracks are ${tracks.map((t) => t.name).join(', ')}`);
+    if (this.columns.length === 0)
+      throw new InvalidArgumentError(`bedGraph has no track to write: the model's tracks are ${tracks.map((t) => t.name).join(', ')}`);
     this.spools = this.columns.slice(1).map(() => new TextSpool(options.spoolLimit, options.tmpDir));
     this.prefix = options.trackName ? `${options.trackName} ` : '';
     this.runs = this.columns.map((_, i) => new Track((s) => (i === 0 ? this.out.write(s) : this.spools[i - 1].write(s))));
@@ -354,7 +364,9 @@ class JsonLinesWriter implements PredictionWriter {
     const { sequence } = event;
     if (event.type === 'begin') {
       const locus = sequence.locus ? `,"chrom":${JSON.stringify(sequence.locus.chrom)},"start":${sequence.locus.start},"end":${sequence.locus.end}` : '';
-      await this.out.write(`{"name":${JSON.stringify(sequence.name)},"strand":"${sequence.strand}","length":${sequence.length}${locus},${JSON.stringify(this.tracks[0].name)}:[`);
+      await this.out.write(
+        `{"name":${JSON.stringify(sequence.name)},"strand":"${sequence.strand}","length":${sequence.length}${locus},${JSON.stringify(this.tracks[0].name)}:[`,
+      );
       this.first = true;
       return;
     }

@@ -64,7 +64,8 @@ export async function openVcf(
       columns = line;
       break;
     } else if (line.text.trim() === '') continue;
-    else throw new InputError(`${name}:${line.number}: a record before the #CHROM header line`, { hint: 'a VCF starts with ## meta lines and the #CHROM line' });
+    else
+      throw new InputError(`${name}:${line.number}: a record before the #CHROM header line`, { hint: 'a VCF starts with ## meta lines and the #CHROM line' });
   }
   if (!columns) throw new InputError(`${name}: no #CHROM header line`, { hint: 'is this a VCF file?' });
   let parser: VCFParser;
@@ -112,7 +113,11 @@ function parseRecord(line: TextLine, parser: VCFParser, columnCount: number): Vc
  * the key's INFO line (default SpliceAI's) and `extra` lines (provenance), then `#CHROM`, with the
  * input's line ending.
  */
-export function formatVcfHeader(header: VcfHeader, extra: readonly string[] = [], info: { key: string; line: string } = { key: 'SpliceAI', line: SPLICEAI_INFO_HEADER }): string {
+export function formatVcfHeader(
+  header: VcfHeader,
+  extra: readonly string[] = [],
+  info: { key: string; line: string } = { key: 'SpliceAI', line: SPLICEAI_INFO_HEADER },
+): string {
   const eol = header.columns.eol || '\n';
   let out = '';
   for (const m of header.meta) if (!m.text.startsWith(`##INFO=<ID=${info.key},`)) out += m.text + (m.eol || eol);

@@ -132,7 +132,11 @@ export async function annotateVcf(options: AnnotateVcfOptions): Promise<Annotate
       if (l.problem !== undefined) {
         summary.records++;
         summary.unscored.malformed++;
-        options.onWarning?.({ line: l.line.number, reason: 'malformed', message: `line ${l.line.number}: malformed record written unchanged: ${abbreviate(l.problem, 200)}` });
+        options.onWarning?.({
+          line: l.line.number,
+          reason: 'malformed',
+          message: `line ${l.line.number}: malformed record written unchanged: ${abbreviate(l.problem, 200)}`,
+        });
       } else if (score) {
         summary.records++;
         const v = score.variant;

@@ -35,7 +35,12 @@ export async function coneWork(setup: ScoringSetup, plans: readonly Plan[], jobs
   }
   const work: ConeWork[] = [];
   for (const list of byTranscript.values()) {
-    for (const { start: from, end: to, items: stretch } of groupStretches(list, (job) => [jobPosition(plans, job) - dist, jobPosition(plans, job) + dist] as const, setup.context, CONE_STRETCH)) {
+    for (const { start: from, end: to, items: stretch } of groupStretches(
+      list,
+      (job) => [jobPosition(plans, job) - dist, jobPosition(plans, job) + dist] as const,
+      setup.context,
+      CONE_STRETCH,
+    )) {
       const hit = stretch[0].hit;
       const reverse = hit.row.strand === '-';
       const first = from - half; // genome position of reference index 0

@@ -40,7 +40,9 @@ export async function runCones(
   const half = extent[stages];
   for (const job of jobs) {
     if (job.outputStart < half || job.outputStart + job.outputCount > reference.length - half || job.outputCount < 1) {
-      throw new InvalidArgumentError(`outputs ${job.outputStart}..${job.outputStart + job.outputCount - 1} are not inside the reference's ${reference.length - 2 * half} outputs`);
+      throw new InvalidArgumentError(
+        `outputs ${job.outputStart}..${job.outputStart + job.outputCount - 1} are not inside the reference's ${reference.length - 2 * half} outputs`,
+      );
     }
   }
 
@@ -76,7 +78,13 @@ export async function runCones(
       });
       let changed = await net.runFirst({ codes, batch: batch.length, length: width });
       for (let k = 1; k < stages; k++) {
-        const input = splice(states[k], extent[k], changed, batch.map((j) => j.plan), k);
+        const input = splice(
+          states[k],
+          extent[k],
+          changed,
+          batch.map((j) => j.plan),
+          k,
+        );
         if (k < stages - 1) {
           changed = await net.runMiddle(k, input);
           continue;

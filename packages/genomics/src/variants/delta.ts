@@ -90,7 +90,12 @@ export function computeDeltaScores(input: DeltaInput): DeltaScores {
     }
     return [idx, value];
   };
-  const events: [number, boolean][] = [[1, true], [1, false], [2, true], [2, false]];
+  const events: [number, boolean][] = [
+    [1, true],
+    [1, false],
+    [2, true],
+    [2, false],
+  ];
   const scores = [0, 0, 0, 0] as DeltaScores['scores'];
   const positions = [0, 0, 0, 0] as DeltaScores['positions'];
   events.forEach(([channel, gain], k) => {

@@ -63,7 +63,10 @@ export async function planVariant(setup: ScoringSetup, variant: VariantInput): P
   const length = fastaName === undefined ? undefined : await fasta.length(fastaName);
   const last = variant.pos + Math.max(variant.ref.length, 1) - 1;
   if (length !== undefined && last > length) {
-    return skip('invalid-position', `${variant.pos > length ? `POS ${variant.pos}` : `REF ends at ${last}, which`} is past the end of ${fastaName} (${length} nt) in ${fasta.path}`);
+    return skip(
+      'invalid-position',
+      `${variant.pos > length ? `POS ${variant.pos}` : `REF ends at ${last}, which`} is past the end of ${fastaName} (${length} nt) in ${fasta.path}`,
+    );
   }
   if (hits.length === 0) return skip('outside-genes', 'not inside any transcript of the annotation');
   if (fastaName === undefined || length === undefined) return skip('contig-missing', `contig ${variant.chrom} is not in the reference ${fasta.path}`);
@@ -72,7 +75,10 @@ export async function planVariant(setup: ScoringSetup, variant: VariantInput): P
   const end = variant.pos + half;
   if (start < 0 || end > length) return skip('contig-end', `within ${half} nt of the end of ${fastaName} (the window is ${2 * half + 1} nt)`);
   const sequence = await fasta.fetch(fastaName, start, end);
-  const ref = variant.ref.length <= half + 1 ? sequence.slice(half, half + variant.ref.length) : await fasta.fetch(fastaName, variant.pos - 1, variant.pos - 1 + variant.ref.length);
+  const ref =
+    variant.ref.length <= half + 1
+      ? sequence.slice(half, half + variant.ref.length)
+      : await fasta.fetch(fastaName, variant.pos - 1, variant.pos - 1 + variant.ref.length);
   if (ref.toUpperCase() !== variant.ref.toUpperCase()) {
     const shown = ref.length > 20 ? `${ref.slice(0, 20)}...` : ref;
     return skip('ref-mismatch', `REF ${variant.ref.length > 20 ? `${variant.ref.slice(0, 20)}...` : variant.ref} does not match the reference (${shown})`);
@@ -102,7 +108,11 @@ export async function planVariant(setup: ScoringSetup, variant: VariantInput): P
     }
   }
   if (result.entries.length === 0) {
-    const why = ambiguousRef ? `; REF ${variant.ref} holds a letter other than A, C, G, T, N` : result.ambiguousAlts.length ? `; IUPAC codes or other letters than A, C, G, T, N are not scored` : '';
+    const why = ambiguousRef
+      ? `; REF ${variant.ref} holds a letter other than A, C, G, T, N`
+      : result.ambiguousAlts.length
+        ? `; IUPAC codes or other letters than A, C, G, T, N are not scored`
+        : '';
     return skip('no-scorable-alt', variant.alts.length ? `no ALT can be scored (${variant.alts.join(',')})${why}` : 'no ALT allele');
   }
   return { result, window: encodeVariantSequence(sequence, setup.encoding), hits, fastaName };

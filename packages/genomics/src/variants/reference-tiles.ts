@@ -20,7 +20,12 @@ export interface ReferenceSharing {
  * The alternate windows of `jobs` (the masked window with the ALT in place, reverse-complemented
  * on the minus strand) and their reference tiles; `finish` fills the jobs' rows once all ran.
  */
-export async function wholeWindowWork(setup: ScoringSetup, plans: readonly Plan[], jobs: readonly Job[], sharing: ReferenceSharing): Promise<{ tiles: Tile[]; finish: (rows: JobRows) => void }> {
+export async function wholeWindowWork(
+  setup: ScoringSetup,
+  plans: readonly Plan[],
+  jobs: readonly Job[],
+  sharing: ReferenceSharing,
+): Promise<{ tiles: Tile[]; finish: (rows: JobRows) => void }> {
   const half = setup.context / 2 + setup.dist;
   const altTiles = jobs.map((job): Tile => {
     const plan = plans[job.record];
@@ -70,7 +75,10 @@ async function referenceTiles(
   const maxSpan = sharing.share ? Infinity : 2 * dist + 1;
   const size = sharing.share ? sharing.tileSize : 2 * dist + 1;
   for (const [index, w] of wanted) {
-    const list: TiledStretch[] = groupStretches([...w.positions], (pos) => [pos - dist, pos + dist] as const, context, maxSpan).map((s) => ({ ...s, tiles: [] }));
+    const list: TiledStretch[] = groupStretches([...w.positions], (pos) => [pos - dist, pos + dist] as const, context, maxSpan).map((s) => ({
+      ...s,
+      tiles: [],
+    }));
     const reverse = w.hit.row.strand === '-';
     for (const segment of list) {
       for (let from = segment.start; from <= segment.end; from += size) {

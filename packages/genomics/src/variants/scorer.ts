@@ -29,7 +29,15 @@ export interface VariantInput {
  */
 export type SkipReason = 'outside-genes' | 'contig-missing' | 'contig-end' | 'ref-mismatch' | 'ref-too-long' | 'no-scorable-alt' | 'invalid-position';
 
-export const SKIP_REASONS: readonly SkipReason[] = ['outside-genes', 'contig-missing', 'contig-end', 'ref-mismatch', 'ref-too-long', 'no-scorable-alt', 'invalid-position'];
+export const SKIP_REASONS: readonly SkipReason[] = [
+  'outside-genes',
+  'contig-missing',
+  'contig-end',
+  'ref-mismatch',
+  'ref-too-long',
+  'no-scorable-alt',
+  'invalid-position',
+];
 
 /** One `ALT|GENE|...` entry. */
 export interface AlleleScore {
@@ -140,11 +148,15 @@ export class VariantScorer {
     this.referenceTileSize = options.referenceTileSize ?? REFERENCE_TILE;
     this.recomputeChangesOnly = options.recomputeChangesOnly ?? true;
     this.keepRows = options.keepRows ?? false;
-    if (!Number.isInteger(this.dist) || this.dist < 0 || this.dist > 4999) throw new InvalidArgumentError(`dist must be a whole number from 0 to 4999, got ${this.dist}`);
-    if (!Number.isInteger(this.precision) || this.precision < 0 || this.precision > 20) throw new InvalidArgumentError(`precision must be a whole number from 0 to 20, got ${this.precision}`);
+    if (!Number.isInteger(this.dist) || this.dist < 0 || this.dist > 4999)
+      throw new InvalidArgumentError(`dist must be a whole number from 0 to 4999, got ${this.dist}`);
+    if (!Number.isInteger(this.precision) || this.precision < 0 || this.precision > 20)
+      throw new InvalidArgumentError(`precision must be a whole number from 0 to 20, got ${this.precision}`);
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new InvalidArgumentError(`batch size must be a positive integer, got ${this.batchSize}`);
-    if (!Number.isInteger(this.referenceTileSize) || this.referenceTileSize < 1) throw new InvalidArgumentError(`reference tile size must be a positive integer, got ${this.referenceTileSize}`);
-    if (!Number.isInteger(this.model.context) || this.model.context < 0 || this.model.context % 2) throw new InvalidArgumentError(`the model's context must be an even number, got ${this.model.context}`);
+    if (!Number.isInteger(this.referenceTileSize) || this.referenceTileSize < 1)
+      throw new InvalidArgumentError(`reference tile size must be a positive integer, got ${this.referenceTileSize}`);
+    if (!Number.isInteger(this.model.context) || this.model.context < 0 || this.model.context % 2)
+      throw new InvalidArgumentError(`the model's context must be an even number, got ${this.model.context}`);
   }
 
   /** Bases read on each side of POS: context/2 + dist. */
@@ -176,12 +188,23 @@ export class VariantScorer {
     const isCone = (job: Job) => stages !== undefined && job.altCodes.length === plans[job.record].result.variant.ref.length;
     const rows: JobRows = new Map();
     const cones = stages ? await coneWork(setup, plans, jobs.filter(isCone)) : [];
-    const whole = await wholeWindowWork(setup, plans, jobs.filter((job) => !isCone(job)), { share: this.shareReference, tileSize: this.referenceTileSize });
+    const whole = await wholeWindowWork(
+      setup,
+      plans,
+      jobs.filter((job) => !isCone(job)),
+      { share: this.shareReference, tileSize: this.referenceTileSize },
+    );
     const total = cones.reduce((n, w) => n + w.jobs.length + 1, 0) + whole.tiles.length;
     let done = 0;
     for (const work of cones) {
       const before = done;
-      const referenceRows = await runCones(stages!, work.reference, work.jobs.map((j) => j.cone), this.batchSize, (n) => onBatch?.((done = before + n), total));
+      const referenceRows = await runCones(
+        stages!,
+        work.reference,
+        work.jobs.map((j) => j.cone),
+        this.batchSize,
+        (n) => onBatch?.((done = before + n), total),
+      );
       onBatch?.((done = before + work.jobs.length + 1), total);
       work.finish(referenceRows, rows);
     }

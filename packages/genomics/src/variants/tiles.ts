@@ -21,7 +21,8 @@ export async function runTiles(model: LoadedModel, tiles: readonly Tile[], batch
   const context = model.context;
   const width = model.tracks.length;
   const order = [...tiles].sort((a, b) => b.codes.length - a.codes.length);
-  for (const t of order) if (t.codes.length <= context) throw new InvalidArgumentError(`a tile of ${t.codes.length} nt is not longer than the context ${context}`);
+  for (const t of order)
+    if (t.codes.length <= context) throw new InvalidArgumentError(`a tile of ${t.codes.length} nt is not longer than the context ${context}`);
   let done = 0;
   for (let first = 0; first < order.length; first += batchSize) {
     const batch = order.slice(first, first + batchSize);
@@ -31,7 +32,9 @@ export async function runTiles(model: LoadedModel, tiles: readonly Tile[], batch
     const out = await model.predict({ codes, batch: batch.length, length });
     const rowsPerTile = length - context;
     if (out.length !== batch.length * rowsPerTile * width) {
-      throw new InvalidArgumentError(`the model returned ${out.length} values for ${batch.length} tiles of ${length} nt; expected ${batch.length * rowsPerTile * width} (${width} tracks)`);
+      throw new InvalidArgumentError(
+        `the model returned ${out.length} values for ${batch.length} tiles of ${length} nt; expected ${batch.length * rowsPerTile * width} (${width} tracks)`,
+      );
     }
     batch.forEach((t, b) => {
       const rows = t.codes.length - context;

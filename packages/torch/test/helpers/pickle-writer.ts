@@ -24,7 +24,9 @@ export class PickleWriter {
   /** BINUNICODE. */
   str(s: string): this {
     const b = Buffer.from(s, 'utf8');
-    return this.raw(0x58).u32(b.length).raw(...b);
+    return this.raw(0x58)
+      .u32(b.length)
+      .raw(...b);
   }
   shortStr(s: string): this {
     const b = Buffer.from(s, 'utf8');
@@ -106,11 +108,17 @@ function contiguousStride(size: readonly number[]): number[] {
 /** Writes one `_rebuild_tensor_v2(...)` call onto `w` (as torch does). */
 export function writeTensor(w: PickleWriter, t: TensorSpec): PickleWriter {
   w.global('torch._utils', '_rebuild_tensor_v2').mark();
-  w.mark().str('storage').global('torch', t.storageType ?? 'FloatStorage').str(t.key);
+  w.mark()
+    .str('storage')
+    .global('torch', t.storageType ?? 'FloatStorage')
+    .str(t.key);
   if (typeof t.location === 'number') w.int(t.location);
   else w.str(t.location ?? 'cpu');
   w.int(t.numel).tuple().binpersid();
-  w.int(t.offset ?? 0).ints(t.size).ints(t.stride ?? contiguousStride(t.size)).newfalse();
+  w.int(t.offset ?? 0)
+    .ints(t.size)
+    .ints(t.stride ?? contiguousStride(t.size))
+    .newfalse();
   w.global('collections', 'OrderedDict').emptyTuple().reduce();
   return w.tuple().reduce();
 }

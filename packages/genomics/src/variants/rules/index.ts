@@ -32,7 +32,8 @@ export const SPLICEAI_RULE: ScoringRule = {
 export const PANGOLIN_RULE: ScoringRule = {
   name: 'pangolin',
   infoKey: 'Pangolin',
-  summary: "Pangolin's gene|pos:gain|pos:loss|Warnings: from P(splice) per tissue (first ALT only; the genome itself around the variant; Ensembl_canonical exons mask)",
+  summary:
+    "Pangolin's gene|pos:gain|pos:loss|Warnings: from P(splice) per tissue (first ALT only; the genome itself around the variant; Ensembl_canonical exons mask)",
   tracks: PANGOLIN_SITE_TRACKS,
 };
 
@@ -43,7 +44,7 @@ export function scoringRule(name: string): ScoringRule {
   const rule = SCORING_RULES.find((r) => r.name === name);
   if (!rule) {
     throw new InvalidArgumentError(`there is no scoring rule "${name}"; the rules are ${SCORING_RULES.map((r) => r.name).join(', ')}`, {
-      hint: 'leave --rule out to use the model family\'s default',
+      hint: "leave --rule out to use the model family's default",
     });
   }
   return rule;
@@ -59,7 +60,7 @@ export function checkRuleTracks(rule: ScoringRule, tracks: readonly OutputTrack[
   if (missing.length > 0) {
     throw new InvalidArgumentError(
       `scoring rule "${rule.name}" needs the tracks ${rule.tracks.join(', ')}; ${model} has ${tracks.map((t) => t.name).join(', ')} (no ${missing.join(', ')})`,
-      { hint: 'choose a rule with --rule (or leave it out for the family\'s default), or a model that has these tracks' },
+      { hint: "choose a rule with --rule (or leave it out for the family's default), or a model that has these tracks" },
     );
   }
 }

@@ -97,7 +97,8 @@ export class PangolinScorer {
     this.encoding = options.encoding ?? 'acgt';
     this.batchSize = options.batchSize ?? 4;
     this.recomputeChangesOnly = options.recomputeChangesOnly ?? true;
-    if (!Number.isInteger(this.dist) || this.dist < 0 || this.dist > 4999) throw new InvalidArgumentError(`dist must be a whole number from 0 to 4999, got ${this.dist}`);
+    if (!Number.isInteger(this.dist) || this.dist < 0 || this.dist > 4999)
+      throw new InvalidArgumentError(`dist must be a whole number from 0 to 4999, got ${this.dist}`);
     if (this.cutoff !== undefined && !Number.isFinite(this.cutoff)) throw new InvalidArgumentError(`the score cutoff must be a number, got ${this.cutoff}`);
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new InvalidArgumentError(`batch size must be a positive integer, got ${this.batchSize}`);
   }
@@ -299,7 +300,9 @@ export class PangolinScorer {
   /** Upstream's checks, in its order; a skipped record gets upstream's message. */
   private async plan(variant: VariantInput): Promise<Planned> {
     const result: VariantScore = { variant, entries: [], ignoredAlts: variant.alts.slice(1), ambiguousAlts: [] };
-    const skip = (reason: SkipReason, message: string): Planned => ({ result: { ...result, skipped: { reason, message: `WARNING, skipping variant: ${message}` } } });
+    const skip = (reason: SkipReason, message: string): Planned => ({
+      result: { ...result, skipped: { reason, message: `WARNING, skipping variant: ${message}` } },
+    });
     const ref = variant.ref;
     const alt = variant.alts[0] ?? '';
     // Case-sensitive, as upstream; a symbol outside ACGTN would crash upstream's encoder: skipped here.
@@ -315,10 +318,16 @@ export class PangolinScorer {
     const to = variant.pos + ref.length + half - 1 + d;
     const length = chrom === undefined ? undefined : await this.fasta.length(chrom);
     if (chrom === undefined || length === undefined) {
-      return skip('contig-missing', `Could not get sequence, possibly because the variant is too close to chromosome ends. (contig ${variant.chrom} is not in ${this.fasta.path})`);
+      return skip(
+        'contig-missing',
+        `Could not get sequence, possibly because the variant is too close to chromosome ends. (contig ${variant.chrom} is not in ${this.fasta.path})`,
+      );
     }
     if (!Number.isInteger(variant.pos) || from < 0 || to > length) {
-      return skip('contig-end', `Could not get sequence, possibly because the variant is too close to chromosome ends. (the window ${from + 1}-${to} leaves ${chrom}, ${length} nt)`);
+      return skip(
+        'contig-end',
+        `Could not get sequence, possibly because the variant is too close to chromosome ends. (the window ${from + 1}-${to} leaves ${chrom}, ${length} nt)`,
+      );
     }
     const seq = (await this.fasta.fetch(chrom, from, to)).toUpperCase();
     const found = seq.slice(half + d, half + d + ref.length);
