@@ -4,6 +4,7 @@ import { dirname, isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseOptions } from '../config/options.js';
 import { DownloadError } from '../errors.js';
+import { syncFolder } from '../io/atomic-file.js';
 import { downloadOptionsSchema } from './options.js';
 
 /** Where the bytes come from: an http(s) URL, a `file:` URL, or a local path. */
@@ -110,7 +111,7 @@ export async function downloadFile(options: DownloadOptions): Promise<DownloadRe
         });
       }
       await fs.rename(part, options.dest);
-      await syncDirectory(dirname(options.dest));
+      await syncFolder(dirname(options.dest));
       return { dest: options.dest, size: state.size, sha256: actual, resumedFrom: resumedFrom ?? 0, retries: attempt };
     } catch (error) {
       if (error instanceof DownloadError) throw error;
@@ -298,20 +299,6 @@ async function fileSize(file: string): Promise<number> {
     return (await fs.stat(file)).size;
   } catch {
     return 0;
-  }
-}
-
-/** Makes the rename durable: fsync the folder (not supported everywhere, so best effort). */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await fs.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Windows and some file systems cannot fsync a folder; the rename itself is still atomic.
   }
 }
 

@@ -6,6 +6,7 @@ import { DownloadError } from '../errors.js';
 import { readModelInfo, sha256File, writeModelInfo } from '../metadata/model-info.js';
 import { MODEL_INFO_SCHEMA_VERSION, type ModelInfo } from '../metadata/schema.js';
 import { PULL_STAGING_DIR } from '../discovery/walk.js';
+import { syncFolder } from '../io/atomic-file.js';
 import { downloadFile, partPath } from './download.js';
 import { pullOptionsSchema } from './options.js';
 
@@ -198,12 +199,12 @@ async function installStagedSet(
     await writeModelInfo(join(target.staging, 'metadata', 'model_info.json'), target.info, target.schema);
     await fs.mkdir(dirname(target.directory), { recursive: true });
     await fs.rename(target.staging, target.directory);
-    await syncDirectory(dirname(target.directory));
+    await syncFolder(dirname(target.directory));
     return;
   }
   await writeModelInfo(target.metadataPath, target.info, target.schema);
   for (const p of incoming) await fs.rename(p.staged, p.dest);
-  await syncDirectory(target.directory);
+  await syncFolder(target.directory);
 }
 
 /**
@@ -278,20 +279,6 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-/** Makes renames durable where the platform can fsync a folder; elsewhere a rename is still atomic. */
-async function syncDirectory(dir: string): Promise<void> {
-  try {
-    const handle = await fs.open(dir, 'r');
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    // Windows and some file systems cannot fsync a folder.
-  }
 }
 
 /** The model_info.json of a pulled set; fields of an earlier one for the same set (golden outputs) are kept. */

@@ -179,8 +179,11 @@ function finished(stream: Writable): Promise<void> {
   });
 }
 
-/** Makes the rename itself durable; some file systems refuse to fsync a folder, which is fine. */
-async function syncFolder(folder: string): Promise<void> {
+/**
+ * Makes a rename into `folder` durable (fsync of the folder). Best effort: Windows and some file
+ * systems cannot fsync a folder, and the rename itself is atomic without it.
+ */
+export async function syncFolder(folder: string): Promise<void> {
   const dir = await fs.open(folder, 'r').catch(() => undefined);
   if (!dir) return;
   await dir.sync().catch(() => {});
