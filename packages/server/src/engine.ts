@@ -284,26 +284,7 @@ export class LookupEngine {
         const sum = delta.scores.reduce((n, s) => n + Math.abs(s), 0);
         return { scores, rows, sum, row };
       });
-    const top = pickTop(transcripts);
-    return {
-      status: 200,
-      body: {
-        variant: q.text,
-        genomeVersion: q.genome,
-        chrom: q.variant.chrom,
-        pos: q.variant.pos,
-        ref: q.variant.ref,
-        alt: q.variant.alt,
-        distance: q.distance,
-        mask: q.mask,
-        scores: transcripts.map((t) => t.scores),
-        source: 'spliceai:model',
-        allNonZeroScores: top?.rows ?? null,
-        allNonZeroScoresStrand: top?.row.strand ?? null,
-        allNonZeroScoresTranscriptId: top ? top.scores.t_id || top.row.name : null,
-        model: `${this.model.adapter}:${this.model.set}`,
-      },
-    };
+    return lookupAnswer(q, 'spliceai', this.model, transcripts, { ref: q.variant.ref, alt: q.variant.alt });
   }
 
   /** A bare `chrom-pos`: per transcript the highest REF acceptor and donor probabilities within ±distance. */
@@ -348,30 +329,44 @@ export class LookupEngine {
         row: hit.row,
       });
     }
-    const top = pickTop(transcripts);
-    return {
-      status: 200,
-      body: {
-        variant: q.text,
-        genomeVersion: q.genome,
-        chrom: q.variant.chrom,
-        pos: q.variant.pos,
-        ref: null,
-        alt: null,
-        distance: q.distance,
-        mask: q.mask,
-        scores: transcripts.map((t) => t.scores),
-        source: 'spliceai:model',
-        allNonZeroScores: top?.rows ?? null,
-        allNonZeroScoresStrand: top?.row.strand ?? null,
-        allNonZeroScoresTranscriptId: top ? (top.row.transcriptId ?? top.row.name) : null,
-        model: `${this.model.adapter}:${this.model.set}`,
-      },
-    };
+    return lookupAnswer(q, 'spliceai', this.model, transcripts, { ref: null, alt: null });
   }
 }
 
 /** SpliceAI-lookup's `t_priority`: MANE Select, MANE Plus Clinical, canonical, or none. */
+/**
+ * A scored answer in SpliceAI-lookup's shape: the query echoed, one `scores` entry per transcript, and
+ * the per-position rows (`allNonZeroScores`) of the top transcript (MANE first, then the largest sum).
+ */
+export function lookupAnswer(
+  q: LookupQuery,
+  tool: 'spliceai' | 'pangolin',
+  model: Pick<LookupModel, 'adapter' | 'set'>,
+  transcripts: readonly { scores: Record<string, unknown>; rows?: readonly unknown[]; sum: number; row?: AnnotationRecord }[],
+  alleles: { ref?: string | null; alt?: string | null },
+): CachedAnswer {
+  const top = pickTop(transcripts.filter((t): t is (typeof transcripts)[number] & { row: AnnotationRecord } => t.row !== undefined));
+  return {
+    status: 200,
+    body: {
+      variant: q.text,
+      genomeVersion: q.genome,
+      chrom: q.variant.chrom,
+      pos: q.variant.pos,
+      ref: alleles.ref ?? null,
+      alt: alleles.alt ?? null,
+      distance: q.distance,
+      mask: q.mask,
+      scores: transcripts.map((t) => t.scores),
+      source: `${tool}:model`,
+      allNonZeroScores: top?.rows ?? null,
+      allNonZeroScoresStrand: top?.row.strand ?? null,
+      allNonZeroScoresTranscriptId: top ? (top.row.transcriptId ?? top.row.name) : null,
+      model: `${model.adapter}:${model.set}`,
+    },
+  };
+}
+
 export function transcriptPriority(tags: readonly string[] | undefined): 'MS' | 'MP' | 'C' | 'N' {
   const has = (...names: string[]) => names.some((n) => tags?.includes(n));
   if (has('MANE_Select', 'MANE Select')) return 'MS';

@@ -12,7 +12,7 @@ import {
   type VariantScore,
 } from '@metaspliceai/genomics';
 import { cacheKey, type CachedAnswer, type ScoreCache } from './cache.js';
-import { LookupAbortedError, type LookupModel, type LookupQuery, RESPONSE_SCHEMA, transcriptPriority } from './engine.js';
+import { LookupAbortedError, lookupAnswer, type LookupModel, type LookupQuery, RESPONSE_SCHEMA, transcriptPriority } from './engine.js';
 import { formatLookupVariant } from './variant-text.js';
 
 /** A genome for `/pangolin/`: its FASTA and a GTF/GFF3 (Pangolin masks with `Ensembl_canonical` exons). */
@@ -199,25 +199,14 @@ export class PangolinLookup {
         warnings: warnings.replace(/^Warnings:/, ''),
       };
     });
-    return {
-      status: 200,
-      body: {
-        variant: q.text,
-        genomeVersion: q.genome,
-        chrom: q.variant.chrom,
-        pos: q.variant.pos,
-        ref: q.variant.ref,
-        alt: q.variant.alt,
-        distance: q.distance,
-        mask: q.mask,
-        scores,
-        source: 'pangolin:model',
-        allNonZeroScores: null,
-        allNonZeroScoresStrand: null,
-        allNonZeroScoresTranscriptId: null,
-        model: `${this.model.adapter}:${this.model.set}`,
-      },
-    };
+    // Per gene, as upstream pangolin.py scores: no per-position rows.
+    return lookupAnswer(
+      q,
+      'pangolin',
+      this.model,
+      scores.map((entry) => ({ scores: entry, sum: 0 })),
+      { ref: q.variant.ref, alt: q.variant.alt },
+    );
   }
 }
 
