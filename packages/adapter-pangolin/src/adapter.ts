@@ -19,7 +19,7 @@ import { PANGOLIN_CATALOGUE, PANGOLIN_CITATION } from './catalogue.js';
 import { pangolinModelInfoSchema } from './metadata.js';
 import { recordPangolinNetwork } from './network.js';
 import { PANGOLIN_FILE_PATTERNS, parsePangolinFileName, parsePangolinPath } from './paths.js';
-import { PANGOLIN_HEADS, PANGOLIN_TISSUES, type PangolinHead } from './tracks.js';
+import { PANGOLIN_HEADS, PANGOLIN_TISSUES, PANGOLIN_TRACKS, type PangolinHead } from './tracks.js';
 
 export const PANGOLIN_LICENSE = 'GPL-3.0';
 
@@ -82,6 +82,7 @@ export function createPangolinAdapter(options: PangolinAdapterOptions = {}): Bas
     defaultLicense: PANGOLIN_LICENSE,
     // Files are (replicate, head): track i is the mean over replicates of head i's file alone.
     ensemble: 'adapter',
+    setTracks: PANGOLIN_TRACKS,
     scoring: { defaultRule: 'pangolin', variantEncoding: 'acgt' },
     metadataSchema: pangolinModelInfoSchema,
     catalogue: PANGOLIN_CATALOGUE,

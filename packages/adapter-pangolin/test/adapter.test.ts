@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { encodeSequence, ModelFileError, predictCodes } from '@metaspliceai/core';
+import { createModelManager, encodeSequence, ModelFileError, predictCodes } from '@metaspliceai/core';
 import { readStateDictIndex } from '@metaspliceai/torch';
 import {
   createPangolinAdapter,
@@ -162,5 +162,20 @@ describe('load and loadEnsemble', () => {
     } finally {
       await Promise.all([joint, ...members].map((m) => m.dispose()));
     }
+  });
+});
+
+describe('model_info.json', () => {
+  it('records the 8 tracks of the set, and no splice classes it does not predict', async () => {
+    const models = join(tmp, 'models-index');
+    const dir = join(models, 'pangolin');
+    mkdirSync(dir, { recursive: true });
+    for (const name of readdirSync(DIR)) if (/^final\.\d\.\d\.3\.v2$/.test(name)) copyFileSync(join(DIR, name), join(dir, name));
+    const manager = createModelManager({ modelsDir: models }).register(createPangolinAdapter());
+    const [written] = await manager.index();
+    const info = JSON.parse(readFileSync(written.path, 'utf8'));
+    expect(info.tracks).toEqual(PANGOLIN_TRACKS.map((t) => t.name));
+    expect(info.outputClasses).toBeUndefined();
+    expect(info.files).toHaveLength(24);
   });
 });

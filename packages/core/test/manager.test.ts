@@ -169,6 +169,8 @@ describe('metadata and validation', () => {
     expect(written).toHaveLength(1);
     const info = JSON.parse(await fs.readFile(join(root, 'alpha/metadata/model_info.json'), 'utf8'));
     expect(info).toMatchObject({ schemaVersion: 1, adapter: 'mock', setName: 'alpha', context: 8, license: 'CC0-1.0' });
+    // A family that declares no set tracks predicts the three splice classes, recorded both ways.
+    expect(info).toMatchObject({ tracks: ['neither', 'acceptor', 'donor'], outputClasses: ['neither', 'acceptor', 'donor'] });
     expect(info.files.map((f: { path: string }) => f.path)).toEqual(['a_8.mock', 'b_8.mock']);
     expect(info.golden.outputs.length).toBe(info.golden.sequence.length);
     const d = await m.discover({ refresh: true });

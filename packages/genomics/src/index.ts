@@ -85,7 +85,7 @@ export {
   VariantScorer,
   type VariantScorerOptions,
 } from './variants/scorer.js';
-export { variantScorerOptionsSchema } from './variants/scorer-options.js';
+export { MAX_SCORING_DISTANCE, variantScorerOptionsSchema } from './variants/scorer-options.js';
 export { computeDeltaScores, DELTA_EVENTS, type DeltaInput, type DeltaScores, formatDeltaEntry } from './variants/delta.js';
 export { formatFixed } from './variants/format.js';
 export { alignAltRows, deltaProbabilities, type DeltaProbabilities, predictReferenceRows, type ReferenceRowsInput } from './variants/probabilities.js';

@@ -20,7 +20,7 @@ const base = { model: {} as LoadedModel, fasta: {} as FastaReader, annotation: {
 
 describe('VariantScorer checks its options through variantScorerOptionsSchema', () => {
   it.each([
-    [{ dist: 5000 }, 'VariantScorer: dist must be a whole number from 0 to 4999, got 5000'],
+    [{ dist: 10001 }, 'VariantScorer: dist must be a whole number from 0 to 10000, got 10001'],
     [{ precision: -1 }, 'VariantScorer: precision must be a whole number from 0 to 20, got -1'],
     [{ batchSize: 0 }, 'VariantScorer: batchSize must be a whole number of at least 1, got 0'],
     [{ encoding: 'utf8' }, 'VariantScorer: encoding must be spliceai or acgt, got "utf8"'],
@@ -76,7 +76,7 @@ describe('runEvaluation checks its options through evaluateOptionsSchema', () =>
 describe('PangolinScorer checks its options through pangolinScorerOptionsSchema', () => {
   const ok = { model: {}, fasta: {}, genes: {} };
   it.each([
-    [{ dist: -1 }, 'PangolinScorer: dist must be a whole number from 0 to 4999, got -1'],
+    [{ dist: -1 }, 'PangolinScorer: dist must be a whole number from 0 to 10000, got -1'],
     [{ cutoff: Number.POSITIVE_INFINITY }, 'PangolinScorer: cutoff must be a number, got Infinity'],
     [{ batchSize: 0 }, 'PangolinScorer: batchSize must be a whole number of at least 1, got 0'],
   ])('%j', (bad, message) => {

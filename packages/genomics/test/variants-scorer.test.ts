@@ -265,7 +265,7 @@ describe('VariantScorer', () => {
 
   it('refuses out-of-range options with typed errors', () => {
     const base = { model: mockModel(80), fasta: {} as never, annotation: { source: 't', rows: ROWS } };
-    expect(() => new VariantScorer({ ...base, dist: 5000 })).toThrow(/dist/);
+    expect(() => new VariantScorer({ ...base, dist: 10001 })).toThrow(/dist/);
     expect(() => new VariantScorer({ ...base, precision: -1 })).toThrow(/precision/);
     expect(() => new VariantScorer({ ...base, batchSize: 0 })).toThrow(/batch/);
   });

@@ -9,6 +9,7 @@ import {
   deltaProbabilities,
   type FastaReader,
   formatFixed,
+  MAX_SCORING_DISTANCE,
   predictReferenceRows,
   type VariantScore,
   VariantScorer,
@@ -65,8 +66,8 @@ export interface LookupEngineOptions {
 /** Bump when a response's fields or numbers change: old cache entries are then never served. */
 export const RESPONSE_SCHEMA = 1;
 
-/** The largest `distance` the scorer takes (its `dist`); SpliceAI-lookup accepts up to 10000. */
-export const MAX_DISTANCE = 4999;
+/** The largest `distance` a lookup takes: SpliceAI-lookup's 10000, the scorer's own limit. */
+export const MAX_DISTANCE = MAX_SCORING_DISTANCE;
 
 /** Minimum probability for a row of `allNonZeroScores` (SpliceAI-lookup's MIN_SCORE_THRESHOLD). */
 const MIN_SCORE = 0.01;

@@ -98,13 +98,24 @@ describe('GET /spliceai/ on real data', () => {
     expect(Number(at.RA)).toBeGreaterThanOrEqual(0.27);
   });
 
+  test('distance 10000, as SpliceAI-lookup allows: the window reaches 10 kb, and the maxima only grow', async () => {
+    const near = (await app.inject({ method: 'GET', url: TUBB8 })).json().scores[0];
+    const res = await app.inject({ method: 'GET', url: '/spliceai/?hg=37&variant=10-94077-A-C&distance=10000&mask=0' });
+    expect(res.statusCode).toBe(200);
+    const far = res.json();
+    expect(far.distance).toBe(10000);
+    const s = far.scores[0];
+    for (const key of ['DS_AG', 'DS_AL', 'DS_DG', 'DS_DL']) expect(Number(s[key]), key).toBeGreaterThanOrEqual(Number(near[key]));
+    for (const key of ['DP_AG', 'DP_AL', 'DP_DG', 'DP_DL']) expect(Math.abs(s[key]), key).toBeLessThanOrEqual(10000);
+  });
+
   test('bad input is a 400 with {"error"}, never a stack', async () => {
     const cases = [
       '/spliceai/?hg=37&variant=banana',
       '/spliceai/?variant=10-94077-A-C',
       '/spliceai/?hg=36&variant=10-94077-A-C',
       '/spliceai/?hg=37&variant=10-94077-A-C&distance=-1',
-      '/spliceai/?hg=37&variant=10-94077-A-C&distance=20000',
+      '/spliceai/?hg=37&variant=10-94077-A-C&distance=10001',
       '/spliceai/?hg=37&variant=10-94077-A-C&mask=2',
       '/spliceai/?hg=37&variant=10-94077-G-C', // REF mismatch
       '/spliceai/?hg=37&variant=10-50000-A-C', // outside genes

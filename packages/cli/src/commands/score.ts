@@ -155,7 +155,11 @@ Examples:
     .action((opts: ScoreOptions) => run(() => score(opts, io)));
 }
 
-const scorerFlags = variantScorerOptionsSchema.pick({ dist: true, precision: true, batchSize: true });
+/** -D stays within SpliceAI's own 0..4999 (its command line refuses more); the library and `serve` go to 10000. */
+const SPLICEAI_CLI_MAX_DISTANCE = 4999;
+const scorerFlags = variantScorerOptionsSchema
+  .pick({ precision: true, batchSize: true })
+  .extend({ dist: wholeNumber({ min: 0, max: SPLICEAI_CLI_MAX_DISTANCE }).optional() });
 const SCORER_FLAGS = { dist: '-D', precision: '--precision', batchSize: '--batch-size' };
 /** -s is PangolinScorer's cutoff; -M (0/1 for the scorers' boolean mask) and --transcripts are the CLI's own. */
 const scoreFlags = optionsObject({

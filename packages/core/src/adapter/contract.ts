@@ -201,6 +201,11 @@ export interface BaseModelAdapter {
   readonly defaultLicense?: string;
   /** How a set's members combine (see `EnsembleKind`). */
   readonly ensemble: EnsembleKind;
+  /**
+   * The tracks a whole set of this family predicts, known without loading it, so `index` and
+   * `pull` can record them in model_info.json. Default: the three splice classes.
+   */
+  readonly setTracks?: readonly OutputTrack[];
   /** The family's default variant scoring rule and ALT encoding. */
   readonly scoring: ScoringDeclaration;
   /** Core's model_info schema, extended with this family's fields. */

@@ -1,9 +1,9 @@
 import { promises as fs } from 'node:fs';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { type BaseModelAdapter, type KnownModelSet, OUTPUT_CLASSES } from '../adapter/contract.js';
+import { type BaseModelAdapter, type KnownModelSet } from '../adapter/contract.js';
 import { parseOptions } from '../config/options.js';
 import { DownloadError } from '../errors.js';
-import { readModelInfo, sha256File, writeModelInfo } from '../metadata/model-info.js';
+import { readModelInfo, sha256File, trackFields, writeModelInfo } from '../metadata/model-info.js';
 import { MODEL_INFO_SCHEMA_VERSION, type ModelInfo } from '../metadata/schema.js';
 import { PULL_STAGING_DIR } from '../discovery/walk.js';
 import { syncFolder } from '../io/atomic-file.js';
@@ -297,7 +297,7 @@ async function describePulledSet(set: KnownModelSet, options: PullOptions, files
     adapter: adapter.id,
     setName: set.setName,
     context: set.context,
-    outputClasses: [...OUTPUT_CLASSES],
+    ...trackFields(adapter),
     files: files.map((f, i) => ({ path: f.name, sha256: f.sha256, size: f.size, memberId: memberIds[i] })),
     source: {
       url: set.sourceUrl,

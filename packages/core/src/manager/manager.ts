@@ -1,12 +1,11 @@
 import { parse, relative, sep } from 'node:path';
 import type { BaseModelAdapter, Device, LoadedModel } from '../adapter/contract.js';
-import { OUTPUT_CLASSES } from '../adapter/contract.js';
 import { resolveModelsDir } from '../config/project.js';
 import { type DiscoverOptions, discoverModels } from '../discovery/discover.js';
 import type { DiscoveryResult, ModelSet } from '../discovery/model-set.js';
 import { AmbiguousModelError, InvalidArgumentError, MetaSpliceAIError, ModelFileError, ModelNotFoundError } from '../errors.js';
 import { createEnsemble } from '../inference/ensemble.js';
-import { sha256File, writeModelInfo } from '../metadata/model-info.js';
+import { sha256File, trackFields, writeModelInfo } from '../metadata/model-info.js';
 import { MODEL_INFO_SCHEMA_VERSION, type ModelInfo } from '../metadata/schema.js';
 import { predictCodes } from '../inference/tiling.js';
 import { encodeSequence } from '../sequence/encoding.js';
@@ -281,7 +280,7 @@ export class ModelManager {
         adapter: set.adapter,
         setName: set.name,
         context: set.context,
-        outputClasses: [...OUTPUT_CLASSES],
+        ...trackFields(adapter),
         files,
         source: previous?.source ?? (published ? { url: published.sourceUrl } : undefined),
         license: previous?.license ?? published?.license ?? adapter.defaultLicense,

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, promises as fs } from 'node:fs';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
+import { type BaseModelAdapter, OUTPUT_CLASSES, SPLICE_CLASS_TRACKS } from '../adapter/contract.js';
 import { MetadataError } from '../errors.js';
 import { type ModelInfo, modelInfoSchema } from './schema.js';
 import { writeFileAtomic } from '../io/atomic-file.js';
@@ -68,4 +69,15 @@ export function resolveInsideSet(setDirectory: string, listedPath: string): stri
   const rel = relative(setDirectory, full);
   if (rel === '' || rel.startsWith('..') || rel.split(sep).includes('..') || resolve(rel) === rel) return undefined;
   return full;
+}
+
+/**
+ * The track fields of a set's model_info.json, from what its adapter declares: `tracks` always,
+ * and `outputClasses` only where the tracks are the three splice classes (readers before contract
+ * v2 look for it); `undefined` clears a stale one.
+ */
+export function trackFields(adapter: Pick<BaseModelAdapter, 'setTracks'>): Pick<ModelInfo, 'tracks' | 'outputClasses'> {
+  const tracks = (adapter.setTracks ?? SPLICE_CLASS_TRACKS).map((t) => t.name);
+  const classes = tracks.length === OUTPUT_CLASSES.length && tracks.every((name, i) => name === OUTPUT_CLASSES[i]);
+  return { tracks, outputClasses: classes ? [...OUTPUT_CLASSES] : undefined };
 }

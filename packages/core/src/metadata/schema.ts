@@ -37,7 +37,10 @@ export const modelInfoSchema = z.looseObject({
   adapter: z.string().min(1),
   setName: z.string().min(1),
   context: z.number().int().positive(),
-  outputClasses: z.array(z.enum(OUTPUT_CLASSES)).length(3),
+  /** The three splice classes, for sets whose tracks are exactly those (as before contract v2). */
+  outputClasses: z.array(z.enum(OUTPUT_CLASSES)).length(3).optional(),
+  /** The names of the tracks a whole set predicts, in output order. */
+  tracks: z.array(z.string().min(1)).min(1).optional(),
   files: z.array(modelFileEntrySchema).min(1),
   source: z.object({ url: z.string().optional(), description: z.string().optional() }).optional(),
   license: z.string().optional(),

@@ -6,10 +6,11 @@
 import { promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type BaseModelAdapter, type LoadedModel, OUTPUT_CLASSES } from '../adapter/contract.js';
+import { type BaseModelAdapter, type LoadedModel } from '../adapter/contract.js';
 import { MetaSpliceAIError } from '../errors.js';
 import { checkTracks } from '../inference/ensemble.js';
 import { checkAdapter } from '../manager/registration.js';
+import { trackFields } from '../metadata/model-info.js';
 import { MODEL_INFO_SCHEMA_VERSION } from '../metadata/schema.js';
 
 export { createMockAdapter, mockModel, mockScore, mockStagedModel } from './mock-adapter.js';
@@ -169,7 +170,7 @@ export function runAdapterConformance(options: ConformanceOptions): void {
           adapter: a.id,
           setName: 'example',
           context: fixtures.context,
-          outputClasses: [...OUTPUT_CLASSES],
+          ...trackFields(a),
           files: [{ path: 'model.bin', sha256: '0'.repeat(64), size: 1 }],
           ...a.describeSet?.({ name: 'example', context: fixtures.context, memberIds: ['m1'] }),
         };

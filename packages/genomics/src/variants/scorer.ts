@@ -148,13 +148,6 @@ export class VariantScorer {
     this.referenceTileSize = options.referenceTileSize ?? REFERENCE_TILE;
     this.recomputeChangesOnly = options.recomputeChangesOnly ?? true;
     this.keepRows = options.keepRows ?? false;
-    if (!Number.isInteger(this.dist) || this.dist < 0 || this.dist > 4999)
-      throw new InvalidArgumentError(`dist must be a whole number from 0 to 4999, got ${this.dist}`);
-    if (!Number.isInteger(this.precision) || this.precision < 0 || this.precision > 20)
-      throw new InvalidArgumentError(`precision must be a whole number from 0 to 20, got ${this.precision}`);
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new InvalidArgumentError(`batch size must be a positive integer, got ${this.batchSize}`);
-    if (!Number.isInteger(this.referenceTileSize) || this.referenceTileSize < 1)
-      throw new InvalidArgumentError(`reference tile size must be a positive integer, got ${this.referenceTileSize}`);
     if (!Number.isInteger(this.model.context) || this.model.context < 0 || this.model.context % 2)
       throw new InvalidArgumentError(`the model's context must be an even number, got ${this.model.context}`);
   }

@@ -1,4 +1,4 @@
-import { encodeVariantSequence, InvalidArgumentError, type LoadedModel, parseOptions, reverseComplementCodes, type VariantEncoding } from '@metaspliceai/core';
+import { encodeVariantSequence, type LoadedModel, parseOptions, reverseComplementCodes, type VariantEncoding } from '@metaspliceai/core';
 import { pangolinScorerOptionsSchema } from './pangolin-options.js';
 import type { GeneModel } from '../../annotations/gene-model.js';
 import type { FastaReader } from '../../io/fasta.js';
@@ -97,10 +97,6 @@ export class PangolinScorer {
     this.encoding = options.encoding ?? 'acgt';
     this.batchSize = options.batchSize ?? 4;
     this.recomputeChangesOnly = options.recomputeChangesOnly ?? true;
-    if (!Number.isInteger(this.dist) || this.dist < 0 || this.dist > 4999)
-      throw new InvalidArgumentError(`dist must be a whole number from 0 to 4999, got ${this.dist}`);
-    if (this.cutoff !== undefined && !Number.isFinite(this.cutoff)) throw new InvalidArgumentError(`the score cutoff must be a number, got ${this.cutoff}`);
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new InvalidArgumentError(`batch size must be a positive integer, got ${this.batchSize}`);
   }
 
   /** Bases read on each side of the variant beyond the scored positions: context/2. */
