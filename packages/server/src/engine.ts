@@ -285,7 +285,7 @@ export class LookupEngine {
         const sum = delta.scores.reduce((n, s) => n + Math.abs(s), 0);
         return { scores, rows, sum, row };
       });
-    return lookupAnswer(q, 'spliceai', this.model, transcripts, { ref: q.variant.ref, alt: q.variant.alt });
+    return lookupAnswer(q, SPLICEAI_RULE.name, this.model, transcripts, { ref: q.variant.ref, alt: q.variant.alt });
   }
 
   /** A bare `chrom-pos`: per transcript the highest REF acceptor and donor probabilities within ±distance. */
@@ -330,7 +330,7 @@ export class LookupEngine {
         row: hit.row,
       });
     }
-    return lookupAnswer(q, 'spliceai', this.model, transcripts, { ref: null, alt: null });
+    return lookupAnswer(q, SPLICEAI_RULE.name, this.model, transcripts, { ref: null, alt: null });
   }
 }
 
@@ -341,7 +341,8 @@ export class LookupEngine {
  */
 export function lookupAnswer(
   q: LookupQuery,
-  tool: 'spliceai' | 'pangolin',
+  /** The scoring rule behind the answer, SpliceAI-lookup's `source` prefix (`spliceai:model`). */
+  rule: string,
   model: Pick<LookupModel, 'adapter' | 'set'>,
   transcripts: readonly { scores: Record<string, unknown>; rows?: readonly unknown[]; sum: number; row?: AnnotationRecord }[],
   alleles: { ref?: string | null; alt?: string | null },
@@ -359,7 +360,7 @@ export function lookupAnswer(
       distance: q.distance,
       mask: q.mask,
       scores: transcripts.map((t) => t.scores),
-      source: `${tool}:model`,
+      source: `${rule}:model`,
       allNonZeroScores: top?.rows ?? null,
       allNonZeroScoresStrand: top?.row.strand ?? null,
       allNonZeroScoresTranscriptId: top ? (top.row.transcriptId ?? top.row.name) : null,

@@ -202,7 +202,7 @@ export class PangolinLookup {
     // Per gene, as upstream pangolin.py scores: no per-position rows.
     return lookupAnswer(
       q,
-      'pangolin',
+      PANGOLIN_RULE.name,
       this.model,
       scores.map((entry) => ({ scores: entry, sum: 0 })),
       { ref: q.variant.ref, alt: q.variant.alt },
