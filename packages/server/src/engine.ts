@@ -14,7 +14,10 @@ import {
   type VariantScore,
   VariantScorer,
 } from '@metaspliceai/genomics';
+import { LookupAbortedError, QueryBatcher } from './batcher.js';
 import { cacheKey, type CachedAnswer, type ScoreCache } from './cache.js';
+
+export { LookupAbortedError };
 import { formatLookupVariant, type LookupVariant } from './variant-text.js';
 
 /** A genome build the server answers for (`hg=37`): its FASTA and its annotation. */
@@ -72,21 +75,6 @@ export const MAX_DISTANCE = MAX_SCORING_DISTANCE;
 /** Minimum probability for a row of `allNonZeroScores` (SpliceAI-lookup's MIN_SCORE_THRESHOLD). */
 const MIN_SCORE = 0.01;
 
-interface Pending {
-  query: LookupQuery;
-  signal?: AbortSignal;
-  resolve(answer: CachedAnswer): void;
-  reject(error: unknown): void;
-}
-
-/** An error that aborts one request's work because its client left. */
-export class LookupAbortedError extends Error {
-  constructor() {
-    super('the client disconnected');
-    this.name = 'LookupAbortedError';
-  }
-}
-
 /**
  * Answers SpliceAI-lookup queries with one loaded model. Queries that arrive while the model is busy
  * (or in the same tick) are scored together by one `VariantScorer.scoreMany` per (genome, distance,
@@ -98,13 +86,9 @@ export class LookupEngine {
   readonly genomes: Map<string, LookupGenome & { index: AnnotationIndex }>;
   readonly cache?: ScoreCache;
   private readonly batchSize: number;
-  private readonly maxBatch: number;
   private readonly precision: number;
   private readonly scorers = new Map<string, VariantScorer>();
-  private readonly pending = new Map<string, Pending[]>();
-  private draining = false;
-  /** Model rounds run, for tests and health. */
-  rounds = 0;
+  private readonly batcher: QueryBatcher;
 
   constructor(options: LookupEngineOptions) {
     parseOptions(lookupEngineOptionsSchema, options, { owner: 'LookupEngine' });
@@ -113,8 +97,13 @@ export class LookupEngine {
     this.genomes = new Map(options.genomes.map((g) => [g.name, { ...g, index: new AnnotationIndex({ source: g.annotation.path, rows: g.annotation.rows }) }]));
     this.cache = options.cache;
     this.batchSize = options.batchSize ?? 1;
-    this.maxBatch = options.maxBatch ?? 64;
     this.precision = options.precision ?? 2;
+    this.batcher = new QueryBatcher((queries) => this.round(queries), options.maxBatch ?? 64);
+  }
+
+  /** Model rounds run, for tests and health. */
+  get rounds(): number {
+    return this.batcher.rounds;
   }
 
   /** The answer to one query: HTTP status and JSON body, from the cache or the model. */
@@ -136,8 +125,7 @@ export class LookupEngine {
         };
       }
     }
-    if (signal?.aborted) throw new LookupAbortedError();
-    const answer = await new Promise<CachedAnswer>((resolve, reject) => this.enqueue({ query, signal, resolve, reject }));
+    const answer = await this.batcher.submit(query, signal);
     if (key) this.cache!.set(key, answer);
     return answer;
   }
@@ -154,43 +142,6 @@ export class LookupEngine {
       mask: query.mask,
       variant: formatLookupVariant(query.variant),
     });
-  }
-
-  private enqueue(p: Pending): void {
-    const group = `${p.query.genome}\u0000${p.query.distance}\u0000${p.query.mask}`;
-    let list = this.pending.get(group);
-    if (!list) this.pending.set(group, (list = []));
-    list.push(p);
-    if (!this.draining) {
-      this.draining = true;
-      // One turn of the event loop first, so requests that arrive together go in one round.
-      setImmediate(() => void this.drain());
-    }
-  }
-
-  private async drain(): Promise<void> {
-    try {
-      while (this.pending.size) {
-        const [group, list] = this.pending.entries().next().value!;
-        const take = list.splice(0, this.maxBatch);
-        if (!list.length) this.pending.delete(group);
-        const live = take.filter((p) => {
-          if (!p.signal?.aborted) return true;
-          p.reject(new LookupAbortedError());
-          return false;
-        });
-        if (!live.length) continue;
-        this.rounds++;
-        try {
-          const answers = await this.round(live.map((p) => p.query));
-          live.forEach((p, i) => p.resolve(answers[i]));
-        } catch (error) {
-          for (const p of live) p.reject(error);
-        }
-      }
-    } finally {
-      this.draining = false;
-    }
   }
 
   private scorer(genome: LookupGenome & { index: AnnotationIndex }, distance: number, mask: 0 | 1): VariantScorer {

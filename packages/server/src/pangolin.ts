@@ -11,8 +11,9 @@ import {
   sniffAnnotationFormat,
   type VariantScore,
 } from '@metaspliceai/genomics';
+import { QueryBatcher } from './batcher.js';
 import { cacheKey, type CachedAnswer, type ScoreCache } from './cache.js';
-import { LookupAbortedError, lookupAnswer, type LookupModel, type LookupQuery, RESPONSE_SCHEMA, transcriptPriority } from './engine.js';
+import { lookupAnswer, type LookupModel, type LookupQuery, RESPONSE_SCHEMA, transcriptPriority } from './engine.js';
 import { formatLookupVariant } from './variant-text.js';
 
 /** A genome for `/pangolin/`: its FASTA and a GTF/GFF3 (Pangolin masks with `Ensembl_canonical` exons). */
@@ -41,13 +42,6 @@ interface GeneInfo {
   transcript?: { id: string; type?: string; tags: string[] };
 }
 
-interface Pending {
-  query: LookupQuery;
-  signal?: AbortSignal;
-  resolve(answer: CachedAnswer): void;
-  reject(error: unknown): void;
-}
-
 /**
  * `/pangolin/` answers with a model that has Pangolin's four `p_splice_<tissue>` tracks, scored by
  * core's `PangolinScorer` (upstream `pangolin.py`'s numbers: the genome itself around the variant,
@@ -65,9 +59,7 @@ export class PangolinLookup {
   readonly cache?: ScoreCache;
   private readonly batchSize: number;
   private readonly scorers = new Map<string, PangolinScorer>();
-  private readonly pending = new Map<string, Pending[]>();
-  private draining = false;
-  rounds = 0;
+  private readonly batcher = new QueryBatcher((queries) => this.round(queries));
 
   constructor(options: { model: LookupModel; genomes: readonly PangolinLookupGenome[]; cache?: ScoreCache; batchSize?: number }) {
     checkRuleTracks(PANGOLIN_RULE, options.model.model.tracks, `${options.model.adapter}:${options.model.set}`);
@@ -75,6 +67,11 @@ export class PangolinLookup {
     this.cache = options.cache;
     this.batchSize = options.batchSize ?? 1;
     this.genomes = new Map(options.genomes.map((g) => [g.name, { ...g, genes: new PangolinGenes(g.annotation.model), info: geneInfo(g.annotation.model) }]));
+  }
+
+  /** Model rounds run, for tests and health. */
+  get rounds(): number {
+    return this.batcher.rounds;
   }
 
   async lookup(query: LookupQuery, signal?: AbortSignal): Promise<CachedAnswer> {
@@ -112,61 +109,31 @@ export class PangolinLookup {
       : undefined;
     const hit = key ? this.cache!.get(key) : undefined;
     if (hit) return { status: hit.status, body: { ...(hit.body as object), variant: query.text, source: 'pangolin:cache' } };
-    if (signal?.aborted) throw new LookupAbortedError();
-    const answer = await new Promise<CachedAnswer>((resolve, reject) => {
-      const group = `${query.genome}\u0000${query.distance}\u0000${query.mask}`;
-      let list = this.pending.get(group);
-      if (!list) this.pending.set(group, (list = []));
-      list.push({ query, signal, resolve, reject });
-      if (!this.draining) {
-        this.draining = true;
-        setImmediate(() => void this.drain());
-      }
-    });
+    const answer = await this.batcher.submit(query, signal);
     if (key) this.cache!.set(key, answer);
     return answer;
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.pending.size) {
-        const [group, list] = this.pending.entries().next().value!;
-        this.pending.delete(group);
-        const live = list.filter((p) => {
-          if (!p.signal?.aborted) return true;
-          p.reject(new LookupAbortedError());
-          return false;
-        });
-        if (!live.length) continue;
-        this.rounds++;
-        try {
-          const { genome, distance, mask } = live[0].query;
-          const g = this.genomes.get(genome)!;
-          const id = `${genome}\u0000${distance}\u0000${mask}`;
-          let scorer = this.scorers.get(id);
-          if (!scorer) {
-            scorer = new PangolinScorer({
-              model: this.model.model,
-              fasta: g.fasta,
-              genes: g.genes,
-              dist: distance,
-              mask: mask === 1,
-              encoding: this.model.encoding,
-              batchSize: this.batchSize,
-            });
-            this.scorers.set(id, scorer);
-          }
-          const results = await scorer.scoreMany(
-            live.map((p) => ({ chrom: p.query.variant.chrom, pos: p.query.variant.pos, ref: p.query.variant.ref!, alts: [p.query.variant.alt!] })),
-          );
-          live.forEach((p, i) => p.resolve(this.answer(p.query, g, results[i])));
-        } catch (error) {
-          for (const p of live) p.reject(error);
-        }
-      }
-    } finally {
-      this.draining = false;
+  /** One group's queries (same genome, distance, mask) through one PangolinScorer.scoreMany. */
+  private async round(queries: LookupQuery[]): Promise<CachedAnswer[]> {
+    const { genome, distance, mask } = queries[0];
+    const g = this.genomes.get(genome)!;
+    const id = `${genome}\u0000${distance}\u0000${mask}`;
+    let scorer = this.scorers.get(id);
+    if (!scorer) {
+      scorer = new PangolinScorer({
+        model: this.model.model,
+        fasta: g.fasta,
+        genes: g.genes,
+        dist: distance,
+        mask: mask === 1,
+        encoding: this.model.encoding,
+        batchSize: this.batchSize,
+      });
+      this.scorers.set(id, scorer);
     }
+    const results = await scorer.scoreMany(queries.map((q) => ({ chrom: q.variant.chrom, pos: q.variant.pos, ref: q.variant.ref!, alts: [q.variant.alt!] })));
+    return queries.map((q, i) => this.answer(q, g, results[i]));
   }
 
   private answer(q: LookupQuery, genome: { info: Map<string, GeneInfo> }, result: VariantScore): CachedAnswer {
