@@ -3,7 +3,7 @@
  * shared reference by recomputing only what it changes (`runCones`).
  */
 import { reverseComplementCodes } from '@metaspliceai/core';
-import type { ConeJob } from './cone.js';
+import type { ConeJob } from '@metaspliceai/core';
 import { type Job, type JobRows, jobPosition, maskedGenome, type Plan, type ScoringSetup } from './plan.js';
 import { groupStretches } from './stretches.js';
 import { reverseRows } from './tiles.js';

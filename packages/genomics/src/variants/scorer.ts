@@ -1,10 +1,17 @@
-import { DEFAULT_VARIANT_ENCODING, InvalidArgumentError, type LoadedModel, parseOptions, REFERENCE_TILE, type VariantEncoding } from '@metaspliceai/core';
+import {
+  DEFAULT_VARIANT_ENCODING,
+  InvalidArgumentError,
+  type LoadedModel,
+  parseOptions,
+  REFERENCE_TILE,
+  runCones,
+  type VariantEncoding,
+} from '@metaspliceai/core';
 import { variantScorerOptionsSchema } from './scorer-options.js';
 import { AnnotationIndex, transcriptDistances } from '../annotations/lookup.js';
 import type { AnnotationTable } from '../annotations/table.js';
 import type { FastaReader } from '../io/fasta.js';
 import { SPLICEAI_INFO_HEADER } from '../io/vcf.js';
-import { runCones } from './cone.js';
 import { coneWork } from './cone-work.js';
 import { computeDeltaScores, type DeltaScores, formatDeltaEntry } from './delta.js';
 import { type Job, type JobRows, jobsOf, type Plan, planVariant, type ScoringSetup } from './plan.js';

@@ -1,8 +1,7 @@
-import { encodeVariantSequence, type LoadedModel, parseOptions, reverseComplementCodes, type VariantEncoding } from '@metaspliceai/core';
+import { encodeVariantSequence, type LoadedModel, parseOptions, reverseComplementCodes, runCones, type VariantEncoding } from '@metaspliceai/core';
 import { pangolinScorerOptionsSchema } from './pangolin-options.js';
 import type { GeneModel } from '../../annotations/gene-model.js';
 import type { FastaReader } from '../../io/fasta.js';
-import { runCones } from '../cone.js';
 import type { AlleleScore, SkipReason, VariantInput, VariantScore } from '../scorer.js';
 import { reverseRows, runTiles, type Tile } from '../tiles.js';
 import { groupStretches } from '../stretches.js';

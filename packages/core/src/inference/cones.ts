@@ -1,4 +1,5 @@
-import { InvalidArgumentError, type StagedNetwork, type StageTensor } from '@metaspliceai/core';
+import type { StagedNetwork, StageTensor } from '../adapter/contract.js';
+import { InvalidArgumentError } from '../errors.js';
 
 /**
  * A substitution to score against a shared reference, in the reference's own coordinates (input
