@@ -1,5 +1,6 @@
 import type { LoadedModel } from '../adapter/contract.js';
 import { InvalidArgumentError } from '../errors.js';
+import { CONE_CHUNK, predictIsolatedCones, takesCone } from './isolated-cones.js';
 import type { CodeSource } from './tiling.js';
 
 /** How much longer (in input length) a short job's tile may be when it shares a batch. */
@@ -33,6 +34,11 @@ export interface PackingOptions {
   tileSize: number;
   /** Most tiles per `predict` call. */
   batchSize: number;
+  /**
+   * Short isolated jobs run as cones on an all-N reference where the model has stages (default
+   * true; see `predictIsolatedCones`); false packs them in shared tiles. The rows are the same.
+   */
+  cones?: boolean;
 }
 
 /**
@@ -70,16 +76,59 @@ export function tileLengths(outputLength: number, context: number, tileSize: num
  * Runs a model over many sequences, packing tiles of equal length from consecutive sequences into
  * one `predict` call (many short records cost a few calls, not one each), and yields each job's
  * rows in job order, so a writer can stream them. Holds one batch of tiles at a time: memory does
- * not grow with the sequences' lengths. Jobs are pulled lazily, one ahead of the batch.
+ * not grow with the sequences' lengths. Jobs are pulled lazily, one ahead of the batch. Short
+ * isolated jobs run as cones instead where the model has stages (`PackingOptions.cones`): each
+ * run of consecutive such jobs, up to CONE_CHUNK, once the tiles before it are done.
  */
 export async function* predictPacked<T>(
   model: LoadedModel,
   jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>,
   options: PackingOptions,
 ): AsyncGenerator<PackedChunk<T>> {
-  const { tileSize } = options;
+  const { tileSize, batchSize } = options;
   if (!Number.isInteger(tileSize) || tileSize < 1) throw new InvalidArgumentError(`tileSize must be a positive integer, got ${tileSize}`);
-  for await (const chunk of predictTiles(model, groupIsolatedJobs(jobs, model.context / 2, tileSize), options)) {
+  const packed = (run: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>) => predictGrouped(model, run, options);
+  if (options.cones === false) {
+    yield* packed(jobs);
+    return;
+  }
+  // `model.stages` may build graphs: read it only once a job would take a cone.
+  let net: LoadedModel['stages'] | null = null;
+  const takes = (job: PackJob<T>) => takesCone(job, model.context) && (net ??= model.stages) !== undefined;
+  const iterator = Symbol.asyncIterator in jobs ? jobs[Symbol.asyncIterator]() : jobs[Symbol.iterator]();
+  try {
+    let next = await iterator.next();
+    // Consecutive jobs of one path run together, so the rows stay in job order.
+    async function* tiled(): AsyncGenerator<PackJob<T>> {
+      while (!next.done && !takes(next.value)) {
+        yield next.value;
+        next = await iterator.next();
+      }
+    }
+    while (!next.done) {
+      if (!takes(next.value)) {
+        yield* packed(tiled());
+        continue;
+      }
+      const run: PackJob<T>[] = [];
+      while (!next.done && run.length < CONE_CHUNK && takes(next.value)) {
+        run.push(next.value);
+        next = await iterator.next();
+      }
+      yield* predictIsolatedCones(net!, model.context, model.tracks.length, run, batchSize);
+    }
+  } finally {
+    await iterator.return?.();
+  }
+}
+
+/** predictPacked without cones: short isolated jobs share tiles (`groupIsolatedJobs`). */
+async function* predictGrouped<T>(
+  model: LoadedModel,
+  jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>,
+  options: PackingOptions,
+): AsyncGenerator<PackedChunk<T>> {
+  for await (const chunk of predictTiles(model, groupIsolatedJobs(jobs, model.context / 2, options.tileSize), options)) {
     yield* ungroup(chunk, model.tracks.length);
   }
 }
