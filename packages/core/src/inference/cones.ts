@@ -2,15 +2,20 @@ import type { StagedNetwork, StageTensor } from '../adapter/contract.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /**
- * A substitution to score against a shared reference, in the reference's own coordinates (input
- * positions of `reference`; for a minus-strand transcript, of the reverse complement).
+ * A change to score against a shared reference: `replaced` reference positions from `changeStart`
+ * become `alt` (a substitution when they are as many; a deletion or insertion otherwise). Positions
+ * are input positions of `reference` (for a minus-strand transcript, of its reverse complement);
+ * outputs are in the alternate frame, the reference with the change made, whose positions equal the
+ * reference's left of the change and are shifted by `alt.length - replaced` right of it.
  */
 export interface ConeJob {
-  /** First changed input position; the change covers `alt.length` positions. */
+  /** First changed input position. */
   changeStart: number;
   /** Codes replacing the reference there. */
   alt: Uint8Array;
-  /** The input position of the first output wanted, and how many consecutive outputs. */
+  /** Reference positions replaced (default `alt.length`: a substitution). */
+  replaced?: number;
+  /** The input position of the first output wanted, and how many consecutive outputs (alternate frame). */
   outputStart: number;
   outputCount: number;
   /** Filled in: `(outputCount, 3)` rows. */
@@ -20,11 +25,12 @@ export interface ConeJob {
 type Span = readonly [number, number];
 
 /**
- * Scores substitutions by recomputing only what they change. The reference runs once through every
- * stage and its states are kept; a change at positions x..y alters a stage boundary only within
- * the reaches summed so far, and only the part later stages need for the wanted outputs is
- * recomputed, on the reference states with the changed part spliced in. The rows are those a whole
- * alternate window would give. Returns the reference's own rows (`reference.length - context`).
+ * Scores changes by recomputing only what they change. The reference runs once through every stage
+ * and its states are kept; at stage boundary k a change alters only the positions within the reaches
+ * summed so far (`extent[k]`) of it, those left of it keep the reference's state and those right of
+ * it the reference's state shifted by the length change. Only the changed part later stages need for
+ * the wanted outputs is recomputed, on the reference states with it spliced in. The rows are those a
+ * whole alternate window would give. Returns the reference's own rows (`reference.length - context`).
  */
 export async function runCones(
   net: StagedNetwork,
@@ -38,14 +44,7 @@ export async function runCones(
   // extent[k]: positions lost on each side before boundary k (the input is boundary 0).
   const extent = [0];
   for (const r of net.reach) extent.push(extent[extent.length - 1] + r);
-  const half = extent[stages];
-  for (const job of jobs) {
-    if (job.outputStart < half || job.outputStart + job.outputCount > reference.length - half || job.outputCount < 1) {
-      throw new InvalidArgumentError(
-        `outputs ${job.outputStart}..${job.outputStart + job.outputCount - 1} are not inside the reference's ${reference.length - 2 * half} outputs`,
-      );
-    }
-  }
+  for (const job of jobs) checkJob(job, reference.length, extent[stages]);
 
   // The reference's states at every boundary between stages.
   const states: StageTensor[] = [];
@@ -70,11 +69,14 @@ export async function runCones(
       const width = batch[0].plan.inputs[0][1] - batch[0].plan.inputs[0][0] + 1;
       const codes = new Uint8Array(batch.length * width);
       batch.forEach(({ job, plan }, b) => {
-        const [lo] = plan.inputs[0];
-        codes.set(reference.subarray(lo, lo + width), b * width);
-        for (let i = 0; i < job.alt.length; i++) {
-          const at = job.changeStart + i - lo;
-          if (at >= 0 && at < width) codes[b * width + at] = job.alt[i];
+        const [lo, hi] = plan.inputs[0];
+        const end = job.changeStart + job.alt.length; // first alternate position after the change
+        const row = codes.subarray(b * width, (b + 1) * width);
+        if (lo < job.changeStart) row.set(reference.subarray(lo, Math.min(job.changeStart, hi + 1)));
+        for (let p = Math.max(lo, job.changeStart); p < Math.min(end, hi + 1); p++) row[p - lo] = job.alt[p - job.changeStart];
+        if (hi >= end) {
+          const from = Math.max(lo, end);
+          row.set(reference.subarray(from + plan.shift, hi + 1 + plan.shift), from - lo);
         }
       });
       let changed = await net.runFirst({ codes, batch: batch.length, length: width });
@@ -101,11 +103,38 @@ export async function runCones(
   return referenceRows;
 }
 
+/**
+ * The wanted outputs must see the change (else they are reference rows, and no cone is needed), and
+ * every reference position they read, on either side of it, must be inside the reference.
+ */
+function checkJob(job: ConeJob, length: number, half: number): void {
+  const replaced = job.replaced ?? job.alt.length;
+  const { changeStart: start, outputStart: first, outputCount: count } = job;
+  const last = first + count - 1;
+  const end = start + job.alt.length; // first alternate position after the change
+  const where = `a change of ${replaced} position(s) at ${start} into ${job.alt.length}, with outputs ${first}..${last}`;
+  if (!Number.isInteger(replaced) || replaced < 0 || !Number.isInteger(count) || count < 1 || start < 0 || start + replaced > length) {
+    throw new InvalidArgumentError(`${where}: the change must lie in the reference (${length} nt) and at least one output be wanted`);
+  }
+  if (start > last + half || end - 1 < first - half) {
+    throw new InvalidArgumentError(`${where}: the outputs do not see the change (they read ${half} positions on each side); they are the reference's rows`);
+  }
+  // The reference position an alternate one reads: itself left of the change, shifted right of it.
+  const read = (p: number, inside: number) => (p < start ? p : p >= end ? p + replaced - job.alt.length : inside);
+  const left = read(first - half, start);
+  const right = read(last + half, start + replaced - 1);
+  if (left < 0 || right > length - 1) {
+    throw new InvalidArgumentError(`${where}: the outputs read reference positions ${left}..${right}, outside the reference's 0..${length - 1}`);
+  }
+}
+
 interface ConePlan {
-  /** Input span of each stage (positions of the input sequence), stage 0 first. */
+  /** Input span of each stage (alternate positions), stage 0 first. */
   inputs: Span[];
   /** Span each stage's output is computed on; `changes[k]` is boundary k + 1. */
   changes: Span[];
+  /** Reference position minus alternate position right of the change: `replaced - alt.length`. */
+  shift: number;
 }
 
 /**
@@ -129,12 +158,12 @@ function planCone(job: ConeJob, reach: readonly number[], extent: readonly numbe
     changes.push([lo, hi]);
   }
   const inputs = changes.map(([lo, hi], k): Span => [lo - reach[k], hi + reach[k]]);
-  return { inputs, changes };
+  return { inputs, changes, shift: (job.replaced ?? job.alt.length) - job.alt.length };
 }
 
 /**
- * Stage k's input for each job: the reference state over the stage's input span, with the part the
- * change reached (computed by stage k - 1, in `changed`) written over it.
+ * Stage k's input for each job: the reference state over the stage's input span (shifted right of
+ * the change), with the part the change reached (computed by stage k - 1, in `changed`) written over it.
  */
 function splice(reference: StageTensor, lost: number, changed: StageTensor, plans: readonly ConePlan[], k: number): StageTensor {
   const [lo, hi] = plans[0].inputs[k];
@@ -143,16 +172,16 @@ function splice(reference: StageTensor, lost: number, changed: StageTensor, plan
   const data = new Float32Array(plans.length * channels * length);
   plans.forEach((plan, b) => {
     const [from] = plan.inputs[k];
+    const to = from + length - 1;
+    // The changed span lies inside the input span (planCone): left of it the reference, right of it the shifted reference.
     const [cLo, cHi] = plan.changes[k - 1];
-    const start = Math.max(cLo, from);
-    const end = Math.min(cHi, from + length - 1);
     for (let c = 0; c < channels; c++) {
       const row = (b * channels + c) * length;
-      const refRow = c * reference.length + (from - lost);
-      data.set(reference.data.subarray(refRow, refRow + length), row);
-      if (start > end) continue;
-      const changedRow = (b * channels + c) * changed.length + (start - cLo);
-      data.set(changed.data.subarray(changedRow, changedRow + end - start + 1), row + (start - from));
+      const refRow = c * reference.length - lost;
+      if (cLo > from) data.set(reference.data.subarray(refRow + from, refRow + cLo), row);
+      const changedRow = (b * channels + c) * changed.length;
+      data.set(changed.data.subarray(changedRow, changedRow + cHi - cLo + 1), row + (cLo - from));
+      if (cHi < to) data.set(reference.data.subarray(refRow + cHi + 1 + plan.shift, refRow + to + 1 + plan.shift), row + (cHi + 1 - from));
     }
   });
   return { data, batch: plans.length, channels, length };

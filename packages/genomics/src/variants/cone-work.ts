@@ -1,6 +1,6 @@
 /**
- * Cones: the substitutions of each transcript, grouped into stretches, each scored against one
- * shared reference by recomputing only what it changes (`runCones`).
+ * Cones: the variants of each transcript (substitutions, deletions and insertions), grouped into
+ * stretches, each scored against one shared reference by recomputing only what it changes (`runCones`).
  */
 import { reverseComplementCodes } from '@metaspliceai/core';
 import type { ConeJob } from '@metaspliceai/core';
@@ -17,13 +17,13 @@ export const CONE_STRETCH = 20_000;
 
 /** One stretch: its reference, the cones on it, and how their rows become the jobs' rows. */
 export interface ConeWork {
-  /** The masked genome around a stretch of substitutions, in the frame the model sees. */
+  /** The masked genome around a stretch of variants, in the frame the model sees. */
   reference: Uint8Array;
   jobs: { job: Job; cone: ConeJob }[];
   finish(referenceRows: Float32Array, rows: JobRows): void;
 }
 
-/** The cone work of substitution `jobs`, one item per stretch of a transcript. */
+/** The cone work of `jobs`, one item per stretch of a transcript. */
 export async function coneWork(setup: ScoringSetup, plans: readonly Plan[], jobs: readonly Job[]): Promise<ConeWork[]> {
   const half = setup.context / 2;
   const { dist } = setup;
@@ -50,12 +50,16 @@ export async function coneWork(setup: ScoringSetup, plans: readonly Plan[], jobs
       const index = (g: number) => (reverse ? length - 1 - (g - first) : g - first);
       const entries = stretch.map((job) => {
         const pos = jobPosition(plans, job);
-        const m = job.altCodes.length;
+        const replaced = plans[job.record].result.variant.ref.length;
+        // REF covers pos..pos+replaced-1; reversed, its last base comes first. The outputs are the
+        // alternate window's, which start at pos - dist (reversed: at pos + dist, left of the change
+        // in that frame, so its index is the reference's) and number 2*dist+1 plus the length change.
         const cone: ConeJob = {
-          changeStart: reverse ? index(pos + m - 1) : index(pos),
+          changeStart: reverse ? index(pos + replaced - 1) : index(pos),
           alt: reverse ? reverseComplementCodes(job.altCodes) : job.altCodes,
+          replaced,
           outputStart: reverse ? index(pos + dist) : index(pos - dist),
-          outputCount: 2 * dist + 1,
+          outputCount: 2 * dist + 1 + job.altCodes.length - replaced,
         };
         return { job, cone };
       });
@@ -66,7 +70,7 @@ export async function coneWork(setup: ScoringSetup, plans: readonly Plan[], jobs
           const genomeRows = reverse ? reverseRows(referenceRows) : referenceRows;
           for (const { job, cone } of entries) {
             const at = (jobPosition(plans, job) - dist - from) * 3;
-            rows.set(job, { ref: genomeRows.slice(at, at + cone.outputCount * 3), alt: reverse ? reverseRows(cone.output!) : cone.output! });
+            rows.set(job, { ref: genomeRows.slice(at, at + (2 * dist + 1) * 3), alt: reverse ? reverseRows(cone.output!) : cone.output! });
           }
         },
       });

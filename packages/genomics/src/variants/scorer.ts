@@ -14,7 +14,7 @@ import type { FastaReader } from '../io/fasta.js';
 import { SPLICEAI_INFO_HEADER } from '../io/vcf.js';
 import { coneWork } from './cone-work.js';
 import { computeDeltaScores, type DeltaScores, formatDeltaEntry } from './delta.js';
-import { type Job, type JobRows, jobsOf, type Plan, planVariant, type ScoringSetup } from './plan.js';
+import { type JobRows, jobsOf, type Plan, planVariant, type ScoringSetup } from './plan.js';
 import { wholeWindowWork } from './reference-tiles.js';
 import { viewTracks } from './rules/track-view.js';
 import { runTiles } from './tiles.js';
@@ -110,8 +110,8 @@ export interface VariantScorerOptions {
   /** Output positions per shared-reference tile (default 5000). */
   referenceTileSize?: number;
   /**
-   * With a shared reference and a staged model (`LoadedModel.stages`), score substitutions by
-   * recomputing only the positions they change (default true). The numbers are the same.
+   * With a shared reference and a staged model (`LoadedModel.stages`), score variants (substitutions,
+   * deletions, insertions) by recomputing only the positions they change (default true). The numbers are the same.
    */
   recomputeChangesOnly?: boolean;
   /** Keep each entry's REF and ALT rows on `AlleleScore.rows` (default false: they cost ~24 B per position). */
@@ -182,18 +182,13 @@ export class VariantScorer {
     const plans: Plan[] = [];
     for (const v of variants) plans.push(await planVariant(setup, v));
     const jobs = jobsOf(plans, this.encoding);
-    // Substitutions (REF and ALT of one length) recompute only what they change when the model
-    // is staged; the rest run whole alternate windows.
+    // On a staged model every job recomputes only what it changes: each is a substitution, deletion
+    // or insertion at POS whose REF (at most 2*dist nt) lies inside its outputs' reach, which a cone
+    // takes. Whole alternate windows are for models without stages, or when asked for.
     const stages = this.shareReference && this.recomputeChangesOnly ? this.model.stages : undefined;
-    const isCone = (job: Job) => stages !== undefined && job.altCodes.length === plans[job.record].result.variant.ref.length;
     const rows: JobRows = new Map();
-    const cones = stages ? await coneWork(setup, plans, jobs.filter(isCone)) : [];
-    const whole = await wholeWindowWork(
-      setup,
-      plans,
-      jobs.filter((job) => !isCone(job)),
-      { share: this.shareReference, tileSize: this.referenceTileSize },
-    );
+    const cones = stages ? await coneWork(setup, plans, jobs) : [];
+    const whole = await wholeWindowWork(setup, plans, stages ? [] : jobs, { share: this.shareReference, tileSize: this.referenceTileSize });
     const total = cones.reduce((n, w) => n + w.jobs.length + 1, 0) + whole.tiles.length;
     let done = 0;
     for (const work of cones) {

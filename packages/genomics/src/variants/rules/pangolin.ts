@@ -57,7 +57,7 @@ interface StrandRows {
 const TISSUES = PANGOLIN_SITE_TRACKS.length;
 
 /**
- * Outputs per shared-reference stretch of substitutions: bounds the reference states kept (~12 KB
+ * Outputs per shared-reference stretch of variants: bounds the reference states kept (~12 KB
  * per position for the joint Pangolin session: 24 networks x 64 channels x 2 boundaries, so ~180 MB
  * for a 15000-input reference) while sharing one reference between the variants of a region.
  */
@@ -111,7 +111,8 @@ export class PangolinScorer {
   async scoreMany(variants: readonly VariantInput[], onBatch?: (done: number, total: number) => void): Promise<VariantScore[]> {
     const plans: Planned[] = [];
     for (const v of variants) plans.push(await this.plan(v));
-    // Every (variant, strand) with genes: whole windows, or a cone for a substitution on a staged model.
+    // Every (variant, strand) with genes: a cone on a staged model (substitutions, deletions and
+    // insertions alike), whole windows otherwise.
     const stages = this.recomputeChangesOnly ? this.model.stages : undefined;
     const work: { plan: Planned; strand: '+' | '-'; ref?: Tile; alt?: Tile }[] = [];
     for (const plan of plans) {
@@ -121,16 +122,14 @@ export class PangolinScorer {
         work.push({ plan, strand });
       }
     }
-    const isCone = (w: (typeof work)[number]) => stages !== undefined && w.plan.ref!.length === w.plan.alt!.length;
     const tiles: Tile[] = [];
-    for (const w of work) {
-      if (isCone(w)) continue;
+    for (const w of stages ? [] : work) {
       const reverse = w.strand === '-';
       w.ref = { codes: reverse ? reverseComplementCodes(w.plan.window!) : w.plan.window!, reverse };
       w.alt = { codes: reverse ? reverseComplementCodes(w.plan.altWindow!) : w.plan.altWindow!, reverse };
       tiles.push(w.ref, w.alt);
     }
-    const stretches = this.stretches(work.filter(isCone));
+    const stretches = stages ? this.stretches(work) : [];
     const total = tiles.length + stretches.reduce((n, st) => n + st.length + 1, 0);
     await runTiles(this.model, tiles, this.batchSize, (done) => onBatch?.(done, total));
     const rows = new Map<(typeof work)[number], StrandRows>();
@@ -161,7 +160,7 @@ export class PangolinScorer {
   }
 
   /**
-   * Substitutions on one contig and strand grouped into stretches of at most `CONE_STRETCH`
+   * Variants on one contig and strand grouped into stretches of at most `CONE_STRETCH`
    * outputs whose windows overlap or nearly touch, so each stretch shares one reference.
    */
   private stretches<W extends { plan: Planned; strand: '+' | '-' }>(jobs: W[]): W[][] {
@@ -179,7 +178,7 @@ export class PangolinScorer {
   }
 
   /**
-   * A stretch's rows by recomputing only what each substitution changes, against one reference:
+   * A stretch's rows by recomputing only what each variant changes, against one reference:
    * the genome from the first scored position - context/2 to the last + context/2. An output sees
    * only inputs within context/2 of it, so the numbers are those of each variant's own window.
    */
@@ -195,13 +194,15 @@ export class PangolinScorer {
     const index = (g: number) => (reverse ? length - 1 - (g - first) : g - first);
     const jobs = stretch.map((w) => {
       const pos = w.plan.result.variant.pos;
-      const m = w.plan.alt!.length;
+      const replaced = w.plan.ref!.length;
       const alt = encodeVariantSequence(w.plan.alt!, this.encoding);
+      // REF's outputs are pos-d..pos+replaced-1+d; the ALT window's number 2*d plus its length.
       return {
-        changeStart: reverse ? index(pos + m - 1) : index(pos),
+        changeStart: reverse ? index(pos + replaced - 1) : index(pos),
         alt: reverse ? reverseComplementCodes(alt) : alt,
-        outputStart: reverse ? index(pos + m - 1 + d) : index(pos - d),
-        outputCount: 2 * d + m,
+        replaced,
+        outputStart: reverse ? index(pos + replaced - 1 + d) : index(pos - d),
+        outputCount: 2 * d + alt.length,
         output: undefined as Float32Array | undefined,
       };
     });
@@ -211,7 +212,7 @@ export class PangolinScorer {
     return stretch.map((w, i) => {
       const at = (w.plan.result.variant.pos - d - (first + half)) * TISSUES;
       const out = jobs[i].output!;
-      return { ref: genomeRows.slice(at, at + jobs[i].outputCount * TISSUES), alt: reverse ? reverseRows(out, TISSUES) : out };
+      return { ref: genomeRows.slice(at, at + (2 * d + jobs[i].replaced) * TISSUES), alt: reverse ? reverseRows(out, TISSUES) : out };
     });
   }
 
