@@ -119,7 +119,7 @@ export function registerScoreCommand(program: Command, io: CliIO, run: (fn: () =
     .option('--no-checksums', 'leave the sha256 of the model, reference and annotation files out of the header')
     .option(
       '--no-share-reference',
-      'run every window whole, as SpliceAI does: no shared reference pass, no recomputing only what a substitution changes (same numbers, slower)',
+      'run every window whole, as SpliceAI does: no shared reference pass, no recomputing only what a variant changes (same numbers, slower)',
     )
     .option('--models-dir <dir>', 'the models folder (default: data/models, metaspliceai.config.json, or $METASPLICEAI_MODELS_DIR)')
     .option('--adapter <module...>', 'also register a third-party adapter (package name or path)')
