@@ -14,7 +14,8 @@ export interface PackJob<T> {
   source: CodeSource;
   /**
    * The source is N beyond both ends (a raw sequence or a whole record: no real flanks). Short
-   * isolated jobs share tiles, side by side with context/2 N between them (see `groupIsolatedJobs`).
+   * isolated jobs run as cones on an all-N reference (`predictIsolatedCones`) where the model has
+   * stages, else share tiles, side by side with context/2 N between them (`groupIsolatedJobs`).
    */
   isolated?: boolean;
 }
