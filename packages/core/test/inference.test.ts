@@ -11,16 +11,7 @@ import {
 } from '../src/index.js';
 import { tileLengths } from '../src/inference/packing.js';
 import { mockModel, mockScore, mockStagedModel } from '../src/testing/mock-adapter.js';
-
-function randomSequence(n: number, seed = 1): string {
-  let s = seed;
-  let out = '';
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    out += 'ACGTN'[(s >>> 16) % 5];
-  }
-  return out;
-}
+import { randomSequence } from '../src/testing/sequences.js';
 
 describe('encoding', () => {
   it('upper-cases and maps every non-ACGT symbol to N', () => {

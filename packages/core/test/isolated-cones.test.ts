@@ -2,19 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { encodeSequence, type LoadedModel, type PackJob, predictPacked, type PackingOptions, type StagedNetwork } from '../src/index.js';
 import { CONE_CHUNK, CONE_LENGTH_FRACTION } from '../src/inference/isolated-cones.js';
 import { mockStagedModel } from '../src/testing/mock-adapter.js';
+import { randomSequence } from '../src/testing/sequences.js';
 
 // Short isolated jobs (N beyond both ends) run as cones on an all-N reference where the model has
 // stages: every row must equal the packed tiles' row, in job order, mixed with jobs that keep tiles.
-
-function randomSequence(n: number, seed: number): string {
-  let s = seed;
-  let out = '';
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    out += 'ACGTN'[(s >>> 16) % 5];
-  }
-  return out;
-}
 
 /** The model with its stage calls counted (`predict` calls too). */
 function counting(model: LoadedModel): LoadedModel & { stageCalls: number; predictCalls: number } {

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { type LoadedModel, predictPacked, type PackJob, encodeSequence } from '@metaspliceai/core';
 import { SequenceInference, sequenceInput } from '@metaspliceai/genomics';
 import { readPadded } from '../src/inference/sequence-input.js';
-import { mockModel } from '@metaspliceai/core/testing';
+import { mockModel, randomSequence } from '@metaspliceai/core/testing';
 
 // Short records (N beyond their ends) share tiles, side by side with context/2 N between them:
 // every output must equal what the record gives alone, in fewer model calls.
@@ -19,16 +19,6 @@ function counting(model: LoadedModel): LoadedModel & { calls: number; inputs: nu
     },
   };
   return counted;
-}
-
-function randomSequence(n: number, seed: number): string {
-  let s = '';
-  let x = seed;
-  for (let i = 0; i < n; i++) {
-    x = (x * 1103515245 + 12345) >>> 0;
-    s += 'ACGTN'[(x >>> 16) % 5];
-  }
-  return s;
 }
 
 describe('packing short isolated records into shared tiles', () => {

@@ -18,20 +18,10 @@ import {
   sequenceInput,
 } from '@metaspliceai/genomics';
 import { defaultBatchSize } from '../src/inference/sequence-inference.js';
-import { mockModel, mockScore } from '@metaspliceai/core/testing';
+import { mockModel, mockScore, randomSequence } from '@metaspliceai/core/testing';
 import { SHARED } from '../../../test-support/shared.js';
 
 const FA = join(SHARED, 'data/chr10_hg19_test.fa');
-
-function randomSequence(n: number, seed = 1, alphabet = 'ACGT'): string {
-  let s = seed;
-  let out = '';
-  for (let i = 0; i < n; i++) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    out += alphabet[(s >>> 16) % alphabet.length];
-  }
-  return out;
-}
 
 /** A model that counts its predict calls and the tiles in them. */
 function counting(model: LoadedModel) {
@@ -112,7 +102,7 @@ describe('SequenceInference (mock model)', () => {
     it(`predicts a ${n}-nt sequence like the reference windowing${n === 30 ? ' (shorter than the flank)' : ''}`, async () => {
       const { model, calls } = counting(mockModel(context));
       const inference = new SequenceInference({ models: model, ...tiled });
-      const seq = randomSequence(n, n);
+      const seq = randomSequence(n, n, 'ACGT');
       const result = await inference.predictSequence(seq);
       expect(result.length).toBe(n);
       expectMock(result.probabilities, encodeSequence(seq), context);
@@ -130,7 +120,7 @@ describe('SequenceInference (mock model)', () => {
   });
 
   it("reads a '-' query as the reverse complement, rows 5'->3' along it, labelled by descending positions", async () => {
-    const seq = randomSequence(300, 4);
+    const seq = randomSequence(300, 4, 'ACGT');
     const inference = new SequenceInference({ models: mockModel(context) });
     const minus = await inference.predictSequence(seq, { strand: '-' });
     expectMock(minus.probabilities, reverseComplementCodes(encodeSequence(seq)), context);
@@ -158,7 +148,7 @@ describe('SequenceInference (mock model)', () => {
   it('packs many short records into few predict calls, rows unchanged and in order', async () => {
     const { model, calls } = counting(mockModel(context));
     const inference = new SequenceInference({ models: model, tileSize: 5000, batchSize: 16 });
-    const seqs = Array.from({ length: 40 }, (_, i) => randomSequence(20 + ((i * 7) % 25), i + 10));
+    const seqs = Array.from({ length: 40 }, (_, i) => randomSequence(20 + ((i * 7) % 25), i + 10, 'ACGT'));
     const inputs = seqs.map((s, i) => sequenceInput(`r${i}`, s, { strand: i % 2 ? '-' : '+' }));
     inputs.splice(5, 0, sequenceInput('empty', ''));
     const results = await collect(inference.predict(inputs));
@@ -222,7 +212,7 @@ describe('SequenceInference (mock model)', () => {
 
   it('disposes each input after its last row, and the unfinished ones when stopped early', async () => {
     const disposed: string[] = [];
-    const make = (name: string) => ({ ...sequenceInput(name, randomSequence(100, 3)), dispose: () => void disposed.push(name) });
+    const make = (name: string) => ({ ...sequenceInput(name, randomSequence(100, 3, 'ACGT')), dispose: () => void disposed.push(name) });
     const inference = new SequenceInference({ models: mockModel(8), tileSize: 10, batchSize: 1 });
     await collect(inference.predict([make('a'), make('b')]));
     expect(disposed).toEqual(['a', 'b']);
@@ -327,7 +317,7 @@ describe('FASTA records from a stream', () => {
   });
 
   it('spills a record longer than maxInMemory to a temp file, read back by position and removed on dispose', async () => {
-    const seq = randomSequence(50_000, 5);
+    const seq = randomSequence(50_000, 5, 'ACGT');
     const lines = seq.match(/.{1,60}/g)!.join('\n');
     const dir = await fs.mkdtemp(join((await import('node:os')).tmpdir(), 'metaspliceai-spill-test-'));
     const records = [];

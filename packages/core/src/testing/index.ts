@@ -14,6 +14,7 @@ import { trackFields } from '../metadata/model-info.js';
 import { MODEL_INFO_SCHEMA_VERSION } from '../metadata/schema.js';
 
 export { createMockAdapter, mockModel, mockScore, mockStagedModel } from './mock-adapter.js';
+export { randomSequence } from './sequences.js';
 
 type TestFn = (name: string, fn: () => Promise<void> | void, timeout?: number) => unknown;
 type DescribeFn = (name: string, fn: () => void) => unknown;
