@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ConeJob, createModelManager, InvalidArgumentError, type LoadedModel, type LoadedModelSet, runCones } from '@metaspliceai/core';
 import { mockStagedModel } from '@metaspliceai/core/testing';
 import { createOpenSpliceAIAdapter } from '@metaspliceai/adapter-openspliceai';
-import { type AnnotationRecord, type FastaReader, openFasta, type VariantInput, VariantScorer } from '@metaspliceai/genomics';
+import { type AnnotationRecord, type FastaReader, openFasta, readAnnotationTable, type VariantInput, VariantScorer } from '@metaspliceai/genomics';
 import { MODELS_DIR, SHARED } from '../../../test-support/shared.js';
 
 /** The largest absolute difference between two arrays of one length. */
@@ -109,22 +109,15 @@ describe('runCones with deletions and insertions', () => {
 describe('VariantScorer: indels as cones on real models', () => {
   let fasta: FastaReader;
   const sets: Record<number, LoadedModelSet> = {};
-  const TUBB8: AnnotationRecord = {
-    name: 'TUBB8',
-    chrom: '10',
-    strand: '-',
-    txStart: 92892,
-    txEnd: 95529,
-    exonStarts: [92892, 94554, 94743, 95121],
-    exonEnds: [94054, 94665, 94852, 95529],
-  };
-  // The same transcript on '+' too, so each variant is scored on both strands.
-  const annotation = { source: 'tubb8 both strands', rows: [TUBB8, { ...TUBB8, name: 'TUBB8_PLUS', strand: '+' as const }] };
+  // TUBB8 ('-') from the shared fixture, and the same transcript on '+', so each variant is scored on both strands.
+  let annotation: { source: string; rows: AnnotationRecord[] };
 
   beforeAll(async () => {
     const manager = createModelManager({ modelsDir: MODELS_DIR }).register(createOpenSpliceAIAdapter());
     for (const context of [80, 400, 10000]) sets[context] = await manager.load({ adapter: 'openspliceai', setName: 'openspliceai-mane', context, threads: 2 });
     fasta = await openFasta(resolve(SHARED, 'data', 'chr10_hg19_test.fa'));
+    const [tubb8] = (await readAnnotationTable(resolve(SHARED, 'fixtures', 'tubb8_grch37.tsv'))).rows;
+    annotation = { source: 'tubb8 both strands', rows: [tubb8, { ...tubb8, name: 'TUBB8_PLUS', strand: '+' }] };
   });
   afterAll(async () => {
     for (const s of Object.values(sets)) await s.dispose();
