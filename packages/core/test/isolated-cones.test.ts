@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodeSequence, type LoadedModel, type PackJob, predictPacked, type PackingOptions, type StagedNetwork } from '../src/index.js';
-import { CONE_CHUNK, CONE_LENGTH_FRACTION } from '../src/inference/isolated-cones.js';
+import { CONE_CHUNK, CONE_LENGTH_FRACTION, MIN_CONE_RUN } from '../src/inference/isolated-cones.js';
 import { mockStagedModel } from '../src/testing/mock-adapter.js';
 import { randomSequence } from '../src/testing/sequences.js';
 
@@ -65,10 +65,12 @@ const limit = CONE_LENGTH_FRACTION * context;
 
 describe('short isolated records as cones', () => {
   it('gives the rows of packed tiles, in job order, with long records and regions between them', async () => {
-    const lengths = [1, 7, 120, limit - 1, limit, limit + 1, 2000, 0, 33, 5, limit, 900];
+    // A run of MIN_CONE_RUN + 2 short records, then short runs (tiles) between longer records.
+    const lengths = [1, 7, 120, limit - 1, 2, 9, 50, 3, 11, 4, limit, limit + 1, 2000, 0, 33, 5, limit, 900];
+    expect(MIN_CONE_RUN + 2).toBe(10);
     const jobs = lengths.map((n, i) => job(i, encodeSequence(randomSequence(n, i + 1)), context / 2));
     // A region with real flanks (never a cone) in the middle and at the end.
-    jobs.splice(4, 0, job(100, encodeSequence(randomSequence(300 + context, 9)), context / 2, false));
+    jobs.splice(10, 0, job(100, encodeSequence(randomSequence(300 + context, 9)), context / 2, false));
     jobs.push(job(101, encodeSequence(randomSequence(40 + context, 10)), context / 2, false));
     const options = { tileSize: 1500, batchSize: 3 };
     const packed = counting(mockStagedModel(reach, 3, 5));
@@ -85,8 +87,25 @@ describe('short isolated records as cones', () => {
       expect(Math.max(0, ...a.map((v, i) => Math.abs(v - b[i]))), `job ${j.tag}`).toBeLessThan(1e-6);
     }
     expect(coned.stageCalls).toBeGreaterThan(0);
-    // Tiles only for what is not a short isolated record: fewer predict calls than all packed.
-    expect(coned.predictCalls).toBeLessThan(packed.predictCalls);
+    // The run of short records alone takes no tile at all.
+    const alone = counting(mockStagedModel(reach, 3, 5));
+    await rowsOf(alone, jobs.slice(0, 10), options);
+    expect(alone.predictCalls).toBe(0);
+    expect(alone.stageCalls).toBeGreaterThan(0);
+  });
+
+  it('runs fewer than MIN_CONE_RUN consecutive short records in tiles, without building the stages', async () => {
+    const staged = mockStagedModel(reach, 3, 5);
+    let reads = 0;
+    const model: LoadedModel = { ...staged, predict: (b) => staged.predict(b) };
+    Object.defineProperty(model, 'stages', { get: () => (reads++, staged.stages) });
+    const jobs = Array.from({ length: MIN_CONE_RUN - 1 }, (_, i) => job(i, encodeSequence(randomSequence(40 + i, i + 1)), context / 2));
+    const few = await rowsOf(model, jobs, { tileSize: 1500, batchSize: 3 });
+    expect(few.order).toEqual(jobs.map((j) => j.tag));
+    expect(reads).toBe(0);
+    const more = [...jobs, job(MIN_CONE_RUN - 1, encodeSequence(randomSequence(40, 99)), context / 2)];
+    await rowsOf(model, more, { tileSize: 1500, batchSize: 3 });
+    expect(reads).toBeGreaterThan(0);
   });
 
   it('leaves records above the limit, and models without stages, to packed tiles', async () => {

@@ -44,8 +44,9 @@ describe('short records as cones, openspliceai-mane 400', () => {
     };
     const fasta = await openFasta(resolve(SHARED, 'data', 'chr10_hg19_test.fa'));
     const bases = (await fasta.fetch('chr10', 93_000, 99_000)).toUpperCase();
-    // Up to context/2 (200) nt a record is a cone; 201 and longer take tiles.
-    const lengths = [1, 7, 150, 199, 200, 201, 700, 3000, 60, 2];
+    // Up to context/2 (200) nt a record is a cone, in a run of at least MIN_CONE_RUN (8) such
+    // records; 201 and longer, and the short run at the end, take tiles.
+    const lengths = [1, 7, 150, 199, 200, 13, 90, 120, 5, 201, 700, 3000, 60, 2];
     let at = 0;
     const inputs = () =>
       lengths.map((n, i) => {

@@ -11,6 +11,14 @@ import type { PackedChunk, PackJob } from './packing.js';
  */
 export const CONE_LENGTH_FRACTION = 0.5;
 
+/**
+ * The fewest consecutive short isolated jobs that run as cones; fewer share tiles. Cones first
+ * build the stage graphs, open their sessions and run the all-N reference: one 400-nt sequence
+ * through the CLI (SpliceAI 10000) took 2.52 s and 560 MB as a cone against 2.10 s and 301-321 MB
+ * in a tile, while each further 400-nt record saves ~0.1 s (1.6-1.8x).
+ */
+export const MIN_CONE_RUN = 8;
+
 /** Jobs per `runCones` call: each call runs the all-N reference once, so it must serve many jobs. */
 export const CONE_CHUNK = 256;
 

@@ -1,6 +1,6 @@
 import type { LoadedModel } from '../adapter/contract.js';
 import { InvalidArgumentError } from '../errors.js';
-import { CONE_CHUNK, predictIsolatedCones, takesCone } from './isolated-cones.js';
+import { CONE_CHUNK, MIN_CONE_RUN, predictIsolatedCones, takesCone } from './isolated-cones.js';
 import type { CodeSource } from './tiling.js';
 
 /** How much longer (in input length) a short job's tile may be when it shares a batch. */
@@ -79,7 +79,8 @@ export function tileLengths(outputLength: number, context: number, tileSize: num
  * rows in job order, so a writer can stream them. Holds one batch of tiles at a time: memory does
  * not grow with the sequences' lengths. Jobs are pulled lazily, one ahead of the batch. Short
  * isolated jobs run as cones instead where the model has stages (`PackingOptions.cones`): each
- * run of consecutive such jobs, up to CONE_CHUNK, once the tiles before it are done.
+ * run of consecutive such jobs, up to CONE_CHUNK and from MIN_CONE_RUN, once the tiles before it
+ * are done.
  */
 export async function* predictPacked<T>(
   model: LoadedModel,
@@ -93,29 +94,50 @@ export async function* predictPacked<T>(
     yield* packed(jobs);
     return;
   }
-  // `model.stages` may build graphs: read it only once a job would take a cone.
-  let net: LoadedModel['stages'] | null = null;
-  const takes = (job: PackJob<T>) => takesCone(job, model.context) && (net ??= model.stages) !== undefined;
+  // `model.stages` builds stage graphs and opens their sessions on first use: read it only for a
+  // run of cones long enough to pay for that (MIN_CONE_RUN).
+  let net: LoadedModel['stages'];
+  let stagesRead = false;
+  const eligible = (job: PackJob<T>) => takesCone(job, model.context);
   const iterator = Symbol.asyncIterator in jobs ? jobs[Symbol.asyncIterator]() : jobs[Symbol.iterator]();
   try {
     let next = await iterator.next();
-    // Consecutive jobs of one path run together, so the rows stay in job order.
-    async function* tiled(): AsyncGenerator<PackJob<T>> {
-      while (!next.done && !takes(next.value)) {
-        yield next.value;
+    /** Short isolated jobs read ahead, in order. */
+    let ahead: PackJob<T>[] = [];
+    // Whether a run of cones waits in `ahead`: MIN_CONE_RUN consecutive short isolated jobs, and stages.
+    const coneRunAhead = async (): Promise<boolean> => {
+      while (!next.done && eligible(next.value) && ahead.length < MIN_CONE_RUN) {
+        ahead.push(next.value);
         next = await iterator.next();
+      }
+      if (ahead.length < MIN_CONE_RUN) return false;
+      if (!stagesRead) {
+        net = model.stages;
+        stagesRead = true;
+      }
+      return net !== undefined;
+    };
+    // Jobs for tiles, in order, up to a run of cones; shorter runs of short jobs share the tiles.
+    async function* tiled(): AsyncGenerator<PackJob<T>> {
+      while (!(await coneRunAhead())) {
+        yield* ahead;
+        ahead = [];
+        if (next.done) return;
+        if (!eligible(next.value)) {
+          yield next.value;
+          next = await iterator.next();
+        }
       }
     }
-    while (!next.done) {
-      if (!takes(next.value)) {
-        yield* packed(tiled());
-        continue;
-      }
-      const run: PackJob<T>[] = [];
-      while (!next.done && run.length < CONE_CHUNK && takes(next.value)) {
-        run.push(next.value);
+    while (!next.done || ahead.length > 0) {
+      yield* packed(tiled());
+      if (ahead.length < MIN_CONE_RUN) continue;
+      while (!next.done && ahead.length < CONE_CHUNK && eligible(next.value)) {
+        ahead.push(next.value);
         next = await iterator.next();
       }
+      const run = ahead;
+      ahead = [];
       yield* predictIsolatedCones(net!, model.context, model.tracks.length, run, batchSize);
     }
   } finally {
