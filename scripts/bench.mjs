@@ -91,6 +91,11 @@ function row(workload, oursValue, unit, refValue, extra = {}) {
   });
 }
 
+/** A row computed from the rows above it (a ratio, a growth): no reference, no FLOPs. */
+function derivedRow(workload, ours) {
+  rows.push({ workload, ours, reference: '-', ratio: '-', gflops: '-', peak: '-', rss: '-' });
+}
+
 const want = (name) => only === 'all' || only.split(',').includes(name);
 const peakRun = want('windows') || want('predict') ? ours('peak', {}) : undefined;
 const peak = peakRun?.gflopPerS;
@@ -149,15 +154,7 @@ if (want('predict')) {
       gflops: (short.ntPerS * 5 * flopPerOutput(20_000)) / 1e9,
       rss: short.peakRssMb,
     });
-    rows.push({
-      workload: `  peak RSS growth, ${adapter}, 110 kb -> 1 Mb (9x input)`,
-      ours: `${fmt((100 * (big.peakRssMb - small.peakRssMb)) / small.peakRssMb, 1)} %`,
-      reference: '-',
-      ratio: '-',
-      gflops: '-',
-      peak: '-',
-      rss: '-',
-    });
+    derivedRow(`  peak RSS growth, ${adapter}, 110 kb -> 1 Mb (9x input)`, `${fmt((100 * (big.peakRssMb - small.peakRssMb)) / small.peakRssMb, 1)} %`);
   }
 }
 
@@ -175,15 +172,7 @@ if (want('packing')) {
     const long = ours('predictCli', { adapter, set, nt: n * 400 });
     row(`predict CLI ${adapter} 10000 x5, ${fmt(n)} records of 400 nt`, short.ntPerS, 'nt/s', undefined, { rss: short.peakRssMb });
     row(`predict CLI ${adapter} 10000 x5, one ${fmt((n * 400) / 1000)} kb sequence`, long.ntPerS, 'nt/s', undefined, { rss: long.peakRssMb });
-    rows.push({
-      workload: '  records vs one sequence, nt/s',
-      ours: `${fmt(short.ntPerS / long.ntPerS, 3)}x`,
-      reference: '-',
-      ratio: '-',
-      gflops: '-',
-      peak: '-',
-      rss: '-',
-    });
+    derivedRow('  records vs one sequence, nt/s', `${fmt(short.ntPerS / long.ntPerS, 3)}x`);
   }
 }
 

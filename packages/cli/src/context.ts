@@ -1,4 +1,16 @@
-import { createModelManager, type Device, findProject, loadModelOptionsSchema, type ModelManager, ModelNotFoundError, parseFlags } from '@metaspliceai/core';
+import {
+  createModelManager,
+  type Device,
+  findProject,
+  type LoadedModel,
+  loadModelOptionsSchema,
+  type ModelManager,
+  ModelNotFoundError,
+  type ModelSet,
+  modelSetKey,
+  parseFlags,
+} from '@metaspliceai/core';
+import { sequenceInferenceOptionsSchema } from '@metaspliceai/genomics';
 import { registerAdapters } from './adapters.js';
 import { type CliIO, writeLine } from './output/io.js';
 
@@ -36,6 +48,34 @@ const modelFlagsSchema = loadModelOptionsSchema.pick({ context: true, device: tr
  */
 export function modelFlags(opts: { context?: string; device?: string; threads?: string }): { context?: number; device?: Device; threads?: number } {
   return parseFlags(modelFlagsSchema, { context: opts.context, device: opts.device, threads: opts.threads }, MODEL_FLAGS);
+}
+
+const tilingFlagsSchema = sequenceInferenceOptionsSchema.pick({ tileSize: true, batchSize: true });
+
+/**
+ * The model flags of the commands that run `SequenceInference` (predict, evaluate): `modelFlags`
+ * plus --tile-size and --batch-size, named as `SequenceInference` takes them.
+ */
+export function inferenceFlags(opts: { context?: string; device?: string; threads?: string; tileSize?: string; batchSize?: string }): {
+  contextWindow?: number;
+  device?: Device;
+  threads?: number;
+  tileSize?: number;
+  batchSize?: number;
+} {
+  const { context, device, threads } = modelFlags(opts);
+  const { tileSize, batchSize } = parseFlags(
+    tilingFlagsSchema,
+    { tileSize: opts.tileSize, batchSize: opts.batchSize },
+    { tileSize: '--tile-size', batchSize: '--batch-size' },
+  );
+  return { contextWindow: context, device, threads, tileSize, batchSize };
+}
+
+/** The `model:` note of the commands that run a set: the set, its members, where it runs and its licence. */
+export function modelNote(set: ModelSet, model: LoadedModel, license: string | undefined): string {
+  const members = `${set.members.length} member${set.members.length === 1 ? '' : 's'}`;
+  return `model: ${modelSetKey(set)} (${members}, ${model.backend} on ${model.device})${license ? `; licence: ${license}` : ''}`;
 }
 
 /**

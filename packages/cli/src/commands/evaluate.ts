@@ -2,16 +2,8 @@ import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { InputError, InvalidArgumentError, modelSetKey, oneOf, optionsObject, parseFlags, probability, sha256File, wholeNumber } from '@metaspliceai/core';
-import {
-  EVALUATE_DEFAULTS,
-  mergeEvaluations,
-  openFasta,
-  runEvaluation,
-  SequenceInference,
-  sequenceInferenceOptionsSchema,
-  type TnSample,
-} from '@metaspliceai/genomics';
-import { type GlobalOptions, managerFor, modelFlags } from '../context.js';
+import { EVALUATE_DEFAULTS, mergeEvaluations, openFasta, runEvaluation, SequenceInference, type TnSample } from '@metaspliceai/genomics';
+import { type GlobalOptions, inferenceFlags, managerFor, modelNote } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 import { createProgress } from '../output/progress.js';
 
@@ -135,12 +127,7 @@ async function evaluate(opts: EvaluateOptions, io: CliIO): Promise<number> {
   );
   const format = opts.format.toLowerCase() as 'tsv' | 'parquet';
   const tnSample = parseTnSample(opts.tnSample);
-  const { context, device, threads } = modelFlags(opts);
-  const { tileSize, batchSize } = parseFlags(
-    inferenceFlags,
-    { tileSize: opts.tileSize, batchSize: opts.batchSize },
-    { tileSize: '--tile-size', batchSize: '--batch-size' },
-  );
+  const modelOptions = inferenceFlags(opts);
   if (opts.genes && opts.genesFile) throw new InvalidArgumentError('give either --genes or --genes-file, not both');
   const list = (v: string | undefined) =>
     v
@@ -164,23 +151,11 @@ async function evaluate(opts: EvaluateOptions, io: CliIO): Promise<number> {
     if (!opts.quiet) progress.log(line);
   };
   const manager = await managerFor(opts, io, { onWarning: (line) => progress.log(`warning: ${line}`) });
-  const inference = new SequenceInference({
-    models: manager,
-    baseModelType: opts.model,
-    contextWindow: context,
-    setName: opts.set,
-    backend: opts.backend,
-    device,
-    threads,
-    tileSize,
-    batchSize,
-  });
+  const inference = new SequenceInference({ models: manager, baseModelType: opts.model, setName: opts.set, backend: opts.backend, ...modelOptions });
   try {
     const model = await inference.load();
     const set = inference.set!;
-    note(
-      `model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${model.backend} on ${model.device})${inference.license ? `; licence: ${inference.license}` : ''}`,
-    );
+    note(modelNote(set, model, inference.license));
     const members = [];
     for (const m of set.members) members.push({ file: m.relativePath, sha256: await sha256File(m.path) });
     let genesTotal = 0;
@@ -239,7 +214,6 @@ async function evaluate(opts: EvaluateOptions, io: CliIO): Promise<number> {
   }
 }
 
-const inferenceFlags = sequenceInferenceOptionsSchema.pick({ tileSize: true, batchSize: true });
 const evaluateFlags = optionsObject({
   threshold: probability(),
   window: wholeNumber({ min: 0 }),

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Command } from 'commander';
-import { InputError, InvalidArgumentError, modelSetKey, parseFlags } from '@metaspliceai/core';
+import { InputError, InvalidArgumentError, parseFlags } from '@metaspliceai/core';
 import {
   createPredictionWriter,
   DEFAULT_BED_THRESHOLD,
@@ -20,12 +20,11 @@ import {
   readAnnotation,
   readFastaRecords,
   SequenceInference,
-  sequenceInferenceOptionsSchema,
   type SequenceInput,
   sequenceInput,
   writePredictions,
 } from '@metaspliceai/genomics';
-import { type GlobalOptions, managerFor, modelFlags } from '../context.js';
+import { type GlobalOptions, inferenceFlags, managerFor, modelNote } from '../context.js';
 import type { CliIO } from '../output/io.js';
 import { createProgress } from '../output/progress.js';
 import { checkOutputFile, type OutputFile, openOutputFile } from '../output/output-file.js';
@@ -101,7 +100,6 @@ Examples:
     .action((opts: PredictOptions) => run(() => predict(opts, io)));
 }
 
-const inferenceFlags = sequenceInferenceOptionsSchema.pick({ tileSize: true, batchSize: true });
 const writerFlags = predictionWriterOptionsSchema.pick({ threshold: true });
 
 async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
@@ -109,12 +107,7 @@ async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
   const format = parseFormat(opts.format);
   const strand = parseStrand(opts.strand);
   const { threshold } = parseFlags(writerFlags, { threshold: opts.threshold }, { threshold: '--threshold' });
-  const { context, device, threads } = modelFlags(opts);
-  const { tileSize, batchSize } = parseFlags(
-    inferenceFlags,
-    { tileSize: opts.tileSize, batchSize: opts.batchSize },
-    { tileSize: '--tile-size', batchSize: '--batch-size' },
-  );
+  const modelOptions = inferenceFlags(opts);
   checkInputChoice(opts, io);
 
   const progress = createProgress(io, { label: 'predict', unit: 'nt', quiet: opts.quiet });
@@ -136,26 +129,14 @@ async function predict(opts: PredictOptions, io: CliIO): Promise<number> {
   }
 
   const manager = await managerFor(opts, io, { onWarning: warn });
-  const inference = new SequenceInference({
-    models: manager,
-    baseModelType: opts.model,
-    contextWindow: context,
-    setName: opts.set,
-    backend: opts.backend,
-    device,
-    threads,
-    tileSize,
-    batchSize,
-  });
+  const inference = new SequenceInference({ models: manager, baseModelType: opts.model, setName: opts.set, backend: opts.backend, ...modelOptions });
   let out: Writable = io.stdout;
   let file: OutputFile | undefined; // appears under --output only once the run succeeded
   const ignore = () => {}; // stream errors reach the writer through its writes; keep them from crashing the process
   try {
     const model = await inference.load();
     const set = inference.set!;
-    note(
-      `model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${model.backend} on ${model.device})${inference.license ? `; licence: ${inference.license}` : ''}`,
-    );
+    note(modelNote(set, model, inference.license));
     if (outputPath) {
       file = await openOutputFile(outputPath);
       out = file.stream;

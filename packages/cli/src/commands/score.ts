@@ -35,7 +35,7 @@ import {
   VariantScorer,
   variantScorerOptionsSchema,
 } from '@metaspliceai/genomics';
-import { defaultModel, type GlobalOptions, managerFor, modelFlags } from '../context.js';
+import { defaultModel, type GlobalOptions, managerFor, modelFlags, modelNote } from '../context.js';
 import { type CliIO, writeLine } from '../output/io.js';
 import { createProgress } from '../output/progress.js';
 import { checkOutputFile, type OutputFile, openOutputFile } from '../output/output-file.js';
@@ -243,9 +243,7 @@ async function score(opts: ScoreOptions, io: CliIO): Promise<number> {
   const ignore = () => {};
   try {
     const set = loaded.set;
-    note(
-      `model: ${modelSetKey(set)} (${set.members.length} member${set.members.length === 1 ? '' : 's'}, ${loaded.model.backend} on ${loaded.model.device})${loaded.license ? `; licence: ${loaded.license}` : ''}`,
-    );
+    note(modelNote(set, loaded.model, loaded.license));
     checkRuleTracks(rule, loaded.model.tracks, `model ${modelSetKey(set)}`);
     const encoding = family.scoring.variantEncoding;
     const scorer: Scorer =

@@ -89,6 +89,7 @@ export async function* predictPacked<T>(
 ): AsyncGenerator<PackedChunk<T>> {
   const { tileSize, batchSize } = options;
   if (!Number.isInteger(tileSize) || tileSize < 1) throw new InvalidArgumentError(`tileSize must be a positive integer, got ${tileSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, got ${batchSize}`);
   const packed = (run: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>) => predictGrouped(model, run, options);
   if (options.cones === false) {
     yield* packed(jobs);
@@ -240,15 +241,13 @@ function* ungroup<T>(chunk: PackedChunk<JobGroup<T>>, width: number): Generator<
   }
 }
 
-/** predictPacked without grouping: every job has tiles of its own. */
+/** predictPacked without grouping: every job has tiles of its own (options checked by predictPacked). */
 async function* predictTiles<T>(
   model: LoadedModel,
   jobs: Iterable<PackJob<T>> | AsyncIterable<PackJob<T>>,
   options: PackingOptions,
 ): AsyncGenerator<PackedChunk<T>> {
   const { tileSize, batchSize } = options;
-  if (!Number.isInteger(tileSize) || tileSize < 1) throw new InvalidArgumentError(`tileSize must be a positive integer, got ${tileSize}`);
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new InvalidArgumentError(`batchSize must be a positive integer, got ${batchSize}`);
   const context = model.context;
   const width = model.tracks.length;
   interface Tile {

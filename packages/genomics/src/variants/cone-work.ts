@@ -9,9 +9,9 @@ import { groupStretches } from './stretches.js';
 import { reverseRows } from './tiles.js';
 
 /**
- * Outputs per cone stretch: bounds the reference states kept (2.5 KB per position for the 5-model
- * 10000 ensembles: 2 boundaries x 5 members x 64 channels) while sharing one reference between the
- * variants of a gene.
+ * Outputs per cone stretch: bounds the reference states kept (6.4 KB per position for the 5-model
+ * 10000 ensembles: 5 boundaries x 5 members x 64 channels x 4 bytes) while sharing one reference
+ * between the variants of a gene.
  */
 export const CONE_STRETCH = 20_000;
 
