@@ -17,6 +17,7 @@ import {
   SpliceGraphBuilder,
   createOnnxModel,
   createOnnxModelFromFile,
+  ensembleOptionsFor,
   inspectOnnxFile,
   isOnnxRuntimeAvailable,
 } from '@metaspliceai/onnx';
@@ -124,8 +125,8 @@ export function createOpenSpliceAIAdapter(options: OpenSpliceAIAdapterOptions = 
         threads: threads ?? options.threads,
         backendLabel: 'onnx',
         memoryArena: true,
-        modelBytes: SpliceGraphBuilder.buildMean(members),
-        stagedGraphs: () => SpliceGraphBuilder.buildStagedMean(members),
+        modelBytes: SpliceGraphBuilder.buildMean(members, ensembleOptionsFor(device)),
+        stagedGraphs: () => SpliceGraphBuilder.buildStagedMean(members, ensembleOptionsFor(device)),
         source: `${dirname(files[0])} (${files.map((f) => basename(f)).join(', ')})`,
       });
     },

@@ -12,7 +12,7 @@ import {
   SPECIFICATION_VERSION,
   wholeNumber,
 } from '@metaspliceai/core';
-import { type RecordedNetwork, SpliceGraphBuilder, createOnnxModel, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
+import { type RecordedNetwork, SpliceGraphBuilder, createOnnxModel, ensembleOptionsFor, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
 import { readStateDict, readStateDictIndex } from '@metaspliceai/torch';
 import { readPangolinArchitecture } from './architecture.js';
 import { PANGOLIN_CATALOGUE, PANGOLIN_CITATION } from './catalogue.js';
@@ -161,10 +161,10 @@ export function createPangolinAdapter(options: PangolinAdapterOptions = {}): Bas
         memoryArena: true,
         outputActivation: 'none',
         tracks: heads.map((h) => h.track),
-        modelBytes: SpliceGraphBuilder.buildMeans(groups),
+        modelBytes: SpliceGraphBuilder.buildMeans(groups, ensembleOptionsFor(device)),
         // 3 stages, not the default 6: 200 SNVs in TUBB8 (12 networks) ran at 3.83 variants/s in
         // 1,085 MB with 3 and 3.89 in 1,537 MB with 6; each stage session keeps its own arena.
-        stagedGraphs: () => SpliceGraphBuilder.buildStagedMeans(groups, { maxStages: 3 }),
+        stagedGraphs: () => SpliceGraphBuilder.buildStagedMeans(groups, { ...ensembleOptionsFor(device), maxStages: 3 }),
         source: `${dirname(files[0])} (${files.length} Pangolin files: ${heads.length} heads x ${[...counts][0]} replicates)`,
       });
     },

@@ -1,5 +1,5 @@
 import { type Device, type LoadedModel, RuntimeMissingError } from '@metaspliceai/core';
-import { SpliceGraphBuilder, createOnnxModel, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
+import { SpliceGraphBuilder, createOnnxModel, ensembleOptionsFor, isOnnxRuntimeAvailable } from '@metaspliceai/onnx';
 import type { KerasGraph } from './keras/index.js';
 import { recordKerasNetwork } from './onnx/graph.js';
 import { createTfjsModel, detectTfjsBackends } from './tfjs/index.js';
@@ -29,8 +29,8 @@ export async function createModel(graph: KerasGraph, backend: SpliceAIBackend, o
 export async function createOnnxEnsemble(graphs: readonly KerasGraph[], options: { device: Device; threads?: number }): Promise<LoadedModel> {
   const members = graphs.map(recordKerasNetwork);
   return createOnnxModel({
-    modelBytes: SpliceGraphBuilder.buildMean(members),
-    stagedGraphs: () => SpliceGraphBuilder.buildStagedMean(members),
+    modelBytes: SpliceGraphBuilder.buildMean(members, ensembleOptionsFor(options.device)),
+    stagedGraphs: () => SpliceGraphBuilder.buildStagedMean(members, ensembleOptionsFor(options.device)),
     memoryArena: true,
     context: graphs[0].context,
     device: options.device,

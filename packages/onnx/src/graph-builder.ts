@@ -11,10 +11,12 @@ import { InvalidArgumentError, parseOptions } from '@metaspliceai/core';
 import { spliceGraphOptionsSchema } from './graph-options.js';
 import { lowerMeans } from './graph-lower.js';
 import { stageMeans, type StagedGraphs, type StagingOptions } from './graph-stages.js';
+import type { EnsembleOptions } from './graph-plan.js';
 import type { BatchNormParams } from './weights.js';
 
 export { IR_VERSION, OPSET_VERSION, STATE_INPUT, STATE_OUTPUT } from './graph-lower.js';
 export type { StagedGraphs, StagingOptions } from './graph-stages.js';
+export type { EnsembleOptions } from './graph-plan.js';
 
 /**
  * How convolutions are laid out. `conv2d`: tensors are `(N, C, 1, L)` and kernels `(out, in, 1, k)`,
@@ -245,8 +247,8 @@ export class SpliceGraphBuilder {
    * call and plans memory for once. Their builders must agree on layout, input, output and context;
    * each member's values are prefixed `m<k>_`. One network gives what `build` gives.
    */
-  static buildMean(members: readonly RecordedNetwork[]): Uint8Array {
-    return SpliceGraphBuilder.buildMeans([members]);
+  static buildMean(members: readonly RecordedNetwork[], options: EnsembleOptions = {}): Uint8Array {
+    return SpliceGraphBuilder.buildMeans([members], options);
   }
 
   /**
@@ -255,8 +257,11 @@ export class SpliceGraphBuilder {
    * whose files are different heads, each trained as several replicates (Pangolin: 8 heads x 3
    * replicates, one output track per head), runs this way. One group gives what `buildMean` gives.
    */
-  static buildMeans(groups: readonly (readonly RecordedNetwork[])[]): Uint8Array {
-    return lowerMeans(groups.map((group) => group.map(recorded)));
+  static buildMeans(groups: readonly (readonly RecordedNetwork[])[], options: EnsembleOptions = {}): Uint8Array {
+    return lowerMeans(
+      groups.map((group) => group.map(recorded)),
+      options,
+    );
   }
 
   /**
@@ -273,8 +278,8 @@ export class SpliceGraphBuilder {
 
   /**
    * `buildStaged` for the mean of several networks (see `buildMean`): each stage runs every
-   * member's part, the state is the members' states side by side on the channel axis, and the last
-   * stage averages. Undefined unless every member cuts into stages of the same reaches.
+   * member's part, the state is the crossing values with the members side by side on the channel
+   * axis, and the last stage averages. Undefined unless every member cuts into stages of the same reaches.
    */
   static buildStagedMean(members: readonly RecordedNetwork[], options: StagingOptions = {}): StagedGraphs | undefined {
     return SpliceGraphBuilder.buildStagedMeans([members], options);

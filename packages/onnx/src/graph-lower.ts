@@ -6,8 +6,21 @@
  */
 import { type OnnxNode, type OnnxTensor, type OnnxValueInfo, OnnxDataType, encodeModel, floatTensor, int64Tensor } from './onnx-proto.js';
 import type { Layer, RecordedGraph } from './graph-builder.js';
-import { type GraphPlan, type PlannedMember, type TrimPlan, checkMembers, flattenGroups, memberPrefix, planGraph, planWholeTrim } from './graph-plan.js';
-import { type BatchNormParams, batchNormAffine, foldBatchNormIntoConv } from './weights.js';
+import {
+  type EnsembleOptions,
+  type FusedTrunk,
+  type GraphPlan,
+  type PlannedMember,
+  type TrimPlan,
+  checkMembers,
+  flattenGroups,
+  fusedTrunk,
+  liveAfter,
+  memberPrefix,
+  planGraph,
+  planWholeTrim,
+} from './graph-plan.js';
+import { batchNormAffine, foldBatchNormIntoConv } from './weights.js';
 
 /** The ONNX IR version and default-domain opset emitted; both load in onnxruntime >= 1.14. */
 export const IR_VERSION = 8;
@@ -68,24 +81,48 @@ export function emitCrop(graph: RecordedGraph, emitted: Emitted, name: string, i
   emitted.nodes.push({ opType: 'Slice', name, inputs: [input, `${name}_starts`, `${name}_ends`, `${name}_axes`], outputs: [name] });
 }
 
-/** Emits the needed layers with ids in `from..to` as ONNX nodes (trimmed when `trim` is given). */
-export function emitLayers(plan: GraphPlan, trim: TrimPlan | undefined, from: number, to: number, emitted: Emitted): void {
+/**
+ * Emits the needed layers with ids in `from..to` as ONNX nodes (trimmed when `trim` is given).
+ * `members` (default: `plan` alone) are networks of the same layers whose weights run side by side,
+ * one node per layer over all their channels (see `fusedTrunk`); `plan` names the values.
+ */
+export function emitLayers(
+  plan: GraphPlan,
+  trim: TrimPlan | undefined,
+  from: number,
+  to: number,
+  emitted: Emitted,
+  members: readonly GraphPlan[] = [plan],
+): void {
   const { graph } = plan;
   const { layers, values } = graph;
   const is2d = graph.options.convLayout === 'conv2d';
   const { nodes, initializers } = emitted;
   const name = (id: number) => nameOf(plan, id);
+  const width = members.length;
+  /** The members' arrays for layer `id`, one after another. */
+  const joined = (arrays: readonly Float32Array[]): Float32Array => {
+    if (arrays.length === 1) return arrays[0];
+    const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));
+    let at = 0;
+    for (const a of arrays) out.set(a, (at += a.length) - a.length);
+    return out;
+  };
 
-  const emitConv = (id: number, conv: Extract<Layer, { kind: 'conv' }>, bn?: BatchNormParams): void => {
+  const emitConv = (id: number, convId: number, bnId?: number): void => {
+    const conv = layers[convId] as Extract<Layer, { kind: 'conv' }>;
     const [out, inC, k] = conv.shape;
-    let { weight, bias } = conv;
-    if (bn) ({ weight, bias } = foldBatchNormIntoConv(weight, bias, out, bn));
+    const parts = members.map((m) => {
+      const own = m.graph.layers[convId] as Extract<Layer, { kind: 'conv' }>;
+      const bn = bnId === undefined ? undefined : (m.graph.layers[bnId] as Extract<Layer, { kind: 'batchNorm' }>).params;
+      return bn ? foldBatchNormIntoConv(own.weight, own.bias, out, bn) : { weight: own.weight, bias: own.bias };
+    });
     const w = `${name(id)}_weight`;
-    initializers.push(floatTensor(w, is2d ? [out, inC, 1, k] : [out, inC, k], weight));
+    initializers.push(floatTensor(w, is2d ? [out * width, inC, 1, k] : [out * width, inC, k], joined(parts.map((p) => p.weight))));
     const inputs = [name(conv.input), w];
     const pads = trim ? [0, 0] : conv.pads;
-    if (bias) {
-      initializers.push(floatTensor(`${name(id)}_bias`, [out], bias));
+    if (parts[0].bias) {
+      initializers.push(floatTensor(`${name(id)}_bias`, [out * width], joined(parts.map((p) => p.bias!))));
       inputs.push(`${name(id)}_bias`);
     }
     nodes.push({
@@ -98,7 +135,8 @@ export function emitLayers(plan: GraphPlan, trim: TrimPlan | undefined, from: nu
         { name: 'dilations', kind: 'ints', value: is2d ? [1, conv.dilation] : [conv.dilation] },
         { name: 'pads', kind: 'ints', value: is2d ? [0, pads[0], 0, pads[1]] : [pads[0], pads[1]] },
         { name: 'strides', kind: 'ints', value: is2d ? [1, 1] : [1] },
-        { name: 'group', kind: 'int', value: 1 },
+        // Members side by side read the shared input whole, and each its own block of channels after it.
+        { name: 'group', kind: 'int', value: conv.input === 0 ? 1 : width },
       ],
     });
   };
@@ -111,19 +149,19 @@ export function emitLayers(plan: GraphPlan, trim: TrimPlan | undefined, from: nu
       case 'input':
         break;
       case 'conv':
-        emitConv(id, layer);
+        emitConv(id, id);
         break;
       case 'batchNorm': {
         const src = layers[layer.input];
         if (src.kind === 'conv' && plan.foldedInto.get(layer.input) === id) {
-          emitConv(id, { ...src }, layer.params); // the folded conv takes the batch norm's name
+          emitConv(id, layer.input, id); // the folded conv takes the batch norm's name
           break;
         }
         // A batch norm left after folding: a depthwise 1x1 Conv, into which onnxruntime fuses the activation that follows.
-        const c = layer.params.gamma.length;
-        const { scale, shift } = batchNormAffine(layer.params);
-        initializers.push(floatTensor(`${own}_scale`, is2d ? [c, 1, 1, 1] : [c, 1, 1], Float32Array.from(scale)));
-        initializers.push(floatTensor(`${own}_shift`, [c], Float32Array.from(shift)));
+        const c = layer.params.gamma.length * width;
+        const affine = members.map((m) => batchNormAffine((m.graph.layers[id] as Extract<Layer, { kind: 'batchNorm' }>).params));
+        initializers.push(floatTensor(`${own}_scale`, is2d ? [c, 1, 1, 1] : [c, 1, 1], joined(affine.map((a) => Float32Array.from(a.scale)))));
+        initializers.push(floatTensor(`${own}_shift`, [c], joined(affine.map((a) => Float32Array.from(a.shift)))));
         nodes.push({
           opType: 'Conv',
           name: own,
@@ -155,7 +193,7 @@ export function emitLayers(plan: GraphPlan, trim: TrimPlan | undefined, from: nu
           const have = trim?.get(input) ?? [0, 0];
           const [left, right] = [target[0] - have[0], target[1] - have[1]];
           if (left === 0 && right === 0) return name(input);
-          emitCrop(graph, emitted, `${own}_operand${k}`, name(input), values[input].channels, left, right);
+          emitCrop(graph, emitted, `${own}_operand${k}`, name(input), values[input].channels * width, left, right);
           return `${own}_operand${k}`;
         });
         nodes.push({ opType: 'Add', name: own, inputs, outputs: [own] });
@@ -163,7 +201,7 @@ export function emitLayers(plan: GraphPlan, trim: TrimPlan | undefined, from: nu
       }
       case 'crop': {
         const have = trim?.get(layer.input) ?? [0, 0];
-        emitCrop(graph, emitted, own, name(layer.input), values[layer.input].channels, layer.left - have[0], layer.right - have[1]);
+        emitCrop(graph, emitted, own, name(layer.input), values[layer.input].channels * width, layer.left - have[0], layer.right - have[1]);
         break;
       }
       case 'softmax':
@@ -249,6 +287,32 @@ export function emitSplit(emitted: Emitted, values: readonly { name: string; cha
   });
 }
 
+/**
+ * Hands the values of a fused trunk (`fusedTrunk`) that its heads read to each member: a `Split` of
+ * each into the members' blocks of channels, under the members' own names. The shared input stays whole.
+ */
+export function emitUnfuse(emitted: Emitted, trunk: FusedTrunk, plans: readonly GraphPlan[], ids: readonly number[]): void {
+  for (const id of ids) {
+    if (id === 0) continue;
+    const fused = nameOf(trunk.plan, id);
+    const channels = trunk.plan.graph.values[id].channels;
+    emitted.initializers.push(
+      int64Tensor(
+        `${fused}_members`,
+        [plans.length],
+        plans.map(() => channels),
+      ),
+    );
+    emitted.nodes.push({
+      opType: 'Split',
+      name: `${fused}_members`,
+      inputs: [fused, `${fused}_members`],
+      outputs: plans.map((p) => nameOf(p, id)),
+      attributes: [{ name: 'axis', kind: 'int', value: 1 }],
+    });
+  }
+}
+
 /** Concatenates a stage's crossing values into its `next_state` output. */
 export function emitConcatState(emitted: Emitted, parts: readonly string[]): void {
   emitted.nodes.push({
@@ -264,13 +328,18 @@ export function emitConcatState(emitted: Emitted, parts: readonly string[]): voi
  * Lowers whole networks over one input to one graph whose output holds each group's float32 mean
  * in turn on the channel axis (`buildMeans`); one network gives its own output.
  */
-export function lowerMeans(groups: readonly (readonly PlannedMember[])[]): Uint8Array {
+export function lowerMeans(groups: readonly (readonly PlannedMember[])[], options: EnsembleOptions = {}): Uint8Array {
   const members = flattenGroups(groups);
   const { graph: lead, outId } = checkMembers(members);
   const emitted: Emitted = { nodes: [], initializers: [] };
-  const outputs = members.map(({ graph, outId: out }, k) => {
-    const plan = planGraph(graph, out, memberPrefix(members.length, k));
-    emitLayers(plan, planWholeTrim(plan), 1, plan.outId, emitted);
+  const plans = members.map(({ graph, outId: out }, k) => planGraph(graph, out, memberPrefix(members.length, k)));
+  const trunk = fusedTrunk(plans, options.fuseMembers ?? false);
+  if (trunk) {
+    emitLayers(trunk.plan, planWholeTrim(trunk.plan), 1, trunk.end - 1, emitted, plans);
+    emitUnfuse(emitted, trunk, plans, liveAfter(trunk.plan, trunk.end - 1));
+  }
+  const outputs = plans.map((plan) => {
+    emitLayers(plan, planWholeTrim(plan), trunk?.end ?? 1, plan.outId, emitted);
     return nameOf(plan, plan.outId);
   });
   const { outputName } = lead.options;

@@ -148,3 +148,62 @@ export function checkMembers(members: readonly PlannedMember[]): PlannedMember {
 export function memberPrefix(count: number, k: number): string {
   return count > 1 ? `m${k}_` : '';
 }
+
+/** Channels per block of onnxruntime's blocked (NCHWc) layout with AVX2; AVX-512's 16 also divide the trunks' 32. */
+const BLOCK_CHANNELS = 8;
+
+/** How the members of an ensemble (`buildMean`, `buildMeans` and their staged forms) are lowered. */
+export interface EnsembleOptions {
+  /**
+   * Run the members' shared trunk as one grouped convolution per layer (`fusedTrunk`; the same
+   * numbers). Default: in stage graphs yes, in whole graphs no. Cones are narrow and often run one at
+   * a time, where it puts every thread to work; whole graphs run a tile per thread already, and there
+   * fused tensors keep all members' intermediates alive at once (predict, 200 kb, OpenSpliceAI MANE
+   * 10000: 740 MB against 384 MB, 9.70 against 9.83 s). `ensembleOptionsFor(device)` says what a
+   * device wants.
+   */
+  fuseMembers?: boolean;
+}
+
+/** The trunk the members of an ensemble share: `plan` names its values, `end` is the first layer of the heads. */
+export interface FusedTrunk {
+  plan: GraphPlan;
+  end: number;
+}
+
+/**
+ * Members that are the same network up to their heads (same layers, shapes, folds and activations;
+ * only the weights differ) run that trunk as one node per layer over all members' channels side by
+ * side, each convolution grouped by member. onnxruntime splits a convolution over batch x groups, so
+ * a batch of one used a single thread per member before; and one node replaces one per member. The
+ * heads stay per member: from the first layer that mixes channels (softmax, a track pick) or whose
+ * channels do not fill the blocked layout (the 3-channel output convolution). Undefined for a single
+ * network, when asked not to (`fuseMembers: false`), or when the members' trunks differ.
+ */
+export function fusedTrunk(plans: readonly GraphPlan[], fuse: boolean): FusedTrunk | undefined {
+  const [lead] = plans;
+  if (plans.length < 2 || !fuse) return undefined;
+  const { layers } = lead.graph;
+  const isHead = (layer: Layer) =>
+    layer.kind === 'softmax' || layer.kind === 'sigmoid' || layer.kind === 'channels' || (layer.kind === 'conv' && layer.shape[0] % BLOCK_CHANNELS !== 0);
+  let end = 1;
+  while (end <= lead.outId && !(lead.needed.has(end) && isHead(layers[end]))) end++;
+  if (end > lead.outId || ![...lead.needed].some((id) => id < end && layers[id].kind === 'conv')) return undefined;
+  const shape = (plan: GraphPlan, id: number): string => {
+    const layer = plan.graph.layers[id];
+    if (!layer) return 'missing';
+    const structure = Object.entries(layer).map(([key, value]) =>
+      key === 'weight' || key === 'bias'
+        ? [key, value !== undefined]
+        : key === 'params'
+          ? [key, (value as { gamma: Float32Array }).gamma.length]
+          : [key, value],
+    );
+    return JSON.stringify([structure, plan.needed.has(id), plan.foldedInto.get(id) ?? null, plan.graph.values[id].channels]);
+  };
+  for (let id = 1; id < end; id++) {
+    const own = shape(lead, id);
+    if (plans.some((p) => shape(p, id) !== own)) return undefined;
+  }
+  return { plan: { ...lead, prefix: 'all_' }, end };
+}

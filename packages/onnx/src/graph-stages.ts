@@ -11,6 +11,7 @@ import {
   emitGroupMeans,
   emitLayers,
   emitSplit,
+  emitUnfuse,
   encodeGraph,
   inputDeclaration,
   nameOf,
@@ -19,11 +20,13 @@ import {
   valueDeclaration,
 } from './graph-lower.js';
 import {
+  type EnsembleOptions,
   type GraphPlan,
   type PlannedMember,
   type TrimPlan,
   checkMembers,
   flattenGroups,
+  fusedTrunk,
   liveAfter,
   memberPrefix,
   planGraph,
@@ -31,8 +34,8 @@ import {
   planWholeTrim,
 } from './graph-plan.js';
 
-/** Options of `buildStaged`. */
-export interface StagingOptions {
+/** Options of `buildStaged` (and, for ensembles, how members are lowered). */
+export interface StagingOptions extends EnsembleOptions {
   /**
    * At most this many stages (default 6); fewer when another cut saves little. Each cut costs a
    * copy of the state and a session call per batch, so the cuts must save more than that: for
@@ -122,8 +125,8 @@ function chooseCuts(plan: GraphPlan, trim: TrimPlan, half: number, maxStages: nu
 
 /**
  * The group means of `groups` (see `lowerMeans`) as stage graphs: each stage runs every member's
- * part, the state is the members' states side by side on the channel axis, and the last stage
- * averages each group. Undefined unless every member can be trimmed and cuts into stages of the
+ * part (a fused trunk's once for all, `fusedTrunk`), the state is the crossing values with the
+ * members side by side on the channel axis, and the last stage averages each group. Undefined unless every member can be trimmed and cuts into stages of the
  * same reaches.
  */
 export function stageMeans(groups: readonly (readonly PlannedMember[])[], options: StagingOptions = {}): StagedGraphs | undefined {
@@ -144,16 +147,23 @@ export function stageMeans(groups: readonly (readonly PlannedMember[])[], option
 
   const { convLayout: layout, inputName, outputName } = lead.options;
   const result: StagedGraphs = { models: [], reach: [], channels: [], layout, inputName, outputName };
+  const trunk = fusedTrunk(
+    cutPlans.map(({ plan }) => plan),
+    options.fuseMembers ?? true,
+  );
+  // Values after layer `id` are the fused trunk's (one tensor for all members) until its heads begin.
+  const fusedAfter = (id: number) => trunk !== undefined && id < trunk.end;
+  const plans = cutPlans.map(({ plan }) => plan);
   const at = cutPlans.map(() => ({ from: 1, live: [0] as readonly number[], reached: 0 }));
   const stageCount = cutPlans[0].cuts.length + 1;
   for (let stage = 0; stage < stageCount; stage++) {
     const last = stage === stageCount - 1;
     const emitted: Emitted = { nodes: [], initializers: [] };
     if (stage > 0) {
-      emitSplit(
-        emitted,
-        cutPlans.flatMap(({ plan }, k) => at[k].live.map((v) => ({ name: nameOf(plan, v), channels: plan.graph.values[v].channels }))),
-      );
+      const parts = fusedAfter(at[0].from - 1)
+        ? at[0].live.map((v) => ({ name: nameOf(trunk!.plan, v), channels: lead.values[v].channels * plans.length }))
+        : cutPlans.flatMap(({ plan }, k) => at[k].live.map((v) => ({ name: nameOf(plan, v), channels: plan.graph.values[v].channels })));
+      emitSplit(emitted, parts);
     }
     const outputs: string[] = [];
     const parts: string[] = [];
@@ -165,7 +175,16 @@ export function stageMeans(groups: readonly (readonly PlannedMember[])[], option
       const to = last ? plan.outId : cuts[stage];
       const trim = planTrim(plan, from, to, new Map(live.map((v) => [v, [reached, reached] as const])));
       if (!trim) return undefined;
-      emitLayers(plan, trim, from, to, emitted);
+      let own = from;
+      if (trunk && from < trunk.end) {
+        // The trunk's part of this stage runs once for all members (members' trims are the same).
+        if (k === 0) {
+          emitLayers(trunk.plan, trim, from, Math.min(to, trunk.end - 1), emitted, plans);
+          if (to >= trunk.end) emitUnfuse(emitted, trunk, plans, liveAfter(trunk.plan, trunk.end - 1));
+        }
+        own = trunk.end;
+      }
+      if (own <= to) emitLayers(plan, trim, own, to, emitted);
       if (last) {
         outputs.push(nameOf(plan, plan.outId));
         reaches.add(half - reached);
@@ -176,11 +195,16 @@ export function stageMeans(groups: readonly (readonly PlannedMember[])[], option
       const extent = Math.max(...sides.flat());
       // Each crossing value is cropped to the common extent; the state must stay centred.
       if (Math.max(...sides.map((side) => side[0])) !== Math.max(...sides.map((side) => side[1]))) return undefined;
-      next.forEach((v, j) => {
-        const name = `${plan.prefix}state_part${j}`;
-        emitCrop(graph, emitted, name, nameOf(plan, v), graph.values[v].channels, extent - trim.get(v)![0], extent - trim.get(v)![1]);
-        parts.push(name);
-      });
+      const fused = fusedAfter(to);
+      if (!fused || k === 0) {
+        const named = fused ? trunk!.plan : plan;
+        const width = fused ? plans.length : 1;
+        next.forEach((v, j) => {
+          const name = `${named.prefix}state_part${j}`;
+          emitCrop(graph, emitted, name, nameOf(named, v), graph.values[v].channels * width, extent - trim.get(v)![0], extent - trim.get(v)![1]);
+          parts.push(name);
+        });
+      }
       channels += next.reduce((sum, v) => sum + graph.values[v].channels, 0);
       reaches.add(extent - reached);
       at[k] = { from: to + 1, live: next, reached: extent };

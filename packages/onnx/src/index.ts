@@ -10,5 +10,5 @@ export * from './layout.js';
 // loadOnnxRuntime stays internal: its type names onnxruntime-node, an optional peer dependency.
 export { isOnnxRuntimeAvailable } from './runtime.js';
 export * from './session.js';
-export { type ExecutionProvider, GPU_PROVIDER_ENV } from './providers.js';
+export { type ExecutionProvider, GPU_PROVIDER_ENV, ensembleOptionsFor } from './providers.js';
 export * from './inspect-file.js';

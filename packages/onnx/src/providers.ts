@@ -4,6 +4,7 @@
  * package: Dawn over Vulkan on Linux, D3D12 on Windows, Metal on macOS).
  */
 import type { Device } from '@metaspliceai/core';
+import type { EnsembleOptions } from './graph-plan.js';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'webgpu';
 
@@ -28,6 +29,16 @@ const GPU_PROVIDERS: readonly GpuProvider[] = [
       'WebGPU: a GPU driver with Vulkan and the loader libraries (Debian/Ubuntu: apt install libvulkan1 libglvnd0 libglx0 libegl1 libgl1), D3D12 on Windows, Metal on macOS',
   },
 ];
+
+/**
+ * How to lower an ensemble for a device: on the CPU the defaults (stage graphs run the members'
+ * trunk as grouped convolutions, which onnxruntime's blocked kernels split over members and batch);
+ * the WebGPU provider runs grouped convolutions with a naive kernel, so on a GPU every graph keeps a
+ * branch per member, as measured there.
+ */
+export function ensembleOptionsFor(device: Device): EnsembleOptions {
+  return device === 'gpu' ? { fuseMembers: false } : {};
+}
 
 /** Set `METASPLICEAI_GPU_PROVIDER` to `cuda` or `webgpu` to try only that one. */
 export const GPU_PROVIDER_ENV = 'METASPLICEAI_GPU_PROVIDER';

@@ -1,6 +1,6 @@
 import { describe, it, expect } from 'vitest';
 import { InvalidArgumentError } from '@metaspliceai/core';
-import { SpliceGraphBuilder, createOnnxModel, inspectModel, type SpliceGraphOptions } from '../src/index.js';
+import { SpliceGraphBuilder, createOnnxModel, ensembleOptionsFor, inspectModel, type SpliceGraphOptions } from '../src/index.js';
 import { buildTinyNet, buildTinyNetStaged, makeTinyNet, maxDiff, randomCodes, recordTinyNet, referenceForward } from './tiny-net.js';
 
 const net = makeTinyNet(7);
@@ -251,19 +251,78 @@ describe('SpliceGraphBuilder.buildMean (an ensemble in one graph)', () => {
     const single = buildTinyNetStaged(nets[0], {}, { dist: 2, maxStages: 4 })!;
     expect(graphs.reach).toEqual(single.reach);
     expect(graphs.channels).toEqual(single.channels.map((c) => c * nets.length));
-    const model = await createOnnxModel({
-      modelBytes: SpliceGraphBuilder.buildMean(members()),
-      context: nets[0].context,
-      threads: 1,
-      stagedGraphs: () => graphs,
-    });
+    // Every stage runs the members' trunk as grouped convolutions, unless asked for one branch per member.
+    const grouped = (bytes: Uint8Array) => inspectModel(bytes).nodes.some((n) => n.opType === 'Conv' && n.attributes.group === nets.length);
+    expect(graphs.models.every(grouped)).toBe(true);
+    const branches = SpliceGraphBuilder.buildStagedMean(members(), { dist: 2, maxStages: 4, fuseMembers: false })!;
+    expect(branches.reach).toEqual(graphs.reach);
+    expect(branches.models.some(grouped)).toBe(false);
+    expect(ensembleOptionsFor('gpu')).toEqual({ fuseMembers: false });
+    expect(ensembleOptionsFor('cpu')).toEqual({});
+    for (const staged of [graphs, branches]) {
+      const model = await createOnnxModel({
+        modelBytes: SpliceGraphBuilder.buildMean(members()),
+        context: nets[0].context,
+        threads: 1,
+        stagedGraphs: () => staged,
+      });
+      try {
+        const stages = model.stages!;
+        let state = await stages.runFirst({ codes, batch, length });
+        for (let s = 1; s < stages.reach.length - 1; s++) state = await stages.runMiddle(s, state);
+        const chained = await stages.runLast(state);
+        const whole = await model.predict({ codes, batch, length });
+        expect(Math.max(...chained.map((v, i) => Math.abs(v - whole[i])))).toBeLessThan(1e-6);
+      } finally {
+        await model.dispose();
+      }
+    }
+  });
+
+  it('runs the shared trunk as one grouped convolution per layer on request, with the numbers of one branch per member', async () => {
+    const fused = inspectModel(SpliceGraphBuilder.buildMean(members(), { fuseMembers: true }));
+    // Whole graphs keep a branch per member unless asked (memory: every member's intermediates would be alive at once).
+    const separate = inspectModel(SpliceGraphBuilder.buildMean(members()));
+    const convs = (m: typeof fused) => m.nodes.filter((n) => n.opType === 'Conv');
+    // The first convolution reads the shared input whole (group 1); the trunk's others are grouped by member.
+    expect(convs(fused).filter((n) => n.attributes.group === nets.length).length).toBeGreaterThan(8);
+    expect(convs(separate).some((n) => n.attributes.group === nets.length)).toBe(false);
+    expect(convs(fused).length).toBeLessThan(convs(separate).length / 2);
+    // The heads (the 3-channel output convolution, the softmax) stay per member, fed by a Split.
+    expect(fused.nodes.filter((n) => n.opType === 'Split').length).toBeGreaterThan(0);
+    expect(fused.nodes.filter((n) => n.opType === 'Softmax')).toHaveLength(nets.length);
+    const run = async (bytes: Uint8Array) => {
+      const model = await createOnnxModel({ modelBytes: bytes, context: nets[0].context, threads: 2 });
+      try {
+        return await model.predict({ codes, batch, length });
+      } finally {
+        await model.dispose();
+      }
+    };
+    const a = await run(SpliceGraphBuilder.buildMean(members(), { fuseMembers: true }));
+    const b = await run(SpliceGraphBuilder.buildMean(members()));
+    expect(Math.max(...a.map((v, i) => Math.abs(v - b[i])))).toBeLessThan(1e-6);
+    const want = expected();
+    expect(Math.max(...a.map((v, i) => Math.abs(v - want[i])))).toBeLessThan(1e-5);
+  });
+
+  it('keeps one branch per member when their trunks differ', async () => {
+    // Same context and output, different layers: kernels 5, 3, 5, 3 at dilations 1, 1, 2, 4 against 3, 5, 3, 5 at 1, 2, 4, 1.
+    const odd = makeTinyNet(9, [5, 3, 5, 3], [1, 1, 2, 4]);
+    expect(odd.context).toBe(nets[0].context);
+    const mixed = [...members().slice(0, 2), (({ g, out }) => ({ builder: g, output: out }))(recordTinyNet(odd))];
+    const summary = inspectModel(SpliceGraphBuilder.buildMean(mixed, { fuseMembers: true }));
+    expect(summary.nodes.some((n) => n.opType === 'Conv' && n.attributes.group === 3)).toBe(false);
+    const model = await createOnnxModel({ modelBytes: SpliceGraphBuilder.buildMean(mixed, { fuseMembers: true }), context: odd.context, threads: 1 });
     try {
-      const stages = model.stages!;
-      let state = await stages.runFirst({ codes, batch, length });
-      for (let s = 1; s < stages.reach.length - 1; s++) state = await stages.runMiddle(s, state);
-      const chained = await stages.runLast(state);
-      const whole = await model.predict({ codes, batch, length });
-      expect(Math.max(...chained.map((v, i) => Math.abs(v - whole[i])))).toBeLessThan(1e-6);
+      const out = await model.predict({ codes, batch, length });
+      const n = length - odd.context;
+      let worst = 0;
+      for (let b = 0; b < batch; b++) {
+        const refs = [nets[0], nets[1], odd].map((net) => referenceForward(net, codes.subarray(b * length, (b + 1) * length)));
+        for (let i = 0; i < n * 3; i++) worst = Math.max(worst, Math.abs(out[b * n * 3 + i] - (refs[0][i] + refs[1][i] + refs[2][i]) / 3));
+      }
+      expect(worst).toBeLessThan(1e-5);
     } finally {
       await model.dispose();
     }
