@@ -1,7 +1,7 @@
 import { describe, it, expect } from 'vitest';
 import { InvalidArgumentError } from '@metaspliceai/core';
 import { SpliceGraphBuilder, createOnnxModel, ensembleOptionsFor, inspectModel, type SpliceGraphOptions } from '../src/index.js';
-import { buildTinyNet, buildTinyNetStaged, makeTinyNet, maxDiff, randomCodes, recordTinyNet, referenceForward } from './tiny-net.js';
+import { buildTinyNet, buildTinyNetStaged, chainAgainstWhole, makeTinyNet, maxDiff, randomCodes, recordTinyNet, referenceForward } from './tiny-net.js';
 
 const net = makeTinyNet(7);
 
@@ -149,27 +149,18 @@ describe('SpliceGraphBuilder.buildStaged', () => {
       expect(graphs.models.length).toBeGreaterThan(1);
       expect(graphs.reach.reduce((a, b) => a + b, 0)).toBe(deep.context / 2);
       expect(graphs.reach.every((r) => r > 0)).toBe(true);
-      const model = await createOnnxModel({
+      const [batch, length] = [2, 90];
+      const codes = randomCodes(batch * length, 4);
+      const model = {
         modelBytes: buildTinyNet(deep, options, softmax),
         context: deep.context,
         threads: 1,
         stagedGraphs: () => buildTinyNetStaged(deep, options, staging, softmax),
-      });
-      try {
-        const stages = model.stages!;
-        expect(stages.reach).toEqual(graphs.reach);
-        const [batch, length] = [2, 90];
-        const codes = randomCodes(batch * length, 4);
-        let state = await stages.runFirst({ codes, batch, length });
-        for (let s = 1; s < stages.reach.length - 1; s++) state = await stages.runMiddle(s, state);
-        const chained = await stages.runLast(state);
-        const whole = await model.predict({ codes, batch, length });
-        expect(chained.length).toBe(whole.length);
-        expect(Math.max(...chained.map((v, i) => Math.abs(v - whole[i])))).toBeLessThan(1e-6);
-        expect(maxDiff(deep, codes, batch, length, chained)).toBeLessThan(1e-5);
-      } finally {
-        await model.dispose();
-      }
+      };
+      const { reach, chained, difference } = await chainAgainstWhole(model, codes, batch, length);
+      expect(reach).toEqual(graphs.reach);
+      expect(difference).toBeLessThan(1e-6);
+      expect(maxDiff(deep, codes, batch, length, chained)).toBeLessThan(1e-5);
     });
   }
 
@@ -260,22 +251,8 @@ describe('SpliceGraphBuilder.buildMean (an ensemble in one graph)', () => {
     expect(ensembleOptionsFor('gpu')).toEqual({ fuseMembers: false });
     expect(ensembleOptionsFor('cpu')).toEqual({});
     for (const staged of [graphs, branches]) {
-      const model = await createOnnxModel({
-        modelBytes: SpliceGraphBuilder.buildMean(members()),
-        context: nets[0].context,
-        threads: 1,
-        stagedGraphs: () => staged,
-      });
-      try {
-        const stages = model.stages!;
-        let state = await stages.runFirst({ codes, batch, length });
-        for (let s = 1; s < stages.reach.length - 1; s++) state = await stages.runMiddle(s, state);
-        const chained = await stages.runLast(state);
-        const whole = await model.predict({ codes, batch, length });
-        expect(Math.max(...chained.map((v, i) => Math.abs(v - whole[i])))).toBeLessThan(1e-6);
-      } finally {
-        await model.dispose();
-      }
+      const model = { modelBytes: SpliceGraphBuilder.buildMean(members()), context: nets[0].context, threads: 1, stagedGraphs: () => staged };
+      expect((await chainAgainstWhole(model, codes, batch, length)).difference).toBeLessThan(1e-6);
     }
   });
 
@@ -384,25 +361,15 @@ describe('SpliceGraphBuilder.buildMeans (groups of networks, a block of output c
     const single = buildTinyNetStaged(nets[0], {}, { dist: 2, maxStages: 4 })!;
     expect(graphs.reach).toEqual(single.reach);
     expect(graphs.channels).toEqual(single.channels.map((c) => c * nets.length));
-    const model = await createOnnxModel({
+    const model = {
       modelBytes: SpliceGraphBuilder.buildMeans(groups()),
       context: nets[0].context,
       threads: 1,
       outputActivation: 'none',
       tracks,
       stagedGraphs: () => graphs,
-    });
-    try {
-      const stages = model.stages!;
-      let state = await stages.runFirst({ codes, batch, length });
-      for (let s = 1; s < stages.reach.length - 1; s++) state = await stages.runMiddle(s, state);
-      const chained = await stages.runLast(state);
-      const whole = await model.predict({ codes, batch, length });
-      expect(chained.length).toBe(whole.length);
-      expect(Math.max(...chained.map((v, i) => Math.abs(v - whole[i])))).toBeLessThan(1e-6);
-    } finally {
-      await model.dispose();
-    }
+    } as const;
+    expect((await chainAgainstWhole(model, codes, batch, length)).difference).toBeLessThan(1e-6);
   });
 
   it('refuses an empty group and a channel range outside the value', () => {

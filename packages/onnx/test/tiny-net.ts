@@ -2,7 +2,16 @@
  * A tiny SpliceAI-shaped network with random weights, and a straightforward float64 reference
  * implementation to check the ONNX graphs against.
  */
-import { type BatchNormParams, type GraphValue, type SpliceGraphOptions, SpliceGraphBuilder, type StagedGraphs, type StagingOptions } from '../src/index.js';
+import {
+  type BatchNormParams,
+  type CreateOnnxModelOptions,
+  type GraphValue,
+  type SpliceGraphOptions,
+  SpliceGraphBuilder,
+  type StagedGraphs,
+  type StagingOptions,
+  createOnnxModel,
+} from '../src/index.js';
 
 /** A small deterministic PRNG (mulberry32), so failures reproduce. */
 export function rng(seed: number): () => number {
@@ -190,4 +199,29 @@ export function maxDiff(net: TinyNet, codes: Uint8Array, batch: number, length: 
 
 function expectLength(got: number, want: number): void {
   if (got !== want) throw new Error(`output has ${got} values, expected ${want}`);
+}
+
+/**
+ * Opens a model, runs its stages one after another on `codes` and its whole graph: the stages'
+ * reaches, the chain's output, and its largest difference from the whole graph's (Infinity when
+ * their lengths differ).
+ */
+export async function chainAgainstWhole(
+  options: CreateOnnxModelOptions,
+  codes: Uint8Array,
+  batch: number,
+  length: number,
+): Promise<{ reach: readonly number[]; chained: Float32Array; difference: number }> {
+  const model = await createOnnxModel(options);
+  try {
+    const stages = model.stages!;
+    let state = await stages.runFirst({ codes, batch, length });
+    for (let s = 1; s < stages.reach.length - 1; s++) state = await stages.runMiddle(s, state);
+    const chained = await stages.runLast(state);
+    const whole = await model.predict({ codes, batch, length });
+    const difference = chained.length === whole.length ? Math.max(...chained.map((v, i) => Math.abs(v - whole[i]))) : Infinity;
+    return { reach: stages.reach, chained, difference };
+  } finally {
+    await model.dispose();
+  }
 }
