@@ -348,9 +348,12 @@ describe('PangolinScorer on a staged model', () => {
     for (const mask of [false, true]) {
       const whole = await new PangolinScorer({ model: staged, fasta: genome, genes: model, dist: 20, mask, recomputeChangesOnly: false }).scoreMany(variants);
       // Substitutions, insertions and deletions alike: cones only, whatever the batch size.
-      for (const batchSize of [3, 4]) {
+      for (const batchSize of [undefined, 3, 4]) {
         calls.predict = 0;
-        const cones = await new PangolinScorer({ model: staged, fasta: genome, genes: model, dist: 20, mask, batchSize }).scoreMany(variants);
+        const scorer = new PangolinScorer({ model: staged, fasta: genome, genes: model, dist: 20, mask, batchSize });
+        // Without a batch size, cones run one per stage call (the grouped trunk fills the threads) and whole windows four.
+        expect([scorer.coneBatchSize, scorer.batchSize]).toEqual(batchSize ? [batchSize, batchSize] : [1, 4]);
+        const cones = await scorer.scoreMany(variants);
         expect(calls.predict).toBe(0);
         expect(cones.map((r) => r.entries.map((e) => e.text))).toEqual(whole.map((r) => r.entries.map((e) => e.text)));
       }
