@@ -177,8 +177,11 @@ describe('VariantScorer', () => {
       const variants = variantsFor(genome, 80, dist);
       const annotation = { source: 't', rows: ROWS };
       const whole = await new VariantScorer({ model, fasta, annotation, dist, recomputeChangesOnly: false }).scoreMany(variants);
-      for (const batchSize of [1, 4]) {
-        const cones = await new VariantScorer({ model: counted, fasta, annotation, dist, batchSize }).scoreMany(variants);
+      for (const batchSize of [undefined, 1, 4]) {
+        const scorer = new VariantScorer({ model: counted, fasta, annotation, dist, batchSize });
+        // Without a batch size, cones run two per stage call (the grouped trunk fills the threads) and whole windows four.
+        expect([scorer.coneBatchSize, scorer.batchSize]).toEqual(batchSize ? [batchSize, batchSize] : [2, 4]);
+        const cones = await scorer.scoreMany(variants);
         cones.forEach((r, i) => {
           expect(
             r.entries.map((e) => e.text),

@@ -106,7 +106,7 @@ export function registerScoreCommand(program: Command, io: CliIO, run: (fn: () =
       '--raw',
       'spliceai rule: also write the REF and ALT probabilities at each delta position, in the bw2/SpliceAI fork layout ALLELE|NAME|STRAND|DS_AG|DS_AL|DS_DG|DS_DL|DP_AG|DP_AL|DP_DG|DP_DL|DS_AG_REF|DS_AG_ALT|DS_AL_REF|DS_AL_ALT|DS_DG_REF|DS_DG_ALT|DS_DL_REF|DS_DL_ALT',
     )
-    .option('--batch-size <n>', "model windows per call (default 4; 1 for the cones of Pangolin's rule)")
+    .option('--batch-size <n>', "model windows per call (default 4; cones 2, or 1 for Pangolin's rule)")
     .option('--backend <name>', 'runtime backend (e.g. onnx, tfjs, auto)')
     .option('--device <device>', 'cpu or gpu')
     .option('--threads <n>', 'CPU threads for the runtime (default: all cores)')

@@ -19,6 +19,15 @@ import { wholeWindowWork } from './reference-tiles.js';
 import { viewTracks } from './rules/track-view.js';
 import { runTiles } from './tiles.js';
 
+/**
+ * Cones per stage call unless asked. The stage graphs run an ensemble's trunk as grouped
+ * convolutions, so few cones fill the threads, and each more holds memory. 200 SNVs in TUBB8 through
+ * the CLI, 2 threads, SpliceAI / OpenSpliceAI 10000: 10.58-10.70 / 10.70 variants/s in ~710 / 726 MB
+ * with 2, 10.17-10.29 / 10.60 in ~915 / 913 MB with 4, 8.83 / 8.87 in 653 / 669 MB with 1; at
+ * distance 500 (SpliceAI) 9.42 in 752 MB with 2, 9.03 in 953 MB with 4.
+ */
+const CONE_BATCH = 2;
+
 /** The tracks the `spliceai` rule reads, as rows `[neither, acceptor, donor]` (`neither` may be absent: it is never read). */
 export const SPLICEAI_RULE_TRACKS = ['neither', 'acceptor', 'donor'] as const;
 
@@ -97,8 +106,8 @@ export interface VariantScorerOptions {
   /** Decimals of the scores (default 2, OpenSpliceAI's `--precision`). */
   precision?: number;
   /**
-   * Windows per model call (default 4): whole windows per `predict`, or cones per stage call. Each
-   * window held costs ~60 MB with a 10000-context 5-model ensemble; 4 keeps scoring under 600 MB.
+   * Whole windows per `predict` (default 4: each held costs ~60 MB with a 10000-context 5-model
+   * ensemble), and cones per stage call (default 2, `coneBatchSize`).
    */
   batchSize?: number;
   /**
@@ -136,6 +145,7 @@ export class VariantScorer {
   readonly encoding: VariantEncoding;
   readonly precision: number;
   readonly batchSize: number;
+  readonly coneBatchSize: number;
   readonly shareReference: boolean;
   readonly referenceTileSize: number;
   readonly recomputeChangesOnly: boolean;
@@ -151,6 +161,7 @@ export class VariantScorer {
     this.encoding = options.encoding ?? DEFAULT_VARIANT_ENCODING;
     this.precision = options.precision ?? 2;
     this.batchSize = options.batchSize ?? 4;
+    this.coneBatchSize = options.batchSize ?? CONE_BATCH;
     this.shareReference = options.shareReference ?? true;
     this.referenceTileSize = options.referenceTileSize ?? REFERENCE_TILE;
     this.recomputeChangesOnly = options.recomputeChangesOnly ?? true;
@@ -197,7 +208,7 @@ export class VariantScorer {
         stages!,
         work.reference,
         work.jobs.map((j) => j.cone),
-        this.batchSize,
+        this.coneBatchSize,
         (n) => onBatch?.((done = before + n), total),
       );
       onBatch?.((done = before + work.jobs.length + 1), total);
