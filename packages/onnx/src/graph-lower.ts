@@ -100,7 +100,7 @@ export function emitLayers(
   const { nodes, initializers } = emitted;
   const name = (id: number) => nameOf(plan, id);
   const width = members.length;
-  /** The members' arrays for layer `id`, one after another. */
+  /** The members' arrays of one layer, one after another. */
   const joined = (arrays: readonly Float32Array[]): Float32Array => {
     if (arrays.length === 1) return arrays[0];
     const out = new Float32Array(arrays.reduce((n, a) => n + a.length, 0));

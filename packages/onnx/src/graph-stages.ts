@@ -126,8 +126,8 @@ function chooseCuts(plan: GraphPlan, trim: TrimPlan, half: number, maxStages: nu
 /**
  * The group means of `groups` (see `lowerMeans`) as stage graphs: each stage runs every member's
  * part (a fused trunk's once for all, `fusedTrunk`), the state is the crossing values with the
- * members side by side on the channel axis, and the last stage averages each group. Undefined unless every member can be trimmed and cuts into stages of the
- * same reaches.
+ * members side by side on the channel axis, and the last stage averages each group. Undefined
+ * unless every member can be trimmed and cuts into stages of the same reaches.
  */
 export function stageMeans(groups: readonly (readonly PlannedMember[])[], options: StagingOptions = {}): StagedGraphs | undefined {
   const members = flattenGroups(groups);
@@ -147,23 +147,20 @@ export function stageMeans(groups: readonly (readonly PlannedMember[])[], option
 
   const { convLayout: layout, inputName, outputName } = lead.options;
   const result: StagedGraphs = { models: [], reach: [], channels: [], layout, inputName, outputName };
-  const trunk = fusedTrunk(
-    cutPlans.map(({ plan }) => plan),
-    options.fuseMembers ?? true,
-  );
+  const plans = cutPlans.map(({ plan }) => plan);
+  const trunk = fusedTrunk(plans, options.fuseMembers ?? true);
   // Values after layer `id` are the fused trunk's (one tensor for all members) until its heads begin.
   const fusedAfter = (id: number) => trunk !== undefined && id < trunk.end;
-  const plans = cutPlans.map(({ plan }) => plan);
   const at = cutPlans.map(() => ({ from: 1, live: [0] as readonly number[], reached: 0 }));
   const stageCount = cutPlans[0].cuts.length + 1;
   for (let stage = 0; stage < stageCount; stage++) {
     const last = stage === stageCount - 1;
     const emitted: Emitted = { nodes: [], initializers: [] };
     if (stage > 0) {
-      const parts = fusedAfter(at[0].from - 1)
+      const entering = fusedAfter(at[0].from - 1)
         ? at[0].live.map((v) => ({ name: nameOf(trunk!.plan, v), channels: lead.values[v].channels * plans.length }))
         : cutPlans.flatMap(({ plan }, k) => at[k].live.map((v) => ({ name: nameOf(plan, v), channels: plan.graph.values[v].channels })));
-      emitSplit(emitted, parts);
+      emitSplit(emitted, entering);
     }
     const outputs: string[] = [];
     const parts: string[] = [];
