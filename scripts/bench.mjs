@@ -97,7 +97,7 @@ function derivedRow(workload, ours) {
 }
 
 const want = (name) => only === 'all' || only.split(',').includes(name);
-const peakRun = want('windows') || want('predict') ? ours('peak', {}) : undefined;
+const peakRun = ['windows', 'predict', 'variants', 'pangolin'].some(want) ? ours('peak', {}) : undefined;
 const peak = peakRun?.gflopPerS;
 const referenceRuns = new Map();
 /** The reference's runs are reused between sections that ask for the same measurement. */
@@ -176,6 +176,22 @@ if (want('packing')) {
   }
 }
 
+/**
+ * A substitution's cone work from the stage graphs' cost model (`macs`; the reference pass each
+ * region needs once is not counted): GFLOP/s at the measured `rate`, and the rates the machine's
+ * peak would give with these cuts and in the minimal cone, the floor for exact recomputation.
+ */
+function coneFigures(macs, rate, refRate) {
+  if (!macs) return {};
+  const gflop = (n) => (2 * n) / 1e9;
+  const ceiling = (n) => {
+    const v = peak / gflop(n);
+    return `${fmt(v, 1)}${refRate ? ` (${fmt(v / refRate, 1)}x)` : ''}`;
+  };
+  return { gflops: gflop(macs.staged) * rate, ceiling: peak ? `${ceiling(macs.staged)}, ${ceiling(macs.minimal)} variants/s` : undefined };
+}
+const CEILING_LABEL = "  at the machine's peak: these cuts, the minimal cone";
+
 if (want('variants')) {
   // SNVs at SpliceAI's default distance and at SpliceAI-lookup's (500), each next to the reference
   // run at that distance; 1-nt deletions and insertions next to the same reference rate (it runs a
@@ -183,18 +199,26 @@ if (want('variants')) {
   const n = Number(flag('variants', '200'));
   const refN = Number(flag('reference-variants', '8'));
   const tubb8 = resolve(shared, 'fixtures/tubb8_grch37.tsv');
+  const sets = [
+    ['openspliceai', 'openspliceai-mane'],
+    ['spliceai', 'spliceai'],
+  ];
+  const work = new Map(sets.map(([adapter, set]) => [adapter, ours('coneWork', { adapter, set, dists: [50, 500] }).macs]));
   for (const dist of [50, 500]) {
     const ref = cachedReference(['--variants', String(refN), '--dist', String(dist), '--repeats', '1']);
-    for (const [adapter, set] of [
-      ['openspliceai', 'openspliceai-mane'],
-      ['spliceai', 'spliceai'],
-    ]) {
+    for (const [adapter, set] of sets) {
       const r = ref.find((x) => x.family === adapter);
       const kinds = dist === 50 ? ['snv', 'deletion', 'insertion'] : ['snv'];
       for (const kind of kinds) {
         const s = ours('scoreCli', { adapter, set, variants: n, dist, kind, annotation: tubb8 });
         const what = { snv: 'SNVs', deletion: '1-nt deletions', insertion: '1-nt insertions' }[kind];
-        row(`score CLI ${adapter} 10000 x5, ${n} ${what} in TUBB8, dist ${dist}`, s.variantsPerS, 'variants/s', r?.variants_per_s, { rss: s.peakRssMb });
+        // The cost model counts substitutions; an indel's cone is about as wide but not counted.
+        const cone = kind === 'snv' ? coneFigures(work.get(adapter)[dist], s.variantsPerS, r?.variants_per_s) : {};
+        row(`score CLI ${adapter} 10000 x5, ${n} ${what} in TUBB8, dist ${dist}`, s.variantsPerS, 'variants/s', r?.variants_per_s, {
+          rss: s.peakRssMb,
+          gflops: cone.gflops,
+        });
+        if (cone.ceiling) derivedRow(CEILING_LABEL, cone.ceiling);
       }
     }
   }
@@ -218,7 +242,12 @@ if (want('pangolin')) {
     } else console.error(`pangolin reference not measured: ${(run.stderr || '').trim().split('\n').pop()}`);
   }
   const s = ours('scoreCli', { adapter: 'pangolin', variants: n, dist: 50, annotation: resolve(shared, 'fixtures/pangolin/tubb8_grch37.gtf') });
-  row(`score CLI pangolin (its rule, 12 networks), ${n} SNVs in TUBB8, dist 50`, s.variantsPerS, 'variants/s', r?.variants_per_s, { rss: s.peakRssMb });
+  const cone = coneFigures(ours('coneWork', { adapter: 'pangolin', rule: 'pangolin', dists: [50] }).macs[50], s.variantsPerS, r?.variants_per_s);
+  row(`score CLI pangolin (its rule, 12 networks), ${n} SNVs in TUBB8, dist 50`, s.variantsPerS, 'variants/s', r?.variants_per_s, {
+    rss: s.peakRssMb,
+    gflops: cone.gflops,
+  });
+  if (cone.ceiling) derivedRow(CEILING_LABEL, cone.ceiling);
 }
 
 if (want('server')) {

@@ -28,7 +28,6 @@ async function chr10(start, nt) {
 }
 
 const workloads = {
-  /** This machine's practical fp32 peak: a large MatMul on onnxruntime with the same threads. */
   /**
    * This machine's fp32 peak as onnxruntime reaches it: the faster of a 1536^3 MatMul and the
    * network's widest layer alone (a 32 -> 32 Conv of 41 taps, dilation 25, on 2 x 30,000 positions),
@@ -230,6 +229,20 @@ const workloads = {
       seconds,
       variantsPerS: opts.variants / seconds,
     });
+  },
+
+  /**
+   * What rescoring one base change costs in the stage graphs `score` runs (multiply-adds by the
+   * cuts' cost model, and in the minimal cone), at each of `dists`; `rule` loads only its tracks.
+   */
+  async coneWork() {
+    const { createPangolinAdapter } = await pkg('adapter-pangolin');
+    const tracks = opts.rule ? genomics.scoringRule(opts.rule).tracks : undefined;
+    const context = opts.set ? 10000 : undefined;
+    const loaded = await manager().register(createPangolinAdapter()).load({ adapter: opts.adapter, setName: opts.set, context, threads: opts.threads, tracks });
+    const stages = loaded.model.stages;
+    report({ adapter: opts.adapter, macs: Object.fromEntries(opts.dists.map((d) => [d, stages?.coneWork?.(d)])) });
+    await loaded.dispose();
   },
 
   /** Loading a 5-model set, cold (new manager, files read and sessions created). */

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   createEnsemble,
   encodeSequence,
+  type LoadedModel,
   type PredictBatch,
   predictCodes,
   reverseComplement,
@@ -112,5 +113,15 @@ describe('ensemble', () => {
     // A member without stages, or with other reaches, leaves the ensemble unstaged.
     expect(createEnsemble([members[0], mockModel(12)]).stages).toBeUndefined();
     expect(createEnsemble([members[0], mockStagedModel([3, 2, 1])]).stages).toBeUndefined();
+  });
+
+  it("costs a change at the members' sum, when every member says what it costs", () => {
+    const costed = (model: LoadedModel, per: number): LoadedModel => ({
+      ...model,
+      stages: { ...model.stages!, coneWork: (dist: number) => ({ staged: per * (2 * dist + 1), minimal: 2 * dist + 1 }) },
+    });
+    const [a, b] = [mockStagedModel([2, 3, 1], 3, 1), mockStagedModel([2, 3, 1], 2, 2)];
+    expect(createEnsemble([costed(a, 3), costed(b, 5)]).stages!.coneWork!(10)).toEqual({ staged: 168, minimal: 42 });
+    expect(createEnsemble([costed(a, 3), b]).stages!.coneWork).toBeUndefined();
   });
 });

@@ -3,7 +3,8 @@
  * to the input changes (core's `StagedNetwork`). Where to cut is chosen by a cost model of the
  * convolution work a one-base change costs; each stage is then lowered like a whole graph.
  */
-import type { ConvLayout, Layer } from './graph-builder.js';
+import { type ConeWork, sumConeWork } from '@metaspliceai/core';
+import type { ConvLayout } from './graph-builder.js';
 import {
   type Emitted,
   emitConcatState,
@@ -66,6 +67,8 @@ export interface StagedGraphs {
   /** Names of the first stage's input and the last stage's output. */
   inputName: string;
   outputName: string;
+  /** What rescoring one base change at a distance costs with these cuts, all members together. */
+  coneWork: (dist: number) => ConeWork;
 }
 
 interface Cut {
@@ -76,13 +79,10 @@ interface Cut {
 }
 
 /**
- * Greedy choice of up to `maxStages - 1` cuts. The cost model: recomputing `2 * dist + 1` outputs
- * around a one-base change, a layer ending stage s must be computed on the part of stage s's
- * output both changed and needed, widened by the reach left in the stage; each conv costs that
- * width times its kernel and channels. A cut is kept only if it saves at least 3%.
+ * Greedy choice of up to `maxStages - 1` cuts where at most two values cross, by `coneMacs`. A cut
+ * is kept only if it saves at least 3%.
  */
-function chooseCuts(plan: GraphPlan, trim: TrimPlan, half: number, maxStages: number, dist: number): number[] {
-  const { layers } = plan.graph;
+function chooseCuts(plan: GraphPlan, trim: TrimPlan, half: number, maxStages: number, dist: number): Cut[] {
   const candidates: Cut[] = [];
   for (let id = 1; id < plan.outId; id++) {
     if (!plan.needed.has(id)) continue;
@@ -93,19 +93,7 @@ function chooseCuts(plan: GraphPlan, trim: TrimPlan, half: number, maxStages: nu
     if (left !== Math.max(...sides.map((s) => s[1])) || left <= 0 || left >= half) continue;
     candidates.push({ id, extent: left });
   }
-  const convs = [...plan.needed].filter((id) => layers[id].kind === 'conv');
-  const cost = (cuts: readonly Cut[]): number => {
-    let total = 0;
-    for (const id of convs) {
-      const end = cuts.find((c) => c.id >= id);
-      const extent = end ? end.extent : half;
-      const changed = extent === half ? 2 * dist + 1 : Math.min(2 * dist + 1 + 2 * (half - extent), 1 + 2 * extent);
-      const width = Math.max(changed + 2 * (extent - Math.max(...trim.get(id)!)), 0);
-      const [out, inC, k] = (layers[id] as Extract<Layer, { kind: 'conv' }>).shape;
-      total += width * k * inC * out;
-    }
-    return total;
-  };
+  const cost = (cuts: readonly Cut[]) => coneMacs(plan, trim, half, dist, cuts);
   let chosen: Cut[] = [];
   let best = cost(chosen);
   while (chosen.length < maxStages - 1) {
@@ -120,7 +108,57 @@ function chooseCuts(plan: GraphPlan, trim: TrimPlan, half: number, maxStages: nu
     chosen = pick.cuts;
     best = pick.cost;
   }
-  return chosen.map((c) => c.id);
+  return chosen;
+}
+
+/**
+ * The cost model: multiply-adds of one member's convolutions to rescore `2 * dist + 1` outputs
+ * around a one-base change when the network is cut at `cuts`. A layer in stage s is computed on the
+ * part of stage s's output both changed and needed, widened by the reach left in the stage.
+ */
+function coneMacs(plan: GraphPlan, trim: TrimPlan, half: number, dist: number, cuts: readonly Cut[]): number {
+  const lost = lostSinceInput(plan, trim);
+  let total = 0;
+  for (const id of plan.needed) {
+    const layer = plan.graph.layers[id];
+    if (layer.kind !== 'conv') continue;
+    const end = cuts.find((c) => c.id >= id);
+    const extent = end ? end.extent : half;
+    const changed = Math.min(2 * dist + 1 + 2 * (half - extent), 1 + 2 * extent);
+    // A conv needed only where the outputs are (a skip's) runs at the width its stage passes on.
+    const width = changed + 2 * (extent - Math.min(lost.get(id)!, extent));
+    const [out, inC, k] = layer.shape;
+    total += width * k * inC * out;
+  }
+  return total;
+}
+
+/** Positions each needed value has lost at either end since the network input (`trim` restarts at a crop). */
+function lostSinceInput(plan: GraphPlan, trim: TrimPlan): Map<number, number> {
+  const cropped = new Map<number, number>([[0, 0]]);
+  const lost = new Map<number, number>([[0, 0]]);
+  for (const id of [...plan.needed].sort((a, b) => a - b)) {
+    const layer = plan.graph.layers[id];
+    if (layer.kind === 'input') continue;
+    const inputs = layer.kind === 'add' ? layer.inputs : [layer.input];
+    const before = Math.max(...inputs.map((v) => cropped.get(v)!));
+    cropped.set(id, layer.kind === 'crop' ? before + Math.max(layer.left, layer.right) : before);
+    lost.set(id, cropped.get(id)! + Math.max(...trim.get(id)!));
+  }
+  return lost;
+}
+
+/**
+ * `coneMacs` with the chosen cuts, and with a cut after every convolution: the minimal cone, where
+ * each layer is computed only where it both differs from the reference and is needed.
+ */
+function memberConeWork(plan: GraphPlan, trim: TrimPlan, half: number, dist: number, cuts: readonly Cut[]): ConeWork {
+  const lost = lostSinceInput(plan, trim);
+  const everyConv = [...plan.needed]
+    .filter((id) => plan.graph.layers[id].kind === 'conv')
+    .sort((a, b) => a - b)
+    .map((id) => ({ id, extent: lost.get(id)! }));
+  return { staged: coneMacs(plan, trim, half, dist, cuts), minimal: coneMacs(plan, trim, half, dist, everyConv) };
 }
 
 /**
@@ -136,17 +174,20 @@ export function stageMeans(groups: readonly (readonly PlannedMember[])[], option
   if (!lead.options.trimToNeeded || output.context % 2 !== 0) return undefined;
   const half = output.context / 2;
   const cutPlans: { plan: GraphPlan; cuts: number[] }[] = [];
+  const costs: ((dist: number) => ConeWork)[] = [];
   for (const [k, { graph, outId: out }] of members.entries()) {
     const plan = planGraph(graph, out, memberPrefix(members.length, k));
     const whole = planWholeTrim(plan);
     if (!whole) return undefined;
     const cuts = chooseCuts(plan, whole, half, options.maxStages ?? 6, options.dist ?? 50);
     if (cuts.length === 0 || cuts.length !== (cutPlans[0]?.cuts.length ?? cuts.length)) return undefined;
-    cutPlans.push({ plan, cuts });
+    cutPlans.push({ plan, cuts: cuts.map((c) => c.id) });
+    costs.push((dist) => memberConeWork(plan, whole, half, dist, cuts));
   }
 
   const { convLayout: layout, inputName, outputName } = lead.options;
-  const result: StagedGraphs = { models: [], reach: [], channels: [], layout, inputName, outputName };
+  const coneWork = (dist: number) => sumConeWork(costs.map((cost) => cost(dist)));
+  const result: StagedGraphs = { models: [], reach: [], channels: [], layout, inputName, outputName, coneWork };
   const plans = cutPlans.map(({ plan }) => plan);
   const trunk = fusedTrunk(plans, options.fuseMembers ?? true);
   // Values after layer `id` are the fused trunk's (one tensor for all members) until its heads begin.

@@ -2,7 +2,7 @@
  * Runs the stage graphs of `SpliceGraphBuilder.buildStaged` behind core's `StagedNetwork`: the
  * sessions open on first use, so a model that never scores variants pays nothing for them.
  */
-import { InvalidArgumentError, type PredictBatch, type StagedNetwork, type StageTensor } from '@metaspliceai/core';
+import { type ConeWork, InvalidArgumentError, type PredictBatch, type StagedNetwork, type StageTensor } from '@metaspliceai/core';
 import { type StagedGraphs, STATE_INPUT, STATE_OUTPUT } from './graph-builder.js';
 import { oneHotFor, toPositionRows } from './layout.js';
 import type { OrtModule, OrtSession } from './runtime.js';
@@ -23,6 +23,10 @@ export class StagedOnnxNetwork implements StagedNetwork {
     this.reach = graphs.reach;
     this.channels = graphs.channels;
     this.sessions = graphs.models.map(() => undefined);
+  }
+
+  coneWork(dist: number): ConeWork {
+    return this.graphs.coneWork(dist);
   }
 
   async runFirst({ codes, batch, length }: PredictBatch): Promise<StageTensor> {

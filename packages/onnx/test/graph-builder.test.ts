@@ -197,6 +197,44 @@ describe('SpliceGraphBuilder.buildStaged', () => {
   it('gives no stages when the graph cannot be trimmed', () => {
     expect(buildTinyNetStaged(deep, { trimToNeeded: false }, staging)).toBeUndefined();
   });
+  it('counts what rescoring one base change costs: the minimal cone by hand, the cuts between it and a whole window', () => {
+    const graphs = buildTinyNetStaged(deep, {}, staging)!;
+    const half = deep.context / 2;
+    const c = deep.channels;
+    // Each conv with the positions it has lost since the input: the first (1x1) and the first skip at
+    // 0, a unit's convs by their reach, the unit's skip where the unit ends, the last after the crop.
+    const convs: { k: number; inC: number; outC: number; lost: number }[] = [
+      { k: 1, inC: 4, outC: c, lost: 0 },
+      { k: 1, inC: c, outC: c, lost: 0 },
+    ];
+    let lost = 0;
+    for (const u of deep.units) {
+      for (const conv of [u.conv1, u.conv2]) convs.push({ k: conv.k, inC: c, outC: c, lost: (lost += (conv.dilation * (conv.k - 1)) / 2) });
+      convs.push({ k: 1, inC: c, outC: c, lost });
+    }
+    convs.push({ k: 1, inC: c, outC: 3, lost: half });
+    for (const dist of [2, 5, 30]) {
+      const out = 2 * dist + 1;
+      const macs = (width: (lost: number) => number) => convs.reduce((sum, v) => sum + width(v.lost) * v.k * v.inC * v.outC, 0);
+      // Where the change reaches and the outputs need; a whole alternate window, trimmed.
+      const minimal = macs((lost) => Math.min(1 + 2 * lost, out + 2 * (half - lost)));
+      const whole = macs((lost) => out + 2 * (half - lost));
+      const work = graphs.coneWork(dist);
+      expect(work.minimal).toBe(minimal);
+      expect(work.staged).toBeGreaterThan(minimal);
+      expect(work.staged).toBeLessThan(whole);
+    }
+    // An ensemble costs its members' sum.
+    const twice = SpliceGraphBuilder.buildStagedMean(
+      [5, 5].map(() => {
+        const { g, out } = recordTinyNet(deep);
+        return { builder: g, output: out };
+      }),
+      staging,
+    )!;
+    const one = graphs.coneWork(5);
+    expect(twice.coneWork(5)).toEqual({ staged: 2 * one.staged, minimal: 2 * one.minimal });
+  });
 });
 
 describe('SpliceGraphBuilder.buildMean (an ensemble in one graph)', () => {

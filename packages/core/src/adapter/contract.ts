@@ -138,6 +138,18 @@ export interface StagedNetwork {
   runMiddle(stage: number, state: StageTensor): Promise<StageTensor>;
   /** The last stage: rows `(batch, length - 2 * reach[last], tracks.length)` as `predict` returns them. */
   runLast(state: StageTensor): Promise<Float32Array>;
+  /** Optional: what rescoring one base change costs, for benchmarks to say how close to the floor they run. */
+  coneWork?(dist: number): ConeWork;
+}
+
+/**
+ * Convolution multiply-adds to rescore the `2 * dist + 1` outputs around a one-base change: with a
+ * `StagedNetwork`'s cuts, and in the minimal cone (each layer computed only where it both differs
+ * from the reference and is needed), the floor for any exact recomputation.
+ */
+export interface ConeWork {
+  staged: number;
+  minimal: number;
 }
 
 export interface LoadOptions {

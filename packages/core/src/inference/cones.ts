@@ -1,4 +1,4 @@
-import type { StagedNetwork, StageTensor } from '../adapter/contract.js';
+import type { ConeWork, StagedNetwork, StageTensor } from '../adapter/contract.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /**
@@ -23,6 +23,11 @@ export interface ConeJob {
 }
 
 type Span = readonly [number, number];
+
+/** The cone work of networks run together (an ensemble's members). */
+export function sumConeWork(works: readonly ConeWork[]): ConeWork {
+  return works.reduce((sum, w) => ({ staged: sum.staged + w.staged, minimal: sum.minimal + w.minimal }), { staged: 0, minimal: 0 });
+}
 
 /**
  * Scores changes by recomputing only what they change. The reference runs once through every stage
