@@ -162,9 +162,10 @@ export function createPangolinAdapter(options: PangolinAdapterOptions = {}): Bas
         outputActivation: 'none',
         tracks: heads.map((h) => h.track),
         modelBytes: SpliceGraphBuilder.buildMeans(groups, ensembleOptionsFor(device)),
-        // 3 stages, not the default 6: 200 SNVs in TUBB8 (12 networks) ran at 3.83 variants/s in
-        // 1,085 MB with 3 and 3.89 in 1,537 MB with 6; each stage session keeps its own arena.
-        stagedGraphs: () => SpliceGraphBuilder.buildStagedMeans(groups, { ...ensembleOptionsFor(device), maxStages: 3 }),
+        // The default 6 stages: with the 12 networks' trunk grouped and one cone per call, 200 SNVs
+        // in TUBB8 ran at 4.61-4.79 variants/s in 1,358-1,397 MB, against 4.08-4.18 in 914-935 MB
+        // with 3 (each stage session keeps its own arena; 21.5 -> 17.1 G multiply-adds per SNV).
+        stagedGraphs: () => SpliceGraphBuilder.buildStagedMeans(groups, ensembleOptionsFor(device)),
         source: `${dirname(files[0])} (${files.length} Pangolin files: ${heads.length} heads x ${[...counts][0]} replicates)`,
       });
     },
