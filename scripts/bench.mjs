@@ -311,6 +311,10 @@ if (args.includes('--json')) {
   console.log(
     'GFLOP/s is the convolution work we actually perform (trimmed layers, the tile size used), so "% peak" says how close to the machine\'s limit we run.',
   );
+  if (rows.some((r) => r.workload === CEILING_LABEL))
+    console.log(
+      "For SNVs it is the cones' work by the stage graphs' cost model (StagedNetwork.coneWork; the reference, predicted once per stretch of a gene, is not counted). \"At the machine's peak\" gives the rates that work would allow at 100% of the peak, with these cuts and in the minimal cone (the floor for exact recomputation), and their ratios to the reference.",
+    );
   const refLines = records.filter((r) => r.workload === 'reference' && r.gflop_per_s);
   if (refLines.length)
     console.log(`The reference ran at ${refLines.map((r) => `${r.family} ${r.gflop_per_s} GFLOP/s`).join(', ')} (its own count, 5000-output windows).`);

@@ -93,7 +93,8 @@ function chooseCuts(plan: GraphPlan, trim: TrimPlan, half: number, maxStages: nu
     if (left !== Math.max(...sides.map((s) => s[1])) || left <= 0 || left >= half) continue;
     candidates.push({ id, extent: left });
   }
-  const cost = (cuts: readonly Cut[]) => coneMacs(plan, trim, half, dist, cuts);
+  const lost = lostSinceInput(plan, trim);
+  const cost = (cuts: readonly Cut[]) => coneMacs(plan, lost, half, dist, cuts);
   let chosen: Cut[] = [];
   let best = cost(chosen);
   while (chosen.length < maxStages - 1) {
@@ -114,10 +115,10 @@ function chooseCuts(plan: GraphPlan, trim: TrimPlan, half: number, maxStages: nu
 /**
  * The cost model: multiply-adds of one member's convolutions to rescore `2 * dist + 1` outputs
  * around a one-base change when the network is cut at `cuts`. A layer in stage s is computed on the
- * part of stage s's output both changed and needed, widened by the reach left in the stage.
+ * part of stage s's output both changed and needed, widened by the reach left in the stage (`lost`:
+ * see `lostSinceInput`).
  */
-function coneMacs(plan: GraphPlan, trim: TrimPlan, half: number, dist: number, cuts: readonly Cut[]): number {
-  const lost = lostSinceInput(plan, trim);
+function coneMacs(plan: GraphPlan, lost: ReadonlyMap<number, number>, half: number, dist: number, cuts: readonly Cut[]): number {
   let total = 0;
   for (const id of plan.needed) {
     const layer = plan.graph.layers[id];
@@ -158,7 +159,7 @@ function memberConeWork(plan: GraphPlan, trim: TrimPlan, half: number, dist: num
     .filter((id) => plan.graph.layers[id].kind === 'conv')
     .sort((a, b) => a - b)
     .map((id) => ({ id, extent: lost.get(id)! }));
-  return { staged: coneMacs(plan, trim, half, dist, cuts), minimal: coneMacs(plan, trim, half, dist, everyConv) };
+  return { staged: coneMacs(plan, lost, half, dist, cuts), minimal: coneMacs(plan, lost, half, dist, everyConv) };
 }
 
 /**
