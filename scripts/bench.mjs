@@ -203,7 +203,7 @@ if (want('variants')) {
     ['openspliceai', 'openspliceai-mane'],
     ['spliceai', 'spliceai'],
   ];
-  const work = new Map(sets.map(([adapter, set]) => [adapter, ours('coneWork', { adapter, set, dists: [50, 500] }).macs]));
+  const cost = new Map(sets.map(([adapter, set]) => [adapter, ours('coneCost', { adapter, set, dists: [50, 500] }).macs]));
   for (const dist of [50, 500]) {
     const ref = cachedReference(['--variants', String(refN), '--dist', String(dist), '--repeats', '1']);
     for (const [adapter, set] of sets) {
@@ -213,7 +213,7 @@ if (want('variants')) {
         const s = ours('scoreCli', { adapter, set, variants: n, dist, kind, annotation: tubb8 });
         const what = { snv: 'SNVs', deletion: '1-nt deletions', insertion: '1-nt insertions' }[kind];
         // The cost model counts substitutions; an indel's cone is about as wide but not counted.
-        const cone = kind === 'snv' ? coneFigures(work.get(adapter)[dist], s.variantsPerS, r?.variants_per_s) : {};
+        const cone = kind === 'snv' ? coneFigures(cost.get(adapter)[dist], s.variantsPerS, r?.variants_per_s) : {};
         row(`score CLI ${adapter} 10000 x5, ${n} ${what} in TUBB8, dist ${dist}`, s.variantsPerS, 'variants/s', r?.variants_per_s, {
           rss: s.peakRssMb,
           gflops: cone.gflops,
@@ -242,7 +242,7 @@ if (want('pangolin')) {
     } else console.error(`pangolin reference not measured: ${(run.stderr || '').trim().split('\n').pop()}`);
   }
   const s = ours('scoreCli', { adapter: 'pangolin', variants: n, dist: 50, annotation: resolve(shared, 'fixtures/pangolin/tubb8_grch37.gtf') });
-  const cone = coneFigures(ours('coneWork', { adapter: 'pangolin', rule: 'pangolin', dists: [50] }).macs[50], s.variantsPerS, r?.variants_per_s);
+  const cone = coneFigures(ours('coneCost', { adapter: 'pangolin', rule: 'pangolin', dists: [50] }).macs[50], s.variantsPerS, r?.variants_per_s);
   row(`score CLI pangolin (its rule, 12 networks), ${n} SNVs in TUBB8, dist 50`, s.variantsPerS, 'variants/s', r?.variants_per_s, {
     rss: s.peakRssMb,
     gflops: cone.gflops,
@@ -313,7 +313,7 @@ if (args.includes('--json')) {
   );
   if (rows.some((r) => r.workload === CEILING_LABEL))
     console.log(
-      "For SNVs it is the cones' work by the stage graphs' cost model (StagedNetwork.coneWork; the reference, predicted once per stretch of a gene, is not counted). \"At the machine's peak\" gives the rates that work would allow at 100% of the peak, with these cuts and in the minimal cone (the floor for exact recomputation), and their ratios to the reference.",
+      "For SNVs it is the cones' work by the stage graphs' cost model (StagedNetwork.coneCost; the reference, predicted once per stretch of a gene, is not counted). \"At the machine's peak\" gives the rates that work would allow at 100% of the peak, with these cuts and in the minimal cone (the floor for exact recomputation), and their ratios to the reference.",
     );
   const refLines = records.filter((r) => r.workload === 'reference' && r.gflop_per_s);
   if (refLines.length)

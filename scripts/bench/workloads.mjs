@@ -235,13 +235,13 @@ const workloads = {
    * What rescoring one base change costs in the stage graphs `score` runs (multiply-adds by the
    * cuts' cost model, and in the minimal cone), at each of `dists`; `rule` loads only its tracks.
    */
-  async coneWork() {
+  async coneCost() {
     const { createPangolinAdapter } = await pkg('adapter-pangolin');
     const tracks = opts.rule ? genomics.scoringRule(opts.rule).tracks : undefined;
     const context = opts.set ? 10000 : undefined;
     const loaded = await manager().register(createPangolinAdapter()).load({ adapter: opts.adapter, setName: opts.set, context, threads: opts.threads, tracks });
     const stages = loaded.model.stages;
-    report({ adapter: opts.adapter, macs: Object.fromEntries(opts.dists.map((d) => [d, stages?.coneWork?.(d)])) });
+    report({ adapter: opts.adapter, macs: Object.fromEntries(opts.dists.map((d) => [d, stages?.coneCost?.(d)])) });
     await loaded.dispose();
   },
 

@@ -15,7 +15,7 @@ export { createEnsemble } from './inference/ensemble.js';
 export { type CodeSource, predictCodes, type PredictedChunk, REFERENCE_TILE, type TilingOptions } from './inference/tiling.js';
 export * from './sequence/encoding.js';
 export { type PackingOptions, type PackJob, predictPacked, tileLengthFor } from './inference/packing.js';
-export { type ConeJob, runCones, sumConeWork } from './inference/cones.js';
+export { type ConeJob, runCones, sumConeCost } from './inference/cones.js';
 export { type AtomicFile, isAtomicTempName, openAtomicFile, removeLiveTempFilesSync, writeFileAtomic } from './io/atomic-file.js';
 export * from './io/write-errors.js';
 export * from './sequence/variant-encoding.js';

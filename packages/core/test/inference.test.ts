@@ -118,10 +118,10 @@ describe('ensemble', () => {
   it("costs a change at the members' sum, when every member says what it costs", () => {
     const costed = (model: LoadedModel, per: number): LoadedModel => ({
       ...model,
-      stages: { ...model.stages!, coneWork: (dist: number) => ({ staged: per * (2 * dist + 1), minimal: 2 * dist + 1 }) },
+      stages: { ...model.stages!, coneCost: (dist: number) => ({ staged: per * (2 * dist + 1), minimal: 2 * dist + 1 }) },
     });
     const [a, b] = [mockStagedModel([2, 3, 1], 3, 1), mockStagedModel([2, 3, 1], 2, 2)];
-    expect(createEnsemble([costed(a, 3), costed(b, 5)]).stages!.coneWork!(10)).toEqual({ staged: 168, minimal: 42 });
-    expect(createEnsemble([costed(a, 3), b]).stages!.coneWork).toBeUndefined();
+    expect(createEnsemble([costed(a, 3), costed(b, 5)]).stages!.coneCost!(10)).toEqual({ staged: 168, minimal: 42 });
+    expect(createEnsemble([costed(a, 3), b]).stages!.coneCost).toBeUndefined();
   });
 });

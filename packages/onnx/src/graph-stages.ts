@@ -3,7 +3,7 @@
  * to the input changes (core's `StagedNetwork`). Where to cut is chosen by a cost model of the
  * convolution work a one-base change costs; each stage is then lowered like a whole graph.
  */
-import { type ConeWork, sumConeWork } from '@metaspliceai/core';
+import { type ConeCost, sumConeCost } from '@metaspliceai/core';
 import type { ConvLayout } from './graph-builder.js';
 import {
   type Emitted,
@@ -68,7 +68,7 @@ export interface StagedGraphs {
   inputName: string;
   outputName: string;
   /** What rescoring one base change at a distance costs with these cuts, all members together. */
-  coneWork: (dist: number) => ConeWork;
+  coneCost: (dist: number) => ConeCost;
 }
 
 interface Cut {
@@ -153,7 +153,7 @@ function lostSinceInput(plan: GraphPlan, trim: TrimPlan): Map<number, number> {
  * `coneMacs` with the chosen cuts, and with a cut after every convolution: the minimal cone, where
  * each layer is computed only where it both differs from the reference and is needed.
  */
-function memberConeWork(plan: GraphPlan, trim: TrimPlan, half: number, dist: number, cuts: readonly Cut[]): ConeWork {
+function memberConeCost(plan: GraphPlan, trim: TrimPlan, half: number, dist: number, cuts: readonly Cut[]): ConeCost {
   const lost = lostSinceInput(plan, trim);
   const everyConv = [...plan.needed]
     .filter((id) => plan.graph.layers[id].kind === 'conv')
@@ -175,7 +175,7 @@ export function stageMeans(groups: readonly (readonly PlannedMember[])[], option
   if (!lead.options.trimToNeeded || output.context % 2 !== 0) return undefined;
   const half = output.context / 2;
   const cutPlans: { plan: GraphPlan; cuts: number[] }[] = [];
-  const costs: ((dist: number) => ConeWork)[] = [];
+  const costs: ((dist: number) => ConeCost)[] = [];
   for (const [k, { graph, outId: out }] of members.entries()) {
     const plan = planGraph(graph, out, memberPrefix(members.length, k));
     const whole = planWholeTrim(plan);
@@ -183,12 +183,12 @@ export function stageMeans(groups: readonly (readonly PlannedMember[])[], option
     const cuts = chooseCuts(plan, whole, half, options.maxStages ?? 6, options.dist ?? 50);
     if (cuts.length === 0 || cuts.length !== (cutPlans[0]?.cuts.length ?? cuts.length)) return undefined;
     cutPlans.push({ plan, cuts: cuts.map((c) => c.id) });
-    costs.push((dist) => memberConeWork(plan, whole, half, dist, cuts));
+    costs.push((dist) => memberConeCost(plan, whole, half, dist, cuts));
   }
 
   const { convLayout: layout, inputName, outputName } = lead.options;
-  const coneWork = (dist: number) => sumConeWork(costs.map((cost) => cost(dist)));
-  const result: StagedGraphs = { models: [], reach: [], channels: [], layout, inputName, outputName, coneWork };
+  const coneCost = (dist: number) => sumConeCost(costs.map((cost) => cost(dist)));
+  const result: StagedGraphs = { models: [], reach: [], channels: [], layout, inputName, outputName, coneCost };
   const plans = cutPlans.map(({ plan }) => plan);
   const trunk = fusedTrunk(plans, options.fuseMembers ?? true);
   // Values after layer `id` are the fused trunk's (one tensor for all members) until its heads begin.

@@ -2,7 +2,7 @@
  * Runs the stage graphs of `SpliceGraphBuilder.buildStaged` behind core's `StagedNetwork`: the
  * sessions open on first use, so a model that never scores variants pays nothing for them.
  */
-import { type ConeWork, InvalidArgumentError, type PredictBatch, type StagedNetwork, type StageTensor } from '@metaspliceai/core';
+import { type ConeCost, InvalidArgumentError, type PredictBatch, type StagedNetwork, type StageTensor } from '@metaspliceai/core';
 import { type StagedGraphs, STATE_INPUT, STATE_OUTPUT } from './graph-builder.js';
 import { oneHotFor, toPositionRows } from './layout.js';
 import type { OrtModule, OrtSession } from './runtime.js';
@@ -25,8 +25,8 @@ export class StagedOnnxNetwork implements StagedNetwork {
     this.sessions = graphs.models.map(() => undefined);
   }
 
-  coneWork(dist: number): ConeWork {
-    return this.graphs.coneWork(dist);
+  coneCost(dist: number): ConeCost {
+    return this.graphs.coneCost(dist);
   }
 
   async runFirst({ codes, batch, length }: PredictBatch): Promise<StageTensor> {

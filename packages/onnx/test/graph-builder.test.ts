@@ -219,7 +219,7 @@ describe('SpliceGraphBuilder.buildStaged', () => {
       // Where the change reaches and the outputs need; a whole alternate window, trimmed.
       const minimal = macs((lost) => Math.min(1 + 2 * lost, out + 2 * (half - lost)));
       const whole = macs((lost) => out + 2 * (half - lost));
-      const work = graphs.coneWork(dist);
+      const work = graphs.coneCost(dist);
       expect(work.minimal).toBe(minimal);
       expect(work.staged).toBeGreaterThan(minimal);
       expect(work.staged).toBeLessThan(whole);
@@ -232,8 +232,8 @@ describe('SpliceGraphBuilder.buildStaged', () => {
       }),
       staging,
     )!;
-    const one = graphs.coneWork(5);
-    expect(twice.coneWork(5)).toEqual({ staged: 2 * one.staged, minimal: 2 * one.minimal });
+    const one = graphs.coneCost(5);
+    expect(twice.coneCost(5)).toEqual({ staged: 2 * one.staged, minimal: 2 * one.minimal });
   });
 });
 

@@ -139,7 +139,7 @@ export interface StagedNetwork {
   /** The last stage: rows `(batch, length - 2 * reach[last], tracks.length)` as `predict` returns them. */
   runLast(state: StageTensor): Promise<Float32Array>;
   /** Optional: what rescoring one base change costs, for benchmarks to say how close to the floor they run. */
-  coneWork?(dist: number): ConeWork;
+  coneCost?(dist: number): ConeCost;
 }
 
 /**
@@ -147,7 +147,7 @@ export interface StagedNetwork {
  * `StagedNetwork`'s cuts, and in the minimal cone (each layer computed only where it both differs
  * from the reference and is needed), the floor for any exact recomputation.
  */
-export interface ConeWork {
+export interface ConeCost {
   staged: number;
   minimal: number;
 }

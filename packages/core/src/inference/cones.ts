@@ -1,4 +1,4 @@
-import type { ConeWork, StagedNetwork, StageTensor } from '../adapter/contract.js';
+import type { ConeCost, StagedNetwork, StageTensor } from '../adapter/contract.js';
 import { InvalidArgumentError } from '../errors.js';
 
 /**
@@ -25,7 +25,7 @@ export interface ConeJob {
 type Span = readonly [number, number];
 
 /** The cone work of networks run together (an ensemble's members). */
-export function sumConeWork(works: readonly ConeWork[]): ConeWork {
+export function sumConeCost(works: readonly ConeCost[]): ConeCost {
   return works.reduce((sum, w) => ({ staged: sum.staged + w.staged, minimal: sum.minimal + w.minimal }), { staged: 0, minimal: 0 });
 }
 

@@ -1,6 +1,6 @@
 import type { LoadedModel, OutputTrack, PredictBatch, StagedNetwork, StageTensor } from '../adapter/contract.js';
 import { InvalidArgumentError } from '../errors.js';
-import { sumConeWork } from './cones.js';
+import { sumConeCost } from './cones.js';
 
 const KINDS = new Set(['class-probability', 'site-probability', 'usage']);
 const SITES = new Set([undefined, 'acceptor', 'donor', 'any', 'none']);
@@ -102,8 +102,8 @@ function stackStages(members: readonly LoadedModel[], combine: (outputs: readonl
   return {
     reach: first.reach,
     channels: first.channels.map((_, k) => widths(k).reduce((a, b) => a + b, 0)),
-    ...(all.every((n) => n.coneWork) && {
-      coneWork: (dist: number) => sumConeWork(all.map((n) => n.coneWork!(dist))),
+    ...(all.every((n) => n.coneCost) && {
+      coneCost: (dist: number) => sumConeCost(all.map((n) => n.coneCost!(dist))),
     }),
     async runFirst(batch) {
       const parts: StageTensor[] = [];
