@@ -51,13 +51,6 @@ export async function runCones(
   for (const r of net.reach) extent.push(extent[extent.length - 1] + r);
   for (const job of jobs) checkJob(job, reference.length, extent[stages]);
 
-  // The reference's states at every boundary between stages.
-  const states: StageTensor[] = [];
-  let state = await net.runFirst({ codes: reference, batch: 1, length: reference.length });
-  states[1] = state;
-  for (let k = 1; k < stages - 1; k++) states[k + 1] = state = await net.runMiddle(k, state);
-  const referenceRows = await net.runLast(state);
-
   // Jobs with the same geometry run as one batch.
   const groups = new Map<string, { job: ConeJob; plan: ConePlan }[]>();
   for (const job of jobs) {
@@ -67,6 +60,28 @@ export async function runCones(
     if (!group) groups.set(key, (group = []));
     group.push({ job, plan });
   }
+
+  // The reference's states at every boundary between stages. A stage session keeps its peak working
+  // memory (its arena), and a stretch of a gene (up to 20,000 outputs and the context) is far wider
+  // than the cones of its early stages, so each stage runs the reference in pieces about as wide as
+  // its widest batch of cones; at least the context and 2,048 outputs, so that the reference of one
+  // variant scored at up to distance 1,000 still runs whole (each piece recomputes 2 x reach inputs).
+  const widest = net.reach.map((_, k) =>
+    Math.max(0, ...[...groups.values()].map((group) => Math.min(batchSize, group.length) * (group[0].plan.inputs[k][1] - group[0].plan.inputs[k][0] + 1))),
+  );
+  const floor = 2 * extent[stages] + 2048;
+  const pieces = <T>(k: number, length: number, run: (from: number, length: number) => Promise<T>) => inPieces(length, net.reach[k], widest[k], floor, run);
+  const states: StageTensor[] = [];
+  let state = joinLengths(
+    await pieces(0, reference.length, (from, length) => net.runFirst({ codes: reference.subarray(from, from + length), batch: 1, length })),
+  );
+  states[1] = state;
+  for (let k = 1; k < stages - 1; k++) {
+    const input = state;
+    states[k + 1] = state = joinLengths(await pieces(k, input.length, (from, length) => net.runMiddle(k, lengthSlice(input, from, length))));
+  }
+  const input = state;
+  const referenceRows = joinRows(await pieces(stages - 1, input.length, (from, length) => net.runLast(lengthSlice(input, from, length))));
   let done = 0;
   for (const group of groups.values()) {
     for (let first = 0; first < group.length; first += batchSize) {
@@ -106,6 +121,55 @@ export async function runCones(
     }
   }
   return referenceRows;
+}
+
+/**
+ * One stage of the reference (batch 1) in equal pieces of at most `max(widest - 2 * reach, 16 *
+ * reach, floor)` outputs, each call given the `2 * reach` inputs around its piece: the outputs are
+ * those of one call, since an output sees only its own inputs. `run(from, length)` runs those inputs.
+ */
+async function inPieces<T>(inputLength: number, reach: number, widest: number, floor: number, run: (from: number, length: number) => Promise<T>): Promise<T[]> {
+  const total = inputLength - 2 * reach;
+  if (total <= 0) return [await run(0, inputLength)]; // too short: the network says so
+  const count = Math.ceil(total / Math.max(widest - 2 * reach, 16 * reach, floor));
+  const piece = Math.ceil(total / count);
+  const parts: T[] = [];
+  for (let from = 0; from < total; from += piece) parts.push(await run(from, Math.min(piece, total - from) + 2 * reach));
+  return parts;
+}
+
+/** Positions `from .. from + length - 1` of a batch-1 state. */
+function lengthSlice(state: StageTensor, from: number, length: number): StageTensor {
+  if (from === 0 && length === state.length) return state;
+  const data = new Float32Array(state.channels * length);
+  for (let c = 0; c < state.channels; c++) data.set(state.data.subarray(c * state.length + from, c * state.length + from + length), c * length);
+  return { data, batch: 1, channels: state.channels, length };
+}
+
+/** Batch-1 states of equal channels, one after another along the length. */
+function joinLengths(parts: readonly StageTensor[]): StageTensor {
+  if (parts.length === 1) return parts[0];
+  const { channels } = parts[0];
+  const length = parts.reduce((sum, p) => sum + p.length, 0);
+  const data = new Float32Array(channels * length);
+  let at = 0;
+  for (const p of parts) {
+    for (let c = 0; c < channels; c++) data.set(p.data.subarray(c * p.length, (c + 1) * p.length), c * length + at);
+    at += p.length;
+  }
+  return { data, batch: 1, channels, length };
+}
+
+/** Row blocks one after another. */
+function joinRows(parts: readonly Float32Array[]): Float32Array {
+  if (parts.length === 1) return parts[0];
+  const out = new Float32Array(parts.reduce((sum, p) => sum + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /**
