@@ -24,9 +24,9 @@ export interface ConeJob {
 
 type Span = readonly [number, number];
 
-/** The cone work of networks run together (an ensemble's members). */
-export function sumConeCost(works: readonly ConeCost[]): ConeCost {
-  return works.reduce((sum, w) => ({ staged: sum.staged + w.staged, minimal: sum.minimal + w.minimal }), { staged: 0, minimal: 0 });
+/** The cone cost of networks run together (an ensemble's members). */
+export function sumConeCost(costs: readonly ConeCost[]): ConeCost {
+  return costs.reduce((sum, c) => ({ staged: sum.staged + c.staged, minimal: sum.minimal + c.minimal }), { staged: 0, minimal: 0 });
 }
 
 /**
@@ -72,16 +72,15 @@ export async function runCones(
   const floor = 2 * extent[stages] + 2048;
   const pieces = <T>(k: number, length: number, run: (from: number, length: number) => Promise<T>) => inPieces(length, net.reach[k], widest[k], floor, run);
   const states: StageTensor[] = [];
-  let state = joinLengths(
+  states[1] = joinLengths(
     await pieces(0, reference.length, (from, length) => net.runFirst({ codes: reference.subarray(from, from + length), batch: 1, length })),
   );
-  states[1] = state;
   for (let k = 1; k < stages - 1; k++) {
-    const input = state;
-    states[k + 1] = state = joinLengths(await pieces(k, input.length, (from, length) => net.runMiddle(k, lengthSlice(input, from, length))));
+    const input = states[k];
+    states[k + 1] = joinLengths(await pieces(k, input.length, (from, length) => net.runMiddle(k, lengthSlice(input, from, length))));
   }
-  const input = state;
-  const referenceRows = joinRows(await pieces(stages - 1, input.length, (from, length) => net.runLast(lengthSlice(input, from, length))));
+  const last = states[stages - 1];
+  const referenceRows = joinRows(await pieces(stages - 1, last.length, (from, length) => net.runLast(lengthSlice(last, from, length))));
   let done = 0;
   for (const group of groups.values()) {
     for (let first = 0; first < group.length; first += batchSize) {
